@@ -1,0 +1,55 @@
+"""evalkit: evaluation and learning for local test-learn-grow pilots.
+
+The few things a notebook or a central analyst needs are exported here; they
+load on first use so the command line starts quickly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "load_pilot": "evalkit.card",
+    "PilotCard": "evalkit.card",
+    "validate_data": "evalkit.contract",
+    "Validation": "evalkit.contract",
+    "estimate_effects": "evalkit.estimate",
+    "Finding": "evalkit.estimate",
+    "analyse_pilot": "evalkit.analysis",
+    "Analysis": "evalkit.analysis",
+    "load_results": "evalkit.results",
+    "Results": "evalkit.results",
+    "run_pilot": "evalkit.runner",
+    "EvalkitError": "evalkit.errors",
+    "ConfigError": "evalkit.errors",
+    "DataError": "evalkit.errors",
+    "EstimationError": "evalkit.errors",
+    "NotebookError": "evalkit.errors",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+if TYPE_CHECKING:
+    from evalkit.analysis import Analysis, analyse_pilot
+    from evalkit.card import PilotCard, load_pilot
+    from evalkit.contract import Validation, validate_data
+    from evalkit.errors import ConfigError, DataError, EstimationError, EvalkitError, NotebookError
+    from evalkit.estimate import Finding, estimate_effects
+    from evalkit.results import Results, load_results
+    from evalkit.runner import run_pilot
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'evalkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

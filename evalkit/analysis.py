@@ -1,0 +1,129 @@
+"""One pilot analysed in-process: validate, estimate, rate, signal, and write the results.
+
+This is what the report template calls, so a template stays a view: the
+numbers it shows are the numbers results.json holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evalkit import __version__
+from evalkit.card import PilotCard, load_pilot
+from evalkit.contract import Validation, pilot_mask, post_mask, validate_data
+from evalkit.estimate import Evidence, Finding, cell_means, estimate_effects, rate_evidence
+from evalkit.quality import Signal, data_signals
+from evalkit.results import RESULTS_FILE, DataInfo, PilotInfo, Results, RunInfo, write_results
+
+REJECTED_FILE = "rejected_rows.csv"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A pilot's validated data, findings, evidence rating and signals, ready to show."""
+
+    card: PilotCard
+    validation: Validation
+    findings: tuple[Finding, ...]
+    evidence: Evidence
+    signals: tuple[Signal, ...]
+    cells: dict[str, pd.DataFrame]
+    started: str
+
+    def results(self, parameters: dict[str, Any] | None = None) -> Results:
+        """Return the results.json model for this analysis."""
+        card = self.card
+        return Results(
+            pilot=PilotInfo(
+                id=card.id, name=card.name, place=card.place, team=card.team, cycle=card.cycle
+            ),
+            design=card.design,
+            evidence=self.evidence,
+            data=DataInfo(
+                rows=self.validation.rows_read,
+                rejected_rows=len(self.validation.rejected),
+                sha256=self.validation.sha256,
+                file=card.data.path,
+            ),
+            findings=self.findings,
+            signals=self.signals,
+            run=RunInfo(
+                evalkit_version=__version__,
+                started=self.started,
+                finished=_now(),
+                parameters=parameters or {},
+            ),
+        )
+
+    def write(self, output_dir: Path | str, parameters: dict[str, Any] | None = None) -> Path:
+        """Write results.json and rejected_rows.csv into ``output_dir``; return results' path."""
+        output = Path(output_dir)
+        output.mkdir(parents=True, exist_ok=True)
+        write_rejected(self.validation, output)
+        return write_results(self.results(parameters), output / RESULTS_FILE)
+
+
+def analyse_pilot(pilot: PilotCard | Path | str) -> Analysis:
+    """Return a pilot analysed: its card loaded, data validated, effects estimated."""
+    started = _now()
+    card = pilot if isinstance(pilot, PilotCard) else load_pilot(pilot)
+    validation = validate_data(card)
+    validation.raise_if_too_broken()
+    frame = validation.valid
+    findings = tuple(estimate_effects(card, frame))
+    cells = {outcome.column: cell_means(card, frame, outcome) for outcome in card.outcomes}
+    facts = {"rejected_share": validation.rejected_share, "smallest_group": _smallest_cell(card, frame)}
+    return Analysis(
+        card=card,
+        validation=validation,
+        findings=findings,
+        evidence=rate_evidence(card.design, facts),
+        signals=tuple(data_signals(validation)),
+        cells=cells,
+        started=started,
+    )
+
+
+def write_rejected(validation: Validation, output: Path) -> Path:
+    """Write the rejected rows (line, reasons, original values) to rejected_rows.csv."""
+    path = output / REJECTED_FILE
+    handle, temporary = tempfile.mkstemp(dir=output, prefix=".rejected-", suffix=".csv")
+    os.close(handle)
+    validation.rejected.to_csv(temporary, index=False)
+    os.replace(temporary, path)
+    return path
+
+
+def _smallest_cell(card: PilotCard, frame: pd.DataFrame) -> float:
+    if frame.empty:
+        return 0.0
+    keys = [post_mask(card, frame)]
+    if card.data.group is not None:
+        keys.append(pilot_mask(card, frame))
+    return float(frame.groupby(keys).size().min())
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def locate_pilot(pilot_dir: Path | str) -> Path:
+    """Return a pilot folder, looking for a relative one from here and each folder above.
+
+    This lets a template's default ``pilot_dir`` work both when papermill runs
+    it from the repository and when JupyterLab opens it in templates/notebooks.
+    """
+    path = Path(pilot_dir)
+    if path.is_absolute() or path.exists():
+        return path
+    for parent in Path.cwd().resolve().parents:
+        if (parent / path).exists():
+            return parent / path
+    return path

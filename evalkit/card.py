@@ -1,0 +1,364 @@
+"""The pilot card: ``pilot.yaml`` loaded into a frozen, typed model.
+
+A card says what a pilot is, what it measures and how its data are laid out.
+It is owned by the pilot: local columns and their checks are declared here,
+never in central code. Every mistake in a card is reported at once, each with
+its key path (``outcomes[1].better``), the line in the file, what was found,
+what is allowed and, for a misspelt key, the nearest valid one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evalkit.errors import ConfigError, Problem
+
+CARD_FILE = "pilot.yaml"
+
+Scalar = bool | int | float | dt.date | str
+Design = Literal["pre_post", "did", "its", "rct"]
+ColumnType = Literal["str", "int", "float", "bool", "date"]
+OutcomeType = Literal["continuous", "binary", "count"]
+
+#: Which data roles each design needs before it can be estimated.
+DESIGN_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "pre_post": (("period", "time"),),
+    "did": (("group",), ("period", "time")),
+    "its": (("time",),),
+    "rct": (("group",),),
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TheoryOfChange(_Model):
+    problem: str = ""
+    activities: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    assumptions: tuple[str, ...] = ()
+
+
+class GroupRole(_Model):
+    """Rows whose ``column`` equals ``pilot`` are in the pilot; the rest are the comparison."""
+
+    column: str
+    pilot: Scalar
+    comparison: Scalar | None = None
+
+
+class PeriodRole(_Model):
+    """Rows whose ``column`` equals ``post`` are after the change; ``pre`` the rest."""
+
+    column: str
+    post: Scalar
+    pre: Scalar | None = None
+
+
+class TimeRole(_Model):
+    """A time column and the first period of the change."""
+
+    column: str
+    start: Scalar
+
+
+class LocalColumn(_Model):
+    """A pilot's own column with its own checks (permitted variation)."""
+
+    type: ColumnType = "str"
+    min: float | None = None
+    max: float | None = None
+    allowed: tuple[Scalar, ...] | None = None
+    required: bool = False
+    label: str = ""
+
+
+class DataSpec(_Model):
+    path: str
+    sheet: str | int | None = None
+    unit: str | None = None
+    group: GroupRole | None = None
+    period: PeriodRole | None = None
+    time: TimeRole | None = None
+    cluster: str | None = None
+    covariates: tuple[str, ...] = ()
+    columns: dict[str, LocalColumn] = Field(default_factory=dict)
+    max_rejected_share: float = Field(default=0.10, ge=0.0, le=1.0)
+
+
+class Target(_Model):
+    value: float
+    note: str = ""
+
+
+class Outcome(_Model):
+    column: str
+    id: str = ""
+    label: str = ""
+    type: OutcomeType = "continuous"
+    better: Literal["higher", "lower"]
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    target: Target | None = None
+
+    @property
+    def measure_id(self) -> str:
+        """Return the shared measure id used to pool this outcome across pilots."""
+        return self.id or self.column
+
+    @property
+    def name(self) -> str:
+        """Return the label people read, falling back to the column name."""
+        return self.label or self.column.replace("_", " ").capitalize()
+
+
+class PilotCard(_Model):
+    id: str = ""
+    name: str
+    place: str
+    team: str = ""
+    cycle: int = Field(default=1, ge=1)
+    theory_of_change: TheoryOfChange = TheoryOfChange()
+    learning_questions: tuple[str, ...] = ()
+    design: Design
+    data: DataSpec
+    outcomes: tuple[Outcome, ...] = Field(min_length=1)
+    voice: str | None = None
+    min_cell_count: int = Field(default=10, ge=1)
+    folder: Path = Field(default=Path("."), exclude=True)
+
+    @property
+    def card_path(self) -> Path:
+        """Return the path of this pilot's ``pilot.yaml``."""
+        return self.folder / CARD_FILE
+
+    @property
+    def data_path(self) -> Path:
+        """Return the data file's path, resolved inside the pilot folder."""
+        return self.folder / self.data.path
+
+    @property
+    def reports_dir(self) -> Path:
+        """Return the folder that holds this pilot's generated reports."""
+        return self.folder / "reports"
+
+    def report_dir(self, cycle: int | None = None) -> Path:
+        """Return the report folder for a cycle (the current one by default)."""
+        return self.reports_dir / f"cycle-{cycle if cycle is not None else self.cycle}"
+
+
+def load_pilot(path: Path | str) -> PilotCard:
+    """Return the pilot card in a pilot folder (or at a ``pilot.yaml`` path), checked."""
+    path = Path(path)
+    card_path = path / CARD_FILE if path.is_dir() else path
+    folder = card_path.parent
+    if not card_path.is_file():
+        raise ConfigError(
+            "no pilot card here",
+            path=card_path,
+            hint=f"create one with `evalkit new {folder}` or point at a folder with {CARD_FILE}",
+        )
+    try:
+        text = card_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"the card is not UTF-8 text (byte {exc.start})",
+            path=card_path,
+            hint="save the file as UTF-8",
+        ) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = str(mark.line + 1) if mark is not None else ""
+        raise ConfigError(
+            f"the card is not valid YAML: {getattr(exc, 'problem', exc)}",
+            path=card_path,
+            where=where,
+            hint="check indentation and that each `key: value` is on its own line",
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            "the card must be a set of `key: value` lines",
+            path=card_path,
+            hint="start from the card written by `evalkit new`",
+        )
+    raw.setdefault("id", folder.resolve().name)
+    try:
+        card = PilotCard.model_validate({**raw, "folder": folder})
+    except ValidationError as exc:
+        lines = _key_lines(text)
+        problems = [_problem_from(error, lines) for error in exc.errors()]
+        raise ConfigError(
+            f"{len(problems)} problem(s) in the pilot card", path=card_path, problems=problems
+        ) from None
+    problems = _check_card(card, _key_lines(text))
+    if problems:
+        raise ConfigError(
+            f"{len(problems)} problem(s) in the pilot card", path=card_path, problems=problems
+        )
+    return card
+
+
+def _check_card(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
+    """Return the problems no single field can see: design roles, duplicates, paths."""
+    problems: list[Problem] = []
+
+    def add(key: str, message: str, hint: str) -> None:
+        problems.append(Problem(_located(key, lines), message, hint))
+
+    for alternatives in DESIGN_NEEDS[card.design]:
+        if all(getattr(card.data, role) is None for role in alternatives):
+            names = " or ".join(f"data.{role}" for role in alternatives)
+            add(
+                "data",
+                f"design '{card.design}' needs {names}",
+                f"add {names} saying which column holds it (see DESIGN.md, the pilot card)",
+            )
+    for key, relative in (("data.path", card.data.path), ("voice", card.voice)):
+        if relative is None:
+            continue
+        resolved = (card.folder / relative).resolve()
+        if not resolved.is_relative_to(card.folder.resolve()):
+            add(
+                key,
+                f"'{relative}' points outside the pilot folder",
+                "keep the pilot's files inside its own folder, e.g. data/cases.csv",
+            )
+    seen: dict[str, int] = {}
+    for index, outcome in enumerate(card.outcomes):
+        for value, field in ((outcome.column, "column"), (outcome.measure_id, "id")):
+            key = f"{field}:{value}"
+            if key in seen:
+                add(
+                    f"outcomes[{index}].{field}",
+                    f"'{value}' is used by outcomes[{seen[key]}] already",
+                    "give each outcome its own column and id",
+                )
+            seen.setdefault(key, index)
+        if outcome.min is not None and outcome.max is not None and outcome.min > outcome.max:
+            add(f"outcomes[{index}].min", "min is larger than max", "swap min and max")
+    roles = {role.column for role in (card.data.group, card.data.period, card.data.time) if role}
+    for index, outcome in enumerate(card.outcomes):
+        if outcome.column in roles:
+            add(
+                f"outcomes[{index}].column",
+                f"'{outcome.column}' is also a group, period or time column",
+                "an outcome must be its own column",
+            )
+    return problems
+
+
+# --- turning pydantic's errors into plain problems ---------------------------------------------
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _located(key: str, lines: dict[str, int]) -> str:
+    line = lines.get(key) or lines.get(key.rsplit(".", 1)[0]) if key else None
+    return f"line {line}, {key}" if line else key
+
+
+def _problem_from(error: Any, lines: dict[str, int]) -> Problem:
+    loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+    key = _dotted(loc)
+    found = error.get("input")
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        valid = sorted(_fields_at(loc[:-1]))
+        near = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+        hint = f"did you mean '{near[0]}'?" if near else f"valid keys here: {', '.join(valid)}"
+        return Problem(_located(key, lines), f"unknown key '{name}'", hint)
+    if kind == "missing":
+        return Problem(
+            _located(_dotted(loc[:-1]), lines),
+            f"required key '{loc[-1]}' is missing",
+            f"add `{loc[-1]}:` here",
+        )
+    if kind in {"literal_error", "enum"}:
+        expected = error.get("ctx", {}).get("expected", "")
+        return Problem(
+            _located(key, lines), f"found {found!r}; allowed: {expected}", "use one of those"
+        )
+    if kind.endswith("_type") or kind.endswith("_parsing") or kind == "model_type":
+        return Problem(
+            _located(key, lines),
+            f"found {found!r}; {error['msg'].lower()}",
+            "fix the value's type (see DESIGN.md, the pilot card)",
+        )
+    return Problem(_located(key, lines), f"found {found!r}; {error['msg'].lower()}", "")
+
+
+def _is_union_tag(part: int | str) -> bool:
+    # pydantic adds the member type's name to the location of a union's error
+    return isinstance(part, str) and (
+        part in {"bool", "int", "float", "date", "str", "none"} or "[" in part
+    )
+
+
+def _fields_at(loc: tuple[int | str, ...]) -> set[str]:
+    """Return the keys allowed at a location in the card."""
+    model: Any = PilotCard
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return set()
+        field = model.model_fields.get(str(part))
+        if field is None:
+            # inside a mapping such as data.columns.<name>
+            model = _inner_model(model)
+            continue
+        model = _inner_model(field.annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return {name for name, f in model.model_fields.items() if not f.exclude}
+    return set()
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        inner = _inner_model(arg)
+        if inner is not None:
+            return inner
+    return None if get_origin(annotation) is None else None
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Return the 1-based line of each key path in the YAML text, for messages."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[str, int] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+                lines[key] = key_node.start_mark.line + 1
+                walk(value_node, key)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                key = f"{prefix}[{index}]"
+                lines[key] = item.start_mark.line + 1
+                walk(item, key)
+
+    if root is not None:
+        walk(root, "")
+    return lines

@@ -1,0 +1,148 @@
+"""The command line: thin; each command calls one library function and explains errors.
+
+Exit codes: 0 success; 1 a card, data or run problem explained in plain words;
+2 a usage error. ``--debug`` shows the traceback as well.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from evalkit import __version__
+from evalkit.errors import EvalkitError
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def explains_errors(command: F) -> F:
+    """Turn an EvalkitError into its message on stderr and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except EvalkitError as exc:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            err.print(f"[bold red]error:[/] {exc.render()}", markup=True, soft_wrap=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="evalkit")
+@click.option("--debug", is_flag=True, help="Show the full traceback when something fails.")
+def cli(debug: bool) -> None:
+    """evalkit: evaluation and learning for local test-learn-grow pilots.
+
+    Each pilot is a folder with a card (pilot.yaml), its data and its learning
+    log. evalkit checks the data, estimates what changed with honest
+    uncertainty and writes a publishable report.
+    """
+
+
+@cli.command()
+@click.argument("pilot_dir", type=click.Path(path_type=Path))
+@click.option("--design", type=click.Choice(["did", "pre_post"]), default="did", show_default=True,
+              help="The evaluation design the card starts with.")  # fmt: skip
+@click.option("--name", default="", help="What the pilot tries, in a few words.")
+@click.option("--place", default="", help="The council, partnership or area.")
+@explains_errors
+def new(pilot_dir: Path, design: str, name: str, place: str) -> None:
+    """Scaffold a pilot: a commented card, a data template and an empty log."""
+    from evalkit.scaffold import create_pilot
+
+    card = create_pilot(pilot_dir, name=name, place=place, design=design)
+    out.print(f"Created {card}, {pilot_dir / 'data' / 'cases.csv'} and an empty learning log.")
+    out.print(f"Next: put your data in the data file, edit the card, then `evalkit validate "
+              f"{pilot_dir}`.")  # fmt: skip
+
+
+@cli.command()
+@click.argument("pilot_dir", type=click.Path(path_type=Path))
+@explains_errors
+def validate(pilot_dir: Path) -> None:
+    """Check a pilot's card and data; print every problem; exit 1 if there is any."""
+    from evalkit.card import load_pilot
+    from evalkit.contract import validate_data
+
+    card = load_pilot(pilot_dir)
+    validation = validate_data(card)
+    out.print(f"{card.id}: card OK; {validation.path}: {validation.rows_read} rows read, "
+              f"{len(validation.rejected)} rejected ({validation.rejected_share:.1%})")  # fmt: skip
+    if validation.failures.empty:
+        out.print("[green]All rows passed their checks.[/]")
+        return
+    table = Table(title="Problems by column and rule", title_justify="left")
+    for column in ("column", "rule", "rows", "first line"):
+        table.add_column(column)
+    for row in validation.failure_summary().itertuples():
+        table.add_row(str(row.column), str(row.rule), str(row.rows), str(row.example_line))
+    out.print(table)
+    for row in validation.failures.itertuples():
+        found = f" (found '{row.value}')" if row.value else ""
+        out.print(f"{validation.path}:{row.line}: {row.column}: {row.rule}{found}",
+                  markup=False, soft_wrap=True)  # fmt: skip
+    verdict = "too many to estimate on" if validation.rejected_share > card.data.max_rejected_share \
+        else "a run will leave these rows out and list them in rejected_rows.csv"  # fmt: skip
+    err.print(f"{len(validation.rejected)} row(s) failed: {verdict}.")
+    sys.exit(1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--all", "run_all", is_flag=True,
+              help="Run every pilot in PATHS (folders of pilots; default: ./pilots).")  # fmt: skip
+@click.option("--timeout", type=float, default=None, help="Stop a pilot's report after SECONDS.")
+@explains_errors
+def run(paths: tuple[Path, ...], run_all: bool, timeout: float | None) -> None:
+    """Run pilots: validate, execute the report template, write reports/cycle-<n>/."""
+    from evalkit.runner import find_pilots, run_pilots
+
+    if run_all:
+        pilots = [p for folder in (paths or (Path("pilots"),)) for p in find_pilots(folder)]
+    elif paths:
+        pilots = list(paths)
+    else:
+        raise click.UsageError("give one or more pilot folders, or --all [PILOTS_DIR]")
+    if not pilots:
+        err.print("No pilots found (a pilot is a folder with a pilot.yaml).")
+        sys.exit(1)
+    started = time.perf_counter()
+    outcomes = run_pilots(pilots, timeout=timeout, on_done=_report_one)
+    table = Table(title=f"{len(outcomes)} pilot(s) in {time.perf_counter() - started:.1f}s",
+                  title_justify="left")  # fmt: skip
+    for column in ("pilot", "status", "seconds", "report or reason"):
+        table.add_column(column)
+    for o in outcomes:
+        where = str(o.report_dir) if o.report_dir else o.message.splitlines()[0]
+        table.add_row(o.pilot.name, o.status, f"{o.seconds:.1f}", where)
+    out.print(table)
+    if any(o.status == "failed" for o in outcomes):
+        sys.exit(1)
+
+
+def _report_one(outcome: Any) -> None:
+    if outcome.status == "ok":
+        out.print(f"[green]ok[/]     {outcome.pilot.name}  {outcome.seconds:.1f}s  "
+                  f"{outcome.report_dir / 'report.html'}")  # fmt: skip
+    else:
+        err.print(f"[red]failed[/] {outcome.pilot.name}  {outcome.seconds:.1f}s\n"
+                  f"{outcome.message}", soft_wrap=True)  # fmt: skip
+
+
+def main() -> None:
+    """Run the evalkit command line."""
+    cli(prog_name="evalkit")

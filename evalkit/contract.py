@@ -1,0 +1,572 @@
+"""The data contract: read a pilot's data file and check it against its card.
+
+What the card expects (roles the design needs, each outcome's type and range,
+the pilot's local columns) becomes a list of :class:`Rule`; the rules become a
+pandera schema. Checking runs in two passes over the whole file and collects
+every failure before deciding anything:
+
+1. parse: each cell is read as the type its rule asks for (a number, a whole
+   number, yes/no, a date); a cell that cannot be read is a failure;
+2. pandera: the parsed frame is validated lazily against the schema (required
+   values, ranges, allowed values).
+
+Rows with any failure are set aside with their reasons; the raw file is never
+written to. Line numbers are those a spreadsheet user sees (the header is
+line 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import hashlib
+import io
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from evalkit.card import PilotCard, Scalar
+from evalkit.errors import DataError, Problem
+
+#: Cell texts read as "no value" in CSV files, as councils' systems export them.
+MISSING_MARKERS = ("", "NA", "N/A", "n/a", "na", "NULL", "null", "None", "none", "-", ".")
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f"}
+_ROLE_TYPES = {"group": "str", "period": "str", "unit": "str", "cluster": "str", "time": "time"}
+_TYPE_WORDS = {
+    "float": "a number",
+    "int": "a whole number",
+    "bool": "yes/no (or 1/0, true/false)",
+    "date": "a date (for example 2025-04-30 or 30/04/2025)",
+    "str": "text",
+    "time": "a number or a date",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one column must hold, and why (the roles it plays in the card)."""
+
+    column: str
+    type: str
+    roles: tuple[str, ...]
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The outcome of checking one data file: valid rows, rejected rows, every failure."""
+
+    card: PilotCard
+    path: Path
+    sha256: str
+    rows_read: int
+    valid: pd.DataFrame
+    rejected: pd.DataFrame
+    failures: pd.DataFrame
+    rules: tuple[Rule, ...] = field(default=())
+
+    @property
+    def rejected_share(self) -> float:
+        """Return the share of rows read that failed a check (0 to 1)."""
+        return len(self.rejected) / self.rows_read if self.rows_read else 0.0
+
+    def failure_summary(self) -> pd.DataFrame:
+        """Return failures counted by column and rule, the commonest first."""
+        if self.failures.empty:
+            return pd.DataFrame(columns=["column", "rule", "rows", "example_line"])
+        grouped = self.failures.groupby(["column", "rule"], sort=False)
+        summary = grouped.agg(rows=("line", "size"), example_line=("line", "min")).reset_index()
+        return summary.sort_values("rows", ascending=False, kind="stable").reset_index(drop=True)
+
+    def raise_if_too_broken(self) -> None:
+        """Raise DataError when more rows failed than the card allows."""
+        limit = self.card.data.max_rejected_share
+        if self.rows_read and self.rejected_share <= limit:
+            return
+        problems = [
+            Problem(
+                f"{row.column} ({row.rows} rows, first at line {row.example_line})",
+                str(row.rule),
+            )
+            for row in self.failure_summary().head(12).itertuples()
+        ]
+        if not self.rows_read:
+            raise DataError(
+                "the data file has a header but no rows",
+                path=self.path,
+                hint="add the pilot's records below the header line",
+            )
+        raise DataError(
+            f"{len(self.rejected)} of {self.rows_read} rows ({self.rejected_share:.0%}) failed "
+            f"their checks, more than the {limit:.0%} the card allows; nothing was estimated",
+            path=self.path,
+            problems=problems,
+            hint="fix the rows listed in rejected_rows.csv, or raise data.max_rejected_share "
+            "in pilot.yaml if these rows can safely be left out",
+        )
+
+
+def rules_for(card: PilotCard) -> tuple[Rule, ...]:
+    """Return the column rules the card implies, one a column."""
+    spec = card.data
+    found: dict[str, dict[str, Any]] = {}
+
+    def add(column: str, role: str, **what: Any) -> None:
+        entry = found.setdefault(column, {"type": None, "roles": [], "required": False})
+        entry["roles"].append(role)
+        if role in _ROLE_TYPES:
+            entry["type"] = _ROLE_TYPES[role]  # a role's reading wins over a local declaration
+        for key, value in what.items():
+            if key == "required":
+                entry["required"] = entry["required"] or value
+            elif value is not None and entry.get(key) is None:
+                entry[key] = value
+
+    # local columns first: the pilot's own declaration of type and range wins
+    for name, local in spec.columns.items():
+        allowed = tuple(as_key(v) for v in local.allowed) if local.allowed is not None else None
+        add(name, "local column", type=local.type, required=local.required,
+            min=local.min, max=local.max, allowed=allowed)  # fmt: skip
+    if spec.group:
+        allowed = None
+        if spec.group.comparison is not None:
+            allowed = (as_key(spec.group.pilot), as_key(spec.group.comparison))
+        add(spec.group.column, "group", type="str", required=True, allowed=allowed)
+    if spec.period:
+        allowed = None
+        if spec.period.pre is not None:
+            allowed = (as_key(spec.period.post), as_key(spec.period.pre))
+        add(spec.period.column, "period", type="str", required=True, allowed=allowed)
+    if spec.time:
+        add(spec.time.column, "time", type="time", required=True)
+    if spec.unit:
+        add(spec.unit, "unit", type="str", required=True)
+    if spec.cluster:
+        add(spec.cluster, "cluster", type="str", required=True)
+    for covariate in spec.covariates:
+        add(covariate, "covariate", type="float", required=True)
+    for outcome in card.outcomes:
+        if outcome.type == "binary":
+            add(outcome.column, "outcome", type="float", allowed=("0", "1"))
+        elif outcome.type == "count":
+            add(outcome.column, "outcome", type="int", min=0 if outcome.min is None else outcome.min,
+                max=outcome.max)  # fmt: skip
+        else:
+            add(outcome.column, "outcome", type="float", min=outcome.min, max=outcome.max)
+    return tuple(
+        Rule(
+            column=name,
+            type=entry["type"] or "str",
+            roles=tuple(entry["roles"]),
+            required=entry["required"],
+            min=entry.get("min"),
+            max=entry.get("max"),
+            allowed=entry.get("allowed"),
+        )
+        for name, entry in found.items()
+    )
+
+
+def build_schema(rules: Iterable[Rule]) -> pa.DataFrameSchema:
+    """Return the pandera schema for parsed data: required values, ranges, allowed values."""
+    columns: dict[str, pa.Column] = {}
+    for rule in rules:
+        checks = []
+        if rule.min is not None:
+            checks.append(pa.Check.ge(rule.min, error=f"must be at least {_num(rule.min)}"))
+        if rule.max is not None:
+            checks.append(pa.Check.le(rule.max, error=f"must be at most {_num(rule.max)}"))
+        if rule.allowed is not None:
+            if rule.type in {"float", "int"}:
+                allowed_numbers = [float(v) for v in rule.allowed]
+                checks.append(pa.Check.isin(allowed_numbers, error=f"must be one of {', '.join(rule.allowed)}"))  # fmt: skip
+            else:
+                checks.append(pa.Check.isin(list(rule.allowed), error=f"must be one of {', '.join(rule.allowed)}"))  # fmt: skip
+        columns[rule.column] = pa.Column(
+            checks=checks, nullable=not rule.required, required=True, name=rule.column
+        )
+    return pa.DataFrameSchema(columns, strict=False, coerce=False, name="pilot data")
+
+
+def validate_data(card: PilotCard, path: Path | None = None) -> Validation:
+    """Return the pilot's data checked against its card: valid rows, rejected rows, failures."""
+    path = path or card.data_path
+    raw, first_line, sha = read_table(path, sheet=card.data.sheet)
+    rules = rules_for(card)
+    _require_columns(raw, rules, path)
+
+    parsed = pd.DataFrame(index=raw.index)
+    failure_parts: list[pd.DataFrame] = []
+    for rule in rules:
+        values, bad = parse_column(raw[rule.column], rule.type)
+        parsed[rule.column] = values
+        if bad.any():
+            failure_parts.append(
+                pd.DataFrame(
+                    {
+                        "index": raw.index[bad],
+                        "column": rule.column,
+                        "rule": f"must be {_TYPE_WORDS[rule.type]}",
+                        "value": raw[rule.column][bad].astype(str).to_numpy(),
+                    }
+                )
+            )
+    parse_failed = {(i, part["column"].iat[0]) for part in failure_parts for i in part["index"]}
+    try:
+        build_schema(rules).validate(parsed, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        cases = cases[cases["index"].notna()]
+        for row in cases.itertuples(index=False):
+            if (int(row.index), row.column) in parse_failed:
+                continue  # already reported as unreadable; do not report it twice
+            rule_text = "a value is required" if row.check == "not_nullable" else str(row.check)
+            # show the cell as the file has it, not as it was parsed
+            value = "" if row.check == "not_nullable" else str(raw.at[row.index, row.column])
+            failure_parts.append(
+                pd.DataFrame(
+                    {"index": [int(row.index)], "column": row.column, "rule": rule_text,
+                     "value": value}  # fmt: skip
+                )
+            )
+
+    failures = _failures_frame(failure_parts, first_line)
+    bad_index = pd.Index(failures["index"].unique()) if not failures.empty else pd.Index([])
+    keep = ~raw.index.isin(bad_index)
+    others = [c for c in raw.columns if c not in parsed.columns]
+    valid = pd.concat([parsed.loc[keep], raw.loc[keep, others]], axis=1)[list(raw.columns)]
+    valid = valid.reset_index(drop=True)
+    rejected = _rejected_frame(raw, failures, first_line)
+    validation = Validation(
+        card=card,
+        path=path,
+        sha256=sha,
+        rows_read=len(raw),
+        valid=valid,
+        rejected=rejected,
+        failures=failures.drop(columns="index"),
+        rules=rules,
+    )
+    _check_roles(validation)
+    return validation
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def read_table(path: Path, sheet: str | int | None = None) -> tuple[pd.DataFrame, int, str]:
+    """Return a data file's raw rows, the line number of its first row, and its sha256.
+
+    CSV cells are kept as text (so nothing is lost before it is checked); XLSX
+    and Parquet keep the types stored in the file.
+    """
+    if not path.is_file():
+        raise DataError(
+            "the data file named in the card does not exist",
+            path=path,
+            hint="check data.path in pilot.yaml (it is relative to the pilot folder)",
+        )
+    content = path.read_bytes()
+    sha = hashlib.sha256(content).hexdigest()
+    if not content.strip():
+        raise DataError("the data file is empty", path=path, hint="export the data again")
+    suffix = path.suffix.lower()
+    if suffix in {".csv", ".txt"}:
+        return _read_csv(path, content), 2, sha
+    if suffix in {".xlsx", ".xlsm"}:
+        return _read_xlsx(path, content, sheet), 2, sha
+    if suffix in {".parquet", ".pq"}:
+        return _read_parquet(path, content), 1, sha
+    raise DataError(
+        f"evalkit cannot read '{suffix}' files",
+        path=path,
+        hint="save the data as CSV (UTF-8), XLSX or Parquet",
+    )
+
+
+def _read_csv(path: Path, content: bytes) -> pd.DataFrame:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"the file is not UTF-8 text (byte 0x{content[exc.start]:02x} cannot be read)",
+            path=path,
+            where=str(line),
+            hint="save it as 'CSV UTF-8' (in Excel: File > Save As > CSV UTF-8)",
+        ) from None
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_values=list(MISSING_MARKERS),
+            skipinitialspace=True,
+        )
+    except pd.errors.ParserError as exc:
+        raise DataError(
+            f"the file is not a well-formed CSV: {exc}".rstrip(),
+            path=path,
+            hint="every line needs the same number of commas as the header; "
+            "quote text that contains commas",
+        ) from None
+    except (pd.errors.EmptyDataError, csv.Error) as exc:
+        raise DataError(f"the file cannot be read as CSV: {exc}", path=path) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _read_xlsx(path: Path, content: bytes, sheet: str | int | None) -> pd.DataFrame:
+    try:
+        frame = pd.read_excel(io.BytesIO(content), sheet_name=sheet or 0, engine="openpyxl")
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        if isinstance(exc, ValueError) and "Worksheet" in str(exc):
+            raise DataError(
+                f"there is no sheet {sheet!r} in the workbook",
+                path=path,
+                hint="set data.sheet in pilot.yaml to the sheet's name",
+            ) from None
+        raise DataError(
+            f"the workbook cannot be opened ({type(exc).__name__}); it may be damaged "
+            "or not really an .xlsx file",
+            path=path,
+            hint="open it in Excel and save it again as .xlsx, or export it as CSV UTF-8",
+        ) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def _read_parquet(path: Path, content: bytes) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(io.BytesIO(content))
+    except Exception as exc:  # pyarrow raises many types for a damaged file
+        raise DataError(
+            f"the Parquet file cannot be read ({type(exc).__name__})",
+            path=path,
+            hint="write the file again, or export the data as CSV UTF-8",
+        ) from None
+
+
+# --- parsing ---------------------------------------------------------------------------------------
+
+
+def parse_column(series: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
+    """Return a column read as ``kind`` and a mask of cells that could not be read."""
+    missing = _is_missing(series)
+    if kind in {"float", "int"}:
+        values = _to_number(series)
+        bad = values.isna().to_numpy() & ~missing
+        if kind == "int":
+            fractional = values.notna().to_numpy() & (np.floor(values.fillna(0)) != values.fillna(0)).to_numpy()  # fmt: skip
+            bad |= fractional
+            values = values.where(~fractional)
+        return values.astype("float64"), bad
+    if kind == "bool":
+        text = series.astype(str).str.strip().str.lower()
+        values = pd.Series(pd.NA, index=series.index, dtype="boolean")
+        values[text.isin(_TRUE).to_numpy() & ~missing] = True
+        values[text.isin(_FALSE).to_numpy() & ~missing] = False
+        return values, values.isna().to_numpy() & ~missing
+    if kind == "date":
+        values = _to_date(series)
+        return values, values.isna().to_numpy() & ~missing
+    if kind == "time":
+        numbers = _to_number(series)
+        if numbers.notna().to_numpy().sum() == (~missing).sum():
+            return numbers.astype("float64"), np.zeros(len(series), dtype=bool)
+        values = _to_date(series)
+        return values, values.isna().to_numpy() & ~missing
+    values = normalise(series).where(~missing)
+    return values, np.zeros(len(series), dtype=bool)
+
+
+def _is_missing(series: pd.Series) -> np.ndarray:
+    missing = series.isna().to_numpy()
+    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        text = series.astype(str).str.strip()
+        missing = missing | text.isin(MISSING_MARKERS).to_numpy()
+    return np.asarray(missing, dtype=bool)
+
+
+def _to_number(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype("float64")
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series.astype("float64")
+    text = series.astype(str).str.strip()
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+def _to_date(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series
+    first = pd.to_datetime(series, errors="coerce", format="ISO8601")
+    retry = first.isna() & series.notna()
+    if retry.any():
+        # UK data: 03/04/2025 is the 3rd of April
+        first[retry] = pd.to_datetime(series[retry], errors="coerce", dayfirst=True, format="mixed")
+    return first
+
+
+def as_key(value: Scalar | Any) -> str:
+    """Return a value from the card or the data as the text both are compared by."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, dt.datetime | pd.Timestamp):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def normalise(series: pd.Series) -> pd.Series:
+    """Return a column as text keys comparable with card values (see :func:`as_key`)."""
+    if series.dtype == object and not series.map(type).eq(str).all():
+        return series.map(lambda v: None if v is None or v is pd.NA else as_key(v)).astype(object)
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(
+        series.dtype
+    ):
+        return series.map(as_key).astype(object)
+    return series.astype(str).str.strip().astype(object)
+
+
+# --- roles the estimators rely on ----------------------------------------------------------------
+
+
+def pilot_mask(card: PilotCard, frame: pd.DataFrame) -> np.ndarray:
+    """Return True for rows in the pilot arm (``data.group.pilot``)."""
+    assert card.data.group is not None
+    return (frame[card.data.group.column] == as_key(card.data.group.pilot)).to_numpy()
+
+
+def post_mask(card: PilotCard, frame: pd.DataFrame) -> np.ndarray:
+    """Return True for rows after the change (``data.period.post`` or ``time >= start``)."""
+    if card.data.period is not None:
+        return (frame[card.data.period.column] == as_key(card.data.period.post)).to_numpy()
+    assert card.data.time is not None
+    column = frame[card.data.time.column]
+    start_value: Any = card.data.time.start
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        start = _to_date(pd.Series([as_key(start_value)])).iloc[0]
+    else:
+        start = float(start_value)
+    return (column >= start).to_numpy()
+
+
+def _check_roles(validation: Validation) -> None:
+    """Raise DataError when a design role cannot be told apart in the valid rows."""
+    card, frame = validation.card, validation.valid
+    problems: list[Problem] = []
+    for role, key_value, other in (
+        (card.data.group, "pilot", "comparison"),
+        (card.data.period, "post", "pre"),
+    ):
+        if role is None or frame.empty:
+            continue
+        values = sorted(str(v) for v in frame[role.column].dropna().unique())
+        wanted = as_key(getattr(role, key_value))
+        declared_other = getattr(role, other)
+        if wanted not in values:
+            near = difflib.get_close_matches(wanted, values, n=1, cutoff=0.5)
+            problems.append(
+                Problem(
+                    f"column '{role.column}'",
+                    f"no row has the value '{wanted}' named by {key_value}; values found: "
+                    f"{', '.join(values[:10])}",
+                    f"set {key_value}: {near[0]!r} in pilot.yaml" if near else "",
+                )
+            )
+        elif declared_other is None and len(values) > 2:
+            problems.append(
+                Problem(
+                    f"column '{role.column}'",
+                    f"has {len(values)} different values ({', '.join(values[:10])}), so it is "
+                    f"unclear which rows are '{other}'",
+                    f"name the other value with `{other}:` under data in pilot.yaml",
+                )
+            )
+        elif len(values) < 2:
+            problems.append(
+                Problem(
+                    f"column '{role.column}'",
+                    f"every valid row has the value '{wanted}'; there are no '{other}' rows",
+                    "the design needs both; check the export or the card's design",
+                )
+            )
+    if problems:
+        raise DataError(
+            "the data cannot be split the way the card's design needs",
+            path=validation.path,
+            problems=problems,
+        )
+
+
+def _require_columns(raw: pd.DataFrame, rules: Iterable[Rule], path: Path) -> None:
+    present = list(raw.columns)
+    problems = []
+    for rule in rules:
+        if rule.column in present:
+            continue
+        near = difflib.get_close_matches(rule.column, present, n=1, cutoff=0.6)
+        problems.append(
+            Problem(
+                f"column '{rule.column}' ({', '.join(rule.roles)})",
+                "is missing from the file",
+                f"did you mean '{near[0]}'? rename it in the file or the card"
+                if near
+                else f"columns present: {', '.join(present[:20])}",
+            )
+        )
+    if problems:
+        raise DataError(
+            f"{len(problems)} column(s) the card needs are not in the file",
+            path=path,
+            where="1",
+            problems=problems,
+        )
+
+
+def _failures_frame(parts: list[pd.DataFrame], first_line: int) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame(
+            {"index": pd.Series(dtype="int64"), "line": pd.Series(dtype="int64"),
+             "column": pd.Series(dtype=object), "rule": pd.Series(dtype=object),
+             "value": pd.Series(dtype=object)}  # fmt: skip
+        )
+    failures = pd.concat(parts, ignore_index=True)
+    failures["index"] = failures["index"].astype("int64")
+    failures.insert(1, "line", failures["index"] + first_line)
+    return failures.sort_values(["line", "column"], kind="stable").reset_index(drop=True)
+
+
+def _rejected_frame(raw: pd.DataFrame, failures: pd.DataFrame, first_line: int) -> pd.DataFrame:
+    """Return each rejected row as it was in the file, with its line and every reason."""
+    if failures.empty:
+        return pd.DataFrame(columns=["line", "reasons", *raw.columns])
+    text = failures["column"] + ": " + failures["rule"]
+    text = text.where(failures["value"].eq(""), text + " (found '" + failures["value"] + "')")
+    reasons = text.groupby(failures["index"]).agg("; ".join)
+    rows = raw.loc[reasons.index].copy()
+    rows.insert(0, "reasons", reasons.to_numpy())
+    rows.insert(0, "line", reasons.index.to_numpy() + first_line)
+    return rows.reset_index(drop=True)
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"

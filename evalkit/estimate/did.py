@@ -1,0 +1,55 @@
+"""Two-by-two difference-in-differences: pilot vs comparison, before vs after."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from evalkit.card import Outcome, PilotCard
+from evalkit.contract import pilot_mask, post_mask
+from evalkit.errors import EstimationError
+from evalkit.estimate._common import choose_errors, covariate_matrix, make_finding, outcome_rows
+from evalkit.estimate._ols import Covariance, fit_coefficient
+from evalkit.estimate.finding import Finding
+
+
+def did_design(card: PilotCard, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Return the columns [1, pilot, after, pilot x after, covariates...] and the pilot mask."""
+    pilot = pilot_mask(card, frame).astype("float64")
+    after = post_mask(card, frame).astype("float64")
+    X = np.column_stack([np.ones(len(frame)), pilot, after, pilot * after,
+                         covariate_matrix(card, frame)])  # fmt: skip
+    return X, pilot
+
+
+def estimate_did(
+    card: PilotCard, frame: pd.DataFrame, outcome: Outcome, cov: Covariance | None = None
+) -> Finding:
+    """Return the difference-in-differences estimate for one outcome.
+
+    The estimate is the pilot group's before/after change minus the comparison
+    group's, from OLS of the outcome on pilot, after and their product (plus
+    the card's covariates). ``cov`` overrides the choice of standard errors.
+    """
+    rows = outcome_rows(frame, outcome)
+    X, _ = did_design(card, rows)
+    cells = pd.crosstab(X[:, 1], X[:, 2])
+    if cells.shape != (2, 2) or (cells.to_numpy() == 0).any():
+        raise EstimationError(
+            f"'{outcome.column}' is not recorded in all four groups "
+            "(pilot/comparison x before/after)",
+            path=card.card_path,
+            where="data",
+            hint="difference-in-differences needs outcomes for both groups in both periods",
+        )
+    unit = card.data.unit
+    repeated = bool(unit) and bool(rows[unit].duplicated().any()) if unit else False
+    errors = choose_errors(card, rows, repeated_units=repeated)
+    y = rows[outcome.column].to_numpy(dtype="float64")
+    coefficient = fit_coefficient(
+        y, X, column=3, cov=cov or errors.cov, groups=errors.groups
+    )
+    adjusted = f", adjusted for {', '.join(card.data.covariates)}" if card.data.covariates else ""
+    words = "classical standard errors" if cov == "nonrobust" else errors.words
+    method = f"difference-in-differences (2x2), OLS{adjusted}, {words}"
+    return make_finding(card, outcome, coefficient, method)

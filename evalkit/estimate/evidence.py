@@ -1,0 +1,84 @@
+"""The evidence rating: a Maryland Scientific Methods Scale level with its reasons.
+
+The rubric is data, not scattered conditions. Source: Sherman, Gottfredson,
+MacKenzie, Eck, Reuter and Bushway (1997), *Preventing Crime: What Works, What
+Doesn't, What's Promising*, ch. 2; as adapted in What Works Centre for Local
+Economic Growth (2016), *Guide to scoring evidence using the Maryland
+Scientific Methods Scale*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+SCALE = "maryland-sms"
+
+#: What each level means (What Works Centre for Local Economic Growth, 2016).
+LEVELS: dict[int, str] = {
+    1: "before and after with no comparison group, or a comparison at one time only",
+    2: "a comparison group or a long time series, with little control for differences",
+    3: "before and after in both a pilot and a comparison group (e.g. difference-in-differences)",
+    4: "quasi-random variation or a comparison group matched on what drives the outcome",
+    5: "random assignment to the pilot and a comparison group",
+}
+
+#: The level each design reaches when its own checks pass.
+DESIGN_LEVEL: dict[str, tuple[int, str]] = {
+    "pre_post": (1, "before and after only: no comparison group"),
+    "did": (3, "comparison group observed before and after the change"),
+    "its": (2, "interrupted time series: a trend before the change, no comparison group"),
+    "rct": (5, "random assignment"),
+}
+
+
+@dataclass(frozen=True)
+class Downgrade:
+    """A check that lowers the level when it fails, and what the person reads."""
+
+    name: str
+    levels: int
+    applies: Callable[[dict[str, float]], bool]
+    reason: Callable[[dict[str, float]], str]
+
+
+#: Checks that lower the level (numbers come from the run: rejected share, design checks).
+DOWNGRADES: tuple[Downgrade, ...] = (
+    Downgrade(
+        "many rows rejected",
+        1,
+        lambda facts: facts.get("rejected_share", 0.0) > 0.05,
+        lambda facts: f"{facts['rejected_share']:.0%} of rows failed their checks and were "
+        "left out, which may bias the comparison",
+    ),
+    Downgrade(
+        "few units",
+        1,
+        lambda facts: 0 < facts.get("smallest_group", 1e9) < 20,
+        lambda facts: f"only {facts['smallest_group']:.0f} records in the smallest group "
+        "or period",
+    ),
+)
+
+
+class Evidence(BaseModel):
+    """An evidence rating on a named scale with the reasons for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scale: str = SCALE
+    level: int
+    why: tuple[str, ...]
+
+
+def rate_evidence(design: str, facts: dict[str, float], notes: Sequence[str] = ()) -> Evidence:
+    """Return the design's Maryland SMS level, lowered for each failed check, with reasons."""
+    level, reason = DESIGN_LEVEL[design]
+    why = [reason, *notes]
+    for check in DOWNGRADES:
+        if check.applies(facts):
+            level = max(1, level - check.levels)
+            why.append(f"{check.reason(facts)} (level lowered)")
+    return Evidence(level=level, why=tuple(why))

@@ -1,0 +1,90 @@
+"""Before/after: change from before to after, paired when the same units are seen twice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from evalkit.card import Outcome, PilotCard
+from evalkit.contract import post_mask
+from evalkit.errors import EstimationError
+from evalkit.estimate._common import (
+    choose_errors,
+    covariate_matrix,
+    make_finding,
+    outcome_rows,
+)
+from evalkit.estimate._ols import fit_coefficient
+from evalkit.estimate.finding import Finding
+
+#: Pair units when at least this share of them is seen both before and after.
+PAIRED_SHARE = 0.5
+
+
+def estimate_pre_post(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Finding:
+    """Return the before/after change in one outcome.
+
+    When the card names a unit and most units are seen both before and after,
+    the change is the mean of each unit's own change (a paired comparison);
+    otherwise the difference between before and after means, with covariates
+    from the card as adjustment.
+    """
+    rows = outcome_rows(frame, outcome)
+    after = post_mask(card, rows)
+    if after.all() or not after.any():
+        raise EstimationError(
+            f"'{outcome.column}' has values only {'after' if after.any() else 'before'} the change",
+            path=card.card_path,
+            where="data.period",
+            hint="a before/after comparison needs recorded outcomes in both periods",
+        )
+    unit = card.data.unit
+    if unit:
+        units = rows[unit].to_numpy()
+        both = np.intersect1d(units[after], units[~after])
+        seen = pd.unique(units).size
+        if both.size >= 2 and both.size >= PAIRED_SHARE * seen:
+            return _paired(card, rows, outcome, after, both, seen)
+    repeated = bool(unit) and rows[unit].duplicated().any() if unit else False
+    errors = choose_errors(card, rows, repeated_units=repeated)
+    X = np.column_stack([np.ones(len(rows)), after.astype("float64"), covariate_matrix(card, rows)])
+    y = rows[outcome.column].to_numpy(dtype="float64")
+    coefficient = fit_coefficient(y, X, column=1, cov=errors.cov, groups=errors.groups)
+    adjusted = f", adjusted for {', '.join(card.data.covariates)}" if card.data.covariates else ""
+    method = f"before/after difference in means, OLS{adjusted}, {errors.words}"
+    return make_finding(card, outcome, coefficient, method)
+
+
+def _paired(
+    card: PilotCard,
+    rows: pd.DataFrame,
+    outcome: Outcome,
+    after: np.ndarray,
+    both: np.ndarray,
+    seen: int,
+) -> Finding:
+    unit = card.data.unit
+    assert unit is not None
+    values = rows[outcome.column].astype("float64")
+    means = values.groupby([rows[unit].to_numpy(), after]).mean().unstack()
+    means = means.loc[both]
+    change = (means[True] - means[False]).to_numpy(dtype="float64")
+    groups = None
+    words = "robust (HC1) standard errors"
+    if card.data.cluster:
+        cluster_of = rows.drop_duplicates(unit).set_index(unit)[card.data.cluster]
+        groups = cluster_of.loc[both].to_numpy()
+        words = f"cluster-robust by {card.data.cluster}"
+    coefficient = fit_coefficient(
+        change,
+        np.ones((len(change), 1)),
+        column=0,
+        cov="cluster" if groups is not None else "HC1",
+        groups=groups,
+    )
+    notes: tuple[str, ...] = ()
+    if both.size < seen:
+        notes = (f"{seen - both.size} of {seen} units were seen in only one period and are "
+                 "not in the paired estimate",)  # fmt: skip
+    method = f"paired before/after change within {unit}, OLS on unit differences, {words}"
+    return make_finding(card, outcome, coefficient, method, notes)

@@ -1,0 +1,69 @@
+"""Plain sentences for findings: what was found, how sure we are, and no more."""
+
+from __future__ import annotations
+
+import math
+
+#: How each design's comparison opens a sentence, and how it closes a "can't tell" one.
+COMPARED_WITH = {
+    "pre_post": ("After the change, {label} was", "after the change"),
+    "did": (
+        "Compared with the comparison group over the same time, {label} in the pilot was",
+        "in the pilot compared with the comparison group",
+    ),
+}
+
+#: What each design cannot rule out, said once after its findings.
+CAVEAT = {
+    "pre_post": "A before/after comparison cannot separate the pilot from anything else "
+    "that changed over the same time.",
+    "did": "This relies on the pilot and comparison groups having been on similar paths "
+    "before the change.",
+}
+
+
+def format_number(value: float) -> str:
+    """Return a number rounded for reading: two significant figures, whole above 100."""
+    size = abs(value)
+    if size == 0 or not math.isfinite(value):
+        return "0" if size == 0 else str(value)
+    if size >= 100:
+        return f"{size:,.0f}"
+    digits = max(0, 1 - math.floor(math.log10(size)))
+    text = f"{size:.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def describe_change(
+    *,
+    label: str,
+    design: str,
+    estimate: float,
+    ci_low: float,
+    ci_high: float,
+    better: str,
+    unit: str = "",
+) -> str:
+    """Return one or two sentences saying what changed, with its 95% interval.
+
+    The wording follows the interval, not the p-value: "about X lower (95% CI
+    a to b lower)" when the interval excludes no change, "we can't tell yet"
+    when it spans it.
+    """
+    unit_text = f" {unit}" if unit else ""
+    lower_label = label[:1].lower() + label[1:] if not label[:2].isupper() else label
+    opening, short = COMPARED_WITH.get(design, ("With the pilot, {label} was", "with the pilot"))
+    word = "lower" if estimate < 0 else "higher"
+    if ci_high < 0 or ci_low > 0:
+        near, far = sorted((abs(ci_low), abs(ci_high)))
+        return (
+            f"{opening.format(label=lower_label)} about {format_number(estimate)}{unit_text} "
+            f"{word} (95% CI {format_number(near)} to {format_number(far)}{unit_text} {word}). "
+            f"{better.capitalize()} is better for this measure."
+        )
+    return (
+        f"We can't tell yet whether {lower_label} changed {short}: the best estimate is "
+        f"{format_number(estimate)}{unit_text} {word}, but the 95% CI runs from "
+        f"{format_number(abs(ci_low))}{unit_text} lower to {format_number(abs(ci_high))}"
+        f"{unit_text} higher, so it is consistent with no change."
+    )

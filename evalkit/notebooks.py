@@ -1,0 +1,131 @@
+"""Executing report templates: the only module that imports papermill.
+
+Templates run in a kernel started from the running interpreter, so a report
+uses the same evalkit and packages as the command that asked for it, in any
+virtual environment.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import KernelManager
+
+from evalkit import errors
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "notebooks"
+HTML_TEMPLATE_DIR = Path(__file__).resolve().parent / "report_template"
+
+
+class CurrentPythonKernelManager(KernelManager):
+    """A kernel manager whose kernel is this interpreter's ipykernel, whatever is installed."""
+
+    @property
+    def kernel_spec(self) -> KernelSpec:
+        return KernelSpec(
+            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                  "--IPKernelApp.log_level=ERROR"],
+            display_name=f"Python {sys.version_info.major}.{sys.version_info.minor} (evalkit)",
+            language="python",
+            metadata={"debugger": False},
+        )
+
+
+def template_path(name: str) -> Path:
+    """Return the path of a notebook template shipped with evalkit."""
+    path = TEMPLATES / name
+    if not path.is_file():
+        raise errors.NotebookError(
+            "the report template is not where evalkit expects it",
+            path=path,
+            hint="install evalkit from its source folder with `pip install -e .`",
+        )
+    return path
+
+
+def execute_template(
+    template: Path,
+    output: Path,
+    parameters: dict[str, Any],
+    *,
+    cwd: Path | None = None,
+    timeout: float | None = None,
+) -> Path:
+    """Run a template with papermill into ``output``; raise the library's error if a cell fails.
+
+    An error raised by evalkit inside the notebook comes back as the same kind
+    of error with its message, so the person sees the data problem, not a
+    notebook traceback. The partial notebook is kept at ``output``.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        papermill.execute_notebook(
+            str(template),
+            str(output),
+            parameters=parameters,
+            kernel_name="python3",
+            kernel_manager_class=CurrentPythonKernelManager,
+            progress_bar=False,
+            cwd=str(cwd) if cwd else None,
+            execution_timeout=timeout,
+        )
+    except PapermillExecutionError as exc:
+        kind = getattr(errors, exc.ename, None)
+        if isinstance(kind, type) and issubclass(kind, errors.EvalkitError):
+            raise kind(str(exc.evalue)) from None
+        raise errors.NotebookError(
+            f"the report template failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}",
+            path=output,
+            hint="open the partial notebook to see the failing cell",
+        ) from None
+    except TimeoutError as exc:
+        raise errors.NotebookError(
+            f"the report template ran for longer than {timeout} seconds",
+            path=output,
+            hint="raise --timeout, or check for a cell stuck on input",
+        ) from exc
+    return output
+
+
+def export_html(notebook: Path, html: Path) -> Path:
+    """Write a notebook as a single offline HTML page with code hidden; return its path."""
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            # warnings printed while a report ran are for its author, not its readers
+            cell["outputs"] = [
+                out
+                for out in cell.get("outputs", [])
+                if not (out.get("output_type") == "stream" and out.get("name") == "stderr")
+            ]
+    nb.cells = [c for c in nb.cells if "evalkit-help" not in c.get("metadata", {}).get("tags", [])]
+    nb.metadata["title"] = nb.metadata.get("title") or _first_heading(nb) or notebook.stem
+    exporter = HTMLExporter(
+        template_name="evalkit",
+        extra_template_basedirs=[str(HTML_TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    html.write_text(body, encoding="utf-8")
+    return html
+
+
+def _first_heading(nb: Any) -> str:
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/markdown", "")
+            for line in str(text).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return ""

@@ -1,0 +1,94 @@
+"""Integrity signals on validated data: questions for the local team, never penalties."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from evalkit.contract import Validation, pilot_mask
+
+Level = Literal["info", "question", "concern"]
+
+#: Above these shares a signal becomes a question for the team.
+REJECTED_QUESTION = 0.02
+MISSING_QUESTION = 0.10
+
+
+class Signal(BaseModel):
+    """Something about the data the team should look at, in plain words, with its numbers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    level: Level
+    message: str
+    numbers: dict[str, Any] = Field(default_factory=dict)
+
+
+def data_signals(validation: Validation) -> list[Signal]:
+    """Return signals about rejected rows and missing outcomes in one validated file."""
+    signals: list[Signal] = []
+    share = validation.rejected_share
+    if len(validation.rejected):
+        level: Level = "question" if share > REJECTED_QUESTION else "info"
+        signals.append(
+            Signal(
+                kind="rejected-rows",
+                level=level,
+                message=f"{len(validation.rejected)} of {validation.rows_read} rows "
+                f"({share:.1%}) failed their checks and were left out. "
+                "Are they a random slip, or a group the pilot is not recording well?",
+                numbers={"rejected": len(validation.rejected), "rows": validation.rows_read},
+            )
+        )
+    frame, card = validation.valid, validation.card
+    for outcome in card.outcomes:
+        missing = frame[outcome.column].isna()
+        if not len(frame) or missing.mean() <= MISSING_QUESTION:
+            continue
+        by_group: dict[str, float] = {}
+        if card.data.group is not None:
+            in_pilot = pilot_mask(card, frame)
+            by_group = {
+                "pilot": float(missing[in_pilot].mean()),
+                "comparison": float(missing[~in_pilot].mean()),
+            }
+        signals.append(
+            Signal(
+                kind="missing-outcome",
+                level="question",
+                message=f"{outcome.name} is missing for {missing.mean():.0%} of rows. "
+                "Who are they, and could their outcomes differ from the rest?",
+                numbers={"missing_share": round(float(missing.mean()), 4), **by_group},
+            )
+        )
+    return signals
+
+
+def trust_table(validation: Validation) -> pd.DataFrame:
+    """Return, for each checked column, its roles, rule count and rows failing."""
+    failing = validation.failures.groupby("column")["line"].nunique()
+    return pd.DataFrame(
+        {
+            "column": [rule.column for rule in validation.rules],
+            "used as": [", ".join(rule.roles) for rule in validation.rules],
+            "expected": [_expected(rule) for rule in validation.rules],
+            "rows failing": [int(failing.get(rule.column, 0)) for rule in validation.rules],
+        }
+    )
+
+
+def _expected(rule: Any) -> str:
+    parts = [{"str": "text", "float": "number", "int": "whole number", "bool": "yes/no",
+              "date": "date", "time": "number or date"}[rule.type]]  # fmt: skip
+    if rule.required:
+        parts.append("required")
+    if rule.min is not None:
+        parts.append(f">= {rule.min:g}")
+    if rule.max is not None:
+        parts.append(f"<= {rule.max:g}")
+    if rule.allowed is not None:
+        parts.append("one of " + ", ".join(rule.allowed))
+    return "; ".join(parts)

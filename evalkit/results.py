@@ -1,0 +1,97 @@
+"""The results file (``results.json``): the one contract between a pilot run and the centre.
+
+Versioned by ``schema_version``; new keys may be added without a bump, a key
+that changes meaning bumps it. Readers refuse a newer version than they know.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evalkit.errors import DataError
+from evalkit.estimate.evidence import Evidence
+from evalkit.estimate.finding import Finding
+from evalkit.quality import Signal
+
+SCHEMA_VERSION = 1
+RESULTS_FILE = "results.json"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class PilotInfo(_Frozen):
+    id: str
+    name: str
+    place: str
+    team: str
+    cycle: int
+
+
+class DataInfo(_Frozen):
+    rows: int
+    rejected_rows: int
+    sha256: str
+    file: str = ""
+
+
+class RunInfo(_Frozen):
+    evalkit_version: str
+    started: str
+    finished: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class Results(_Frozen):
+    """Everything a pilot run tells the centre; no record-level data, no identifiers."""
+
+    schema_version: int = SCHEMA_VERSION
+    pilot: PilotInfo
+    design: str
+    evidence: Evidence
+    data: DataInfo
+    findings: tuple[Finding, ...]
+    signals: tuple[Signal, ...] = ()
+    run: RunInfo
+
+
+def write_results(results: Results, path: Path) -> Path:
+    """Write results.json atomically (a crash leaves the old file or the new, never half)."""
+    text = json.dumps(results.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(temporary, path)
+    return path
+
+
+def load_results(path: Path) -> Results:
+    """Return a results.json file, checked; DataError says what is wrong with it."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"results file cannot be read: {exc}", path=path) from None
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise DataError(
+            f"results file has schema_version {version}; this evalkit reads up to "
+            f"{SCHEMA_VERSION}",
+            path=path,
+            hint="upgrade evalkit",
+        )
+    try:
+        return Results.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise DataError(
+            f"results file is not valid: {first['msg']}", path=path, where=where
+        ) from None

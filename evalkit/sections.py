@@ -1,0 +1,173 @@
+"""The words of a report, as Markdown: what we set out to learn, what we found, trust, targets.
+
+Templates display these; keeping them here means the wording is tested and
+every pilot's report says things the same careful way.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from evalkit.analysis import Analysis
+from evalkit.estimate.evidence import LEVELS
+from evalkit.estimate.wording import CAVEAT, format_number
+from evalkit.quality import trust_table
+
+DESIGN_WORDS = {
+    "pre_post": "a before-and-after comparison of the same people or cases",
+    "did": "a difference-in-differences comparison: the pilot's change against a comparison "
+    "group's change over the same time",
+    "its": "an interrupted time series",
+    "rct": "a randomised comparison",
+}
+
+
+def title_markdown(analysis: Analysis) -> str:
+    """Return the report's title and one line on who ran it and which cycle."""
+    card = analysis.card
+    team = f" · {card.team}" if card.team else ""
+    return f"# {card.name}\n\n{card.place}{team} · cycle {card.cycle}"
+
+
+def intro_markdown(analysis: Analysis) -> str:
+    """Return what the pilot set out to learn: its theory of change and learning questions."""
+    card, toc = analysis.card, analysis.card.theory_of_change
+    lines = ["## What we set out to learn", ""]
+    if toc.problem:
+        lines += [f"**The problem.** {toc.problem}", ""]
+    for title, items in (("What the pilot does", toc.activities),
+                         ("What should change", toc.outcomes),
+                         ("What has to be true", toc.assumptions)):  # fmt: skip
+        if items:
+            lines += [f"**{title}:**", "", *[f"- {item}" for item in items], ""]
+    if card.learning_questions:
+        lines += ["**Learning questions:**", "", *[f"- {q}" for q in card.learning_questions], ""]
+    return "\n".join(lines)
+
+
+def findings_markdown(analysis: Analysis) -> str:
+    """Return the findings in plain words with a table of estimates and intervals."""
+    card = analysis.card
+    evidence = analysis.evidence
+    lines = [
+        "## What we found",
+        "",
+        f"This pilot uses {DESIGN_WORDS.get(card.design, card.design)}. "
+        f"{CAVEAT.get(card.design, '')}",
+        "",
+        *[f"- {finding.summary}" for finding in analysis.findings],
+        "",
+        "| Outcome | Estimated change | 95% confidence interval | p-value | Records used |",
+        "|---|---|---|---|---|",
+    ]
+    for f in analysis.findings:
+        unit = f" {f.unit}" if f.unit else ""
+        lines.append(
+            f"| {f.label} | {_signed(f.estimate)}{unit} | {_signed(f.ci_low)} to "
+            f"{_signed(f.ci_high)} | {_p(f.p_value)} | {_count(f.n, card.min_cell_count)} |"
+        )
+    lines += [
+        "",
+        f"**Strength of evidence:** level {evidence.level} of 5 on the Maryland Scientific "
+        f"Methods Scale ({LEVELS[evidence.level]}).",
+        "",
+        *[f"- {reason}" for reason in evidence.why],
+        "",
+        "Methods: " + "; ".join(f"{f.label}: {f.method}" for f in analysis.findings) + ".",
+    ]
+    notes = [note for f in analysis.findings for note in f.notes]
+    if notes:
+        lines += ["", *[f"- {note}" for note in notes]]
+    return "\n".join(lines)
+
+
+def trust_markdown(analysis: Analysis) -> str:
+    """Return what the data can and cannot be trusted for: checks, rejections, signals."""
+    validation = analysis.validation
+    lines = [
+        "## What the data can be trusted for",
+        "",
+        f"{validation.rows_read:,} rows were read from `{analysis.card.data.path}`; "
+        f"{len(validation.rejected):,} ({validation.rejected_share:.1%}) failed a check and were "
+        "left out of the estimates. The rows left out are listed, with their reasons, in "
+        "`rejected_rows.csv` beside this report (kept for the local team, not published).",
+        "",
+    ]
+    summary = validation.failure_summary()
+    if not summary.empty:
+        lines += ["| Column | Check failed | Rows |", "|---|---|---|"]
+        for row in summary.itertuples():
+            lines.append(f"| {row.column} | {row.rule} | {_count(row.rows, 0)} |")
+        lines.append("")
+    table = trust_table(validation)
+    lines += ["Every column the analysis uses was checked:", "",
+              "| Column | Used as | Expected |", "|---|---|---|"]  # fmt: skip
+    for row in table.itertuples():
+        lines.append(f"| {row.column} | {row[2]} | {row.expected} |")
+    lines.append("")
+    if analysis.signals:
+        lines += ["**Questions for the team** (not judgements):", ""]
+        lines += [f"- {signal.message}" for signal in analysis.signals]
+    else:
+        lines.append("No data-quality questions were raised by this run.")
+    return "\n".join(lines)
+
+
+def targets_markdown(analysis: Analysis) -> str:
+    """Return targets as context beside the latest pilot mean; never a pass or fail."""
+    card = analysis.card
+    with_targets = [o for o in card.outcomes if o.target is not None]
+    lines = ["## Targets, as context", ""]
+    if not with_targets:
+        return "\n".join([*lines, "This pilot has set no targets."])
+    lines += [
+        "Targets are shown for context only. evalkit does not mark them as met or missed: "
+        "what matters is what the pilot is learning.",
+        "",
+        "| Outcome | Target | Pilot after the change (mean, 95% CI) | Note |",
+        "|---|---|---|---|",
+    ]
+    for outcome in with_targets:
+        assert outcome.target is not None
+        cells = analysis.cells[outcome.column]
+        latest = cells[(cells["group"] == "pilot") & (cells["period"] == "after")]
+        if latest.empty or bool(latest["suppressed"].iloc[0]):
+            shown = f"not shown (fewer than {card.min_cell_count} records)"
+        else:
+            row = latest.iloc[0]
+            shown = (f"{format_number(row['mean'])} ({format_number(row['ci_low'])} to "
+                     f"{format_number(row['ci_high'])})")  # fmt: skip
+        unit = f" {outcome.unit}" if outcome.unit else ""
+        lines.append(f"| {outcome.name} | {format_number(outcome.target.value)}{unit} | {shown} "
+                     f"| {outcome.target.note} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _signed(value: float) -> str:
+    text = format_number(value)
+    return f"−{text}" if value < 0 else (f"+{text}" if value > 0 else text)
+
+
+def _p(value: float) -> str:
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _count(n: float, threshold: int) -> str:
+    if isinstance(n, float) and math.isnan(n):
+        return "suppressed"
+    return f"fewer than {threshold}" if 0 < n < threshold else f"{int(n):,}"
+
+
+def cells_table(cells: pd.DataFrame) -> str:
+    """Return group-by-period means as a Markdown table, small cells shown as suppressed."""
+    lines = ["| Group | Period | Mean | 95% CI | Records |", "|---|---|---|---|---|"]
+    for row in cells.itertuples():
+        if row.suppressed:
+            lines.append(f"| {row.group} | {row.period} | suppressed | suppressed | suppressed |")
+        else:
+            lines.append(f"| {row.group} | {row.period} | {format_number(row.mean)} | "
+                         f"{format_number(row.ci_low)} to {format_number(row.ci_high)} | "
+                         f"{int(row.n):,} |")  # fmt: skip
+    return "\n".join(lines)

@@ -1,0 +1,233 @@
+"""Make the example pilots' synthetic data: seeded, realistic in size and mess, never real people.
+
+Run from the repository root:  python scripts/make_example_pilots.py [PILOTS_DIR]
+
+Each pilot has a known true effect (TRUE_EFFECTS) so tests can check that
+evalkit recovers it within its interval. The mess is deliberate: missing
+outcomes, a few invalid rows (negative days, text in number columns, an
+impossible date, a blank group), so a first-time user sees rejected rows.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SEED = 20261126
+
+#: The effect each generator builds in, by pilot and outcome column.
+TRUE_EFFECTS = {
+    "northbridge-ta": {"days_in_ta": -21.0, "settled_within_6m": 0.08},
+    "eastmoor-family-hub": {"wellbeing": 3.0, "missed_appointments": -0.4},
+}
+
+NORTHBRIDGE_WARDS = {
+    "pilot": ["Castle", "Riverside", "St Anne's", "Northgate"],
+    "comparison": ["Hillfoot", "Millbrook", "Westfield", "Abbey Park"],
+}
+EASTMOOR_SITES = ["Eastmoor Central Hub", "Brackley Road Hub", "Oakfield Children's Centre"]
+
+
+def make_northbridge(rng: np.random.Generator) -> pd.DataFrame:
+    """Return families in temporary accommodation before and after named caseworkers (DiD)."""
+    rows = 2400
+    arm = rng.choice(["pilot", "comparison"], size=rows, p=[0.45, 0.55])
+    phase = rng.choice(["before", "after"], size=rows)
+    ward = np.array([rng.choice(NORTHBRIDGE_WARDS[a]) for a in arm])
+    household = np.clip(rng.poisson(2.4, rows) + 1, 1, 11)
+    source = rng.choice(
+        ["homeless application", "domestic abuse", "eviction", "hospital discharge"],
+        size=rows, p=[0.55, 0.2, 0.2, 0.05],
+    )  # fmt: skip
+    pilot, after = arm == "pilot", phase == "after"
+    effect = TRUE_EFFECTS["northbridge-ta"]
+    days = (
+        150 + 12 * pilot + 9 * after + 6 * (household - 3)
+        + effect["days_in_ta"] * (pilot & after)
+        + rng.normal(0, 45, rows)
+    )  # fmt: skip
+    days = np.round(np.clip(days, 1, None))
+    base_settled = 0.42 - 0.02 * pilot + 0.03 * after
+    settled = rng.random(rows) < base_settled + effect["settled_within_6m"] * (pilot & after)
+    frame = pd.DataFrame(
+        {
+            "case_id": [f"NB-{i:05d}" for i in rng.permutation(rows) + 1],
+            "arm": arm,
+            "phase": phase,
+            "ward": ward,
+            "household_size": household.astype(str),
+            "referral_source": source,
+            "days_in_ta": days.astype(int).astype(str),
+            "settled_within_6m": settled.astype(int).astype(str),
+        }
+    )
+    # the mess a real export has
+    missing = rng.choice(rows, size=70, replace=False)
+    frame.loc[missing[:50], "days_in_ta"] = ""  # still in TA when the data were extracted
+    frame.loc[missing[50:], "settled_within_6m"] = "NA"
+    bad = rng.choice(np.setdiff1d(np.arange(rows), missing), size=9, replace=False)
+    frame.loc[bad[0], "days_in_ta"] = "-14"
+    frame.loc[bad[1], "days_in_ta"] = "unknown"
+    frame.loc[bad[2], "household_size"] = "0"
+    frame.loc[bad[3], "household_size"] = "23"
+    frame.loc[bad[4], "arm"] = ""
+    frame.loc[bad[5], "referral_source"] = "self referral"
+    frame.loc[bad[6], "days_in_ta"] = "1,204"
+    frame.loc[bad[7], "settled_within_6m"] = "yes"
+    frame.loc[bad[8], "phase"] = ""
+    return frame
+
+
+def make_eastmoor(rng: np.random.Generator) -> pd.DataFrame:
+    """Return families' wellbeing at baseline and follow-up at a family hub (pre/post, paired)."""
+    families = 1500
+    ids = [f"EM{i:04d}" for i in range(1, families + 1)]
+    site = rng.choice(EASTMOOR_SITES, size=families, p=[0.5, 0.3, 0.2])
+    age_band = rng.choice(["under 25", "25-34", "35-44", "45 and over"], size=families)
+    family_level = rng.normal(0, 6, families)
+    effect = TRUE_EFFECTS["eastmoor-family-hub"]
+    start = pd.Timestamp("2025-01-06") + pd.to_timedelta(rng.integers(0, 300, families), "D")
+    records = []
+    for timepoint, shift, days_later in (("baseline", 0.0, 0), ("follow-up", 1.0, 120)):
+        wellbeing = np.clip(
+            np.round(44 + family_level + effect["wellbeing"] * shift + rng.normal(0, 5, families)),
+            14, 70,
+        )  # fmt: skip
+        missed = rng.poisson(np.clip(1.6 + effect["missed_appointments"] * shift, 0.05, None),
+                             families)  # fmt: skip
+        dates = start + pd.to_timedelta(days_later + rng.integers(-10, 10, families), "D")
+        records.append(
+            pd.DataFrame(
+                {
+                    "family_id": ids,
+                    "timepoint": timepoint,
+                    "assessment_date": dates.strftime("%d/%m/%Y"),
+                    "hub_site": site,
+                    "parent_age_band": age_band,
+                    "wellbeing": wellbeing.astype(int).astype(str),
+                    "missed_appointments": missed.astype(str),
+                }
+            )
+        )
+    frame = pd.concat(records, ignore_index=True)
+    follow_up = frame.index[frame["timepoint"] == "follow-up"].to_numpy()
+    lost = rng.choice(follow_up, size=160, replace=False)  # families not reached at follow-up
+    frame.loc[lost, ["wellbeing", "missed_appointments"]] = ""
+    frame = frame.sample(frac=1.0, random_state=7).reset_index(drop=True)
+    bad = rng.choice(np.setdiff1d(frame.index, lost), size=7, replace=False)
+    frame.loc[bad[0], "wellbeing"] = "71"
+    frame.loc[bad[1], "wellbeing"] = "n/k"
+    frame.loc[bad[2], "assessment_date"] = "31/02/2025"
+    frame.loc[bad[3], "hub_site"] = "Eastmoor Centrl Hub"
+    frame.loc[bad[4], "missed_appointments"] = "2.5"
+    frame.loc[bad[5], "timepoint"] = "folow-up"
+    frame.loc[bad[6], "family_id"] = ""
+    return frame
+
+
+NORTHBRIDGE_CARD = """\
+# Example pilot (synthetic data made by scripts/make_example_pilots.py).
+name: Named caseworkers for families in temporary accommodation
+place: Northbridge
+team: Northbridge housing options team
+cycle: 1
+theory_of_change:
+  problem: Families stay too long in temporary accommodation and children move school
+  activities: [one named caseworker per family, weekly home visits, landlord liaison]
+  outcomes: [shorter stays, more families settled within six months]
+  assumptions: [families trust a named worker more than a rota, landlords respond to one contact]
+learning_questions:
+  - Does a named caseworker shorten stays in temporary accommodation?
+  - Do more families reach settled housing within six months?
+design: did
+data:
+  path: data/cases.csv
+  unit: case_id
+  group: {column: arm, pilot: pilot, comparison: comparison}
+  period: {column: phase, post: after, pre: before}
+  covariates: [household_size]
+  columns:
+    ward: {type: str, required: true}
+    household_size: {type: int, min: 1, max: 15}
+    referral_source:
+      type: str
+      allowed: [homeless application, domestic abuse, eviction, hospital discharge]
+outcomes:
+  - column: days_in_ta
+    id: days-in-temporary-accommodation
+    label: Days in temporary accommodation
+    unit: days
+    type: continuous
+    better: lower
+    min: 0
+    target: {value: 90, note: local ambition for families with children}
+  - column: settled_within_6m
+    id: settled-within-six-months
+    label: Settled within six months
+    type: binary
+    better: higher
+"""
+
+EASTMOOR_CARD = """\
+# Example pilot (synthetic data made by scripts/make_example_pilots.py).
+name: Eastmoor family hub
+place: Eastmoor
+team: Eastmoor early help partnership
+cycle: 1
+theory_of_change:
+  problem: Families struggle to find help early and arrive in crisis
+  activities: [one front door for family services, a named key worker, drop-in groups]
+  outcomes: [better parental wellbeing, fewer missed appointments]
+  assumptions: [families will use a local hub, services will share one plan]
+learning_questions:
+  - Does parental wellbeing improve after joining the hub?
+design: pre_post
+data:
+  path: data/family_assessments.csv
+  unit: family_id
+  period: {column: timepoint, post: follow-up, pre: baseline}
+  columns:
+    assessment_date: {type: date, required: true}
+    hub_site:
+      type: str
+      required: true
+      allowed: [Eastmoor Central Hub, Brackley Road Hub, Oakfield Children's Centre]
+    parent_age_band: {type: str, allowed: [under 25, 25-34, 35-44, 45 and over]}
+outcomes:
+  - column: wellbeing
+    id: parental-wellbeing-wemwbs
+    label: Parental wellbeing (WEMWBS score)
+    unit: points
+    type: continuous
+    better: higher
+    min: 14
+    max: 70
+  - column: missed_appointments
+    label: Missed appointments
+    unit: appointments
+    type: count
+    better: lower
+"""
+
+
+def write_pilot(folder: Path, card: str, data_name: str, frame: pd.DataFrame) -> None:
+    """Write a pilot's card, data and (if missing) an empty learning log."""
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    (folder / "pilot.yaml").write_text(card, encoding="utf-8")
+    frame.to_csv(folder / "data" / data_name, index=False, lineterminator="\n")
+    (folder / "learning_log.jsonl").touch()
+
+
+def main(pilots_dir: Path) -> None:
+    """Write every example pilot under ``pilots_dir``."""
+    rng = np.random.default_rng(SEED)
+    write_pilot(pilots_dir / "northbridge-ta", NORTHBRIDGE_CARD, "cases.csv", make_northbridge(rng))
+    write_pilot(pilots_dir / "eastmoor-family-hub", EASTMOOR_CARD, "family_assessments.csv",
+                make_eastmoor(rng))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("pilots"))

@@ -30,7 +30,25 @@ _EXPORTS = {
     "NotebookError": "evalkit.errors",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "Analysis",
+    "ConfigError",
+    "DataError",
+    "EstimationError",
+    "EvalkitError",
+    "Finding",
+    "NotebookError",
+    "PilotCard",
+    "Results",
+    "Validation",
+    "__version__",
+    "analyse_pilot",
+    "estimate_effects",
+    "load_pilot",
+    "load_results",
+    "run_pilot",
+    "validate_data",
+]
 
 if TYPE_CHECKING:
     from evalkit.analysis import Analysis, analyse_pilot

@@ -79,7 +79,10 @@ def analyse_pilot(pilot: PilotCard | Path | str) -> Analysis:
     frame = validation.valid
     findings = tuple(estimate_effects(card, frame))
     cells = {outcome.column: cell_means(card, frame, outcome) for outcome in card.outcomes}
-    facts = {"rejected_share": validation.rejected_share, "smallest_group": _smallest_cell(card, frame)}
+    facts = {
+        "rejected_share": validation.rejected_share,
+        "smallest_group": _smallest_cell(card, frame),
+    }
     return Analysis(
         card=card,
         validation=validation,

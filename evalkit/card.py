@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -336,7 +336,7 @@ def _inner_model(annotation: Any) -> Any:
         inner = _inner_model(arg)
         if inner is not None:
             return inner
-    return None if get_origin(annotation) is None else None
+    return None
 
 
 def _key_lines(text: str) -> dict[str, int]:

@@ -66,12 +66,13 @@ def means_chart(
         f"{row.group} {row.period}: {row.mean:.3g} (95% CI {row.ci_low:.3g} to {row.ci_high:.3g})"
         for row in shown.itertuples()
     )
-    return (bars + lines).properties(
+    chart: alt.LayerChart = (bars + lines).properties(
         title=alt.TitleParams(f"{label}: before and after", subtitle=subtitle, anchor="start"),
         width=320,
         height=240,
         description=description,
     )
+    return chart
 
 
 def effects_chart(findings: Sequence[Finding]) -> alt.LayerChart:
@@ -86,9 +87,11 @@ def effects_chart(findings: Sequence[Finding]) -> alt.LayerChart:
     )
     y = alt.Y("outcome:N", title=None, sort=None)
     base = alt.Chart(frame)
-    zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(
-        color=NEUTRAL_COLOUR, strokeDash=[4, 4]
-    ).encode(x="zero:Q")
+    zero = (
+        alt.Chart(pd.DataFrame({"zero": [0.0]}))
+        .mark_rule(color=NEUTRAL_COLOUR, strokeDash=[4, 4])
+        .encode(x="zero:Q")
+    )
     bars = base.mark_rule(color=PILOT_COLOUR, strokeWidth=2).encode(
         x=alt.X("ci_low:Q", title="Estimated change (95% confidence interval)"),
         x2="ci_high:Q",
@@ -97,14 +100,18 @@ def effects_chart(findings: Sequence[Finding]) -> alt.LayerChart:
     points = base.mark_point(filled=True, size=80, color=PILOT_COLOUR).encode(
         x="estimate:Q",
         y=y,
-        tooltip=["outcome", alt.Tooltip("estimate:Q", format=".3g"),
-                 alt.Tooltip("ci_low:Q", format=".3g"), alt.Tooltip("ci_high:Q", format=".3g")],
-    )  # fmt: skip
+        tooltip=[
+            "outcome",
+            alt.Tooltip("estimate:Q", format=".3g"),
+            alt.Tooltip("ci_low:Q", format=".3g"),
+            alt.Tooltip("ci_high:Q", format=".3g"),
+        ],
+    )
     description = "Estimated change for each outcome with its 95% interval. " + "; ".join(
         f"{row.outcome}: {row.estimate:.3g} ({row.ci_low:.3g} to {row.ci_high:.3g})"
         for row in frame.itertuples()
     )
-    return (zero + bars + points).properties(
+    chart: alt.LayerChart = (zero + bars + points).properties(
         title=alt.TitleParams(
             "Estimated change in each outcome",
             subtitle="An interval crossing the dashed line means no change is also consistent "
@@ -115,3 +122,4 @@ def effects_chart(findings: Sequence[Finding]) -> alt.LayerChart:
         height=max(60, 40 * len(frame)),
         description=description,
     )
+    return chart

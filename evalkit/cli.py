@@ -55,8 +55,13 @@ def cli(debug: bool) -> None:
 
 @cli.command()
 @click.argument("pilot_dir", type=click.Path(path_type=Path))
-@click.option("--design", type=click.Choice(["did", "pre_post"]), default="did", show_default=True,
-              help="The evaluation design the card starts with.")  # fmt: skip
+@click.option(
+    "--design",
+    type=click.Choice(["did", "pre_post"]),
+    default="did",
+    show_default=True,
+    help="The evaluation design the card starts with.",
+)
 @click.option("--name", default="", help="What the pilot tries, in a few words.")
 @click.option("--place", default="", help="The council, partnership or area.")
 @explains_errors
@@ -66,8 +71,9 @@ def new(pilot_dir: Path, design: str, name: str, place: str) -> None:
 
     card = create_pilot(pilot_dir, name=name, place=place, design=design)
     out.print(f"Created {card}, {pilot_dir / 'data' / 'cases.csv'} and an empty learning log.")
-    out.print(f"Next: put your data in the data file, edit the card, then `evalkit validate "
-              f"{pilot_dir}`.")  # fmt: skip
+    out.print(
+        f"Next: put your data in the data file, edit the card, then `evalkit validate {pilot_dir}`."
+    )
 
 
 @cli.command()
@@ -80,8 +86,10 @@ def validate(pilot_dir: Path) -> None:
 
     card = load_pilot(pilot_dir)
     validation = validate_data(card)
-    out.print(f"{card.id}: card OK; {validation.path}: {validation.rows_read} rows read, "
-              f"{len(validation.rejected)} rejected ({validation.rejected_share:.1%})")  # fmt: skip
+    out.print(
+        f"{card.id}: card OK; {validation.path}: {validation.rows_read} rows read, "
+        f"{len(validation.rejected)} rejected ({validation.rejected_share:.1%})"
+    )
     if validation.failures.empty:
         out.print("[green]All rows passed their checks.[/]")
         return
@@ -89,22 +97,32 @@ def validate(pilot_dir: Path) -> None:
     for column in ("column", "rule", "rows", "first line"):
         table.add_column(column)
     for row in validation.failure_summary().itertuples():
-        table.add_row(str(row.column), str(row.rule), str(row.rows), str(row.example_line))
+        table.add_row(*(str(value) for value in row[1:]))
     out.print(table)
-    for row in validation.failures.itertuples():
-        found = f" (found '{row.value}')" if row.value else ""
-        out.print(f"{validation.path}:{row.line}: {row.column}: {row.rule}{found}",
-                  markup=False, soft_wrap=True)  # fmt: skip
-    verdict = "too many to estimate on" if validation.rejected_share > card.data.max_rejected_share \
-        else "a run will leave these rows out and list them in rejected_rows.csv"  # fmt: skip
+    for row in validation.failures.to_dict("records"):
+        found = f" (found '{row['value']}')" if row["value"] else ""
+        out.print(
+            f"{validation.path}:{row['line']}: {row['column']}: {row['rule']}{found}",
+            markup=False,
+            soft_wrap=True,
+        )
+    verdict = (
+        "too many to estimate on"
+        if validation.rejected_share > card.data.max_rejected_share
+        else "a run will leave these rows out and list them in rejected_rows.csv"
+    )
     err.print(f"{len(validation.rejected)} row(s) failed: {verdict}.")
     sys.exit(1)
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--all", "run_all", is_flag=True,
-              help="Run every pilot in PATHS (folders of pilots; default: ./pilots).")  # fmt: skip
+@click.option(
+    "--all",
+    "run_all",
+    is_flag=True,
+    help="Run every pilot in PATHS (folders of pilots; default: ./pilots).",
+)
 @click.option("--timeout", type=float, default=None, help="Stop a pilot's report after SECONDS.")
 @explains_errors
 def run(paths: tuple[Path, ...], run_all: bool, timeout: float | None) -> None:
@@ -122,8 +140,10 @@ def run(paths: tuple[Path, ...], run_all: bool, timeout: float | None) -> None:
         sys.exit(1)
     started = time.perf_counter()
     outcomes = run_pilots(pilots, timeout=timeout, on_done=_report_one)
-    table = Table(title=f"{len(outcomes)} pilot(s) in {time.perf_counter() - started:.1f}s",
-                  title_justify="left")  # fmt: skip
+    table = Table(
+        title=f"{len(outcomes)} pilot(s) in {time.perf_counter() - started:.1f}s",
+        title_justify="left",
+    )
     for column in ("pilot", "status", "seconds", "report or reason"):
         table.add_column(column)
     for o in outcomes:
@@ -136,11 +156,15 @@ def run(paths: tuple[Path, ...], run_all: bool, timeout: float | None) -> None:
 
 def _report_one(outcome: Any) -> None:
     if outcome.status == "ok":
-        out.print(f"[green]ok[/]     {outcome.pilot.name}  {outcome.seconds:.1f}s  "
-                  f"{outcome.report_dir / 'report.html'}")  # fmt: skip
+        out.print(
+            f"[green]ok[/]     {outcome.pilot.name}  {outcome.seconds:.1f}s  "
+            f"{outcome.report_dir / 'report.html'}"
+        )
     else:
-        err.print(f"[red]failed[/] {outcome.pilot.name}  {outcome.seconds:.1f}s\n"
-                  f"{outcome.message}", soft_wrap=True)  # fmt: skip
+        err.print(
+            f"[red]failed[/] {outcome.pilot.name}  {outcome.seconds:.1f}s\n{outcome.message}",
+            soft_wrap=True,
+        )
 
 
 def main() -> None:

@@ -136,8 +136,15 @@ def rules_for(card: PilotCard) -> tuple[Rule, ...]:
     # local columns first: the pilot's own declaration of type and range wins
     for name, local in spec.columns.items():
         allowed = tuple(as_key(v) for v in local.allowed) if local.allowed is not None else None
-        add(name, "local column", type=local.type, required=local.required,
-            min=local.min, max=local.max, allowed=allowed)  # fmt: skip
+        add(
+            name,
+            "local column",
+            type=local.type,
+            required=local.required,
+            min=local.min,
+            max=local.max,
+            allowed=allowed,
+        )
     if spec.group:
         allowed = None
         if spec.group.comparison is not None:
@@ -160,8 +167,13 @@ def rules_for(card: PilotCard) -> tuple[Rule, ...]:
         if outcome.type == "binary":
             add(outcome.column, "outcome", type="float", allowed=("0", "1"))
         elif outcome.type == "count":
-            add(outcome.column, "outcome", type="int", min=0 if outcome.min is None else outcome.min,
-                max=outcome.max)  # fmt: skip
+            add(
+                outcome.column,
+                "outcome",
+                type="int",
+                min=0 if outcome.min is None else outcome.min,
+                max=outcome.max,
+            )
         else:
             add(outcome.column, "outcome", type="float", min=outcome.min, max=outcome.max)
     return tuple(
@@ -190,9 +202,17 @@ def build_schema(rules: Iterable[Rule]) -> pa.DataFrameSchema:
         if rule.allowed is not None:
             if rule.type in {"float", "int"}:
                 allowed_numbers = [float(v) for v in rule.allowed]
-                checks.append(pa.Check.isin(allowed_numbers, error=f"must be one of {', '.join(rule.allowed)}"))  # fmt: skip
+                checks.append(
+                    pa.Check.isin(
+                        allowed_numbers, error=f"must be one of {', '.join(rule.allowed)}"
+                    )
+                )
             else:
-                checks.append(pa.Check.isin(list(rule.allowed), error=f"must be one of {', '.join(rule.allowed)}"))  # fmt: skip
+                checks.append(
+                    pa.Check.isin(
+                        list(rule.allowed), error=f"must be one of {', '.join(rule.allowed)}"
+                    )
+                )
         columns[rule.column] = pa.Column(
             checks=checks, nullable=not rule.required, required=True, name=rule.column
         )
@@ -236,8 +256,12 @@ def validate_data(card: PilotCard, path: Path | None = None) -> Validation:
             value = "" if row.check == "not_nullable" else str(raw.at[row.index, row.column])
             failure_parts.append(
                 pd.DataFrame(
-                    {"index": [int(row.index)], "column": row.column, "rule": rule_text,
-                     "value": value}  # fmt: skip
+                    {
+                        "index": [int(row.index)],
+                        "column": row.column,
+                        "rule": rule_text,
+                        "value": value,
+                    }
                 )
             )
 
@@ -358,7 +382,7 @@ def _read_parquet(path: Path, content: bytes) -> pd.DataFrame:
         ) from None
 
 
-# --- parsing ---------------------------------------------------------------------------------------
+# --- parsing --------------------------------------------------------------------------------------
 
 
 def parse_column(series: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
@@ -368,7 +392,10 @@ def parse_column(series: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
         values = _to_number(series)
         bad = values.isna().to_numpy() & ~missing
         if kind == "int":
-            fractional = values.notna().to_numpy() & (np.floor(values.fillna(0)) != values.fillna(0)).to_numpy()  # fmt: skip
+            fractional = (
+                values.notna().to_numpy()
+                & (np.floor(values.fillna(0)) != values.fillna(0)).to_numpy()
+            )
             bad |= fractional
             values = values.where(~fractional)
         return values.astype("float64"), bad
@@ -392,11 +419,11 @@ def parse_column(series: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
 
 
 def _is_missing(series: pd.Series) -> np.ndarray:
-    missing = series.isna().to_numpy()
+    missing: np.ndarray = np.asarray(series.isna().to_numpy(), dtype=bool)
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         text = series.astype(str).str.strip()
         missing = missing | text.isin(MISSING_MARKERS).to_numpy()
-    return np.asarray(missing, dtype=bool)
+    return missing
 
 
 def _to_number(series: pd.Series) -> pd.Series:
@@ -437,7 +464,7 @@ def as_key(value: Scalar | Any) -> str:
 
 def normalise(series: pd.Series) -> pd.Series:
     """Return a column as text keys comparable with card values (see :func:`as_key`)."""
-    if series.dtype == object and not series.map(type).eq(str).all():
+    if series.dtype == object and not series.map(lambda v: isinstance(v, str)).all():
         return series.map(lambda v: None if v is None or v is pd.NA else as_key(v)).astype(object)
     if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(
         series.dtype
@@ -466,7 +493,7 @@ def post_mask(card: PilotCard, frame: pd.DataFrame) -> np.ndarray:
         start = _to_date(pd.Series([as_key(start_value)])).iloc[0]
     else:
         start = float(start_value)
-    return (column >= start).to_numpy()
+    return np.asarray(column >= start, dtype=bool)
 
 
 def _check_roles(validation: Validation) -> None:
@@ -545,9 +572,13 @@ def _require_columns(raw: pd.DataFrame, rules: Iterable[Rule], path: Path) -> No
 def _failures_frame(parts: list[pd.DataFrame], first_line: int) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(
-            {"index": pd.Series(dtype="int64"), "line": pd.Series(dtype="int64"),
-             "column": pd.Series(dtype=object), "rule": pd.Series(dtype=object),
-             "value": pd.Series(dtype=object)}  # fmt: skip
+            {
+                "index": pd.Series(dtype="int64"),
+                "line": pd.Series(dtype="int64"),
+                "column": pd.Series(dtype=object),
+                "rule": pd.Series(dtype=object),
+                "value": pd.Series(dtype=object),
+            }
         )
     failures = pd.concat(parts, ignore_index=True)
     failures["index"] = failures["index"].astype("int64")

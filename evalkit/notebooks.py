@@ -27,8 +27,14 @@ class CurrentPythonKernelManager(KernelManager):
     @property
     def kernel_spec(self) -> KernelSpec:
         return KernelSpec(
-            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                  "--IPKernelApp.log_level=ERROR"],
+            argv=[
+                sys.executable,
+                "-m",
+                "ipykernel_launcher",
+                "-f",
+                "{connection_file}",
+                "--IPKernelApp.log_level=ERROR",
+            ],
             display_name=f"Python {sys.version_info.major}.{sys.version_info.minor} (evalkit)",
             language="python",
             metadata={"debugger": False},
@@ -97,7 +103,7 @@ def export_html(notebook: Path, html: Path) -> Path:
     """Write a notebook as a single offline HTML page with code hidden; return its path."""
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(notebook, as_version=4)
+    nb = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
     for cell in nb.cells:
         if cell.get("cell_type") == "code":
             # warnings printed while a report ran are for its author, not its readers
@@ -108,7 +114,7 @@ def export_html(notebook: Path, html: Path) -> Path:
             ]
     nb.cells = [c for c in nb.cells if "evalkit-help" not in c.get("metadata", {}).get("tags", [])]
     nb.metadata["title"] = nb.metadata.get("title") or _first_heading(nb) or notebook.stem
-    exporter = HTMLExporter(
+    exporter = HTMLExporter(  # type: ignore[no-untyped-call]
         template_name="evalkit",
         extra_template_basedirs=[str(HTML_TEMPLATE_DIR)],
         exclude_input=True,

@@ -81,8 +81,16 @@ def trust_table(validation: Validation) -> pd.DataFrame:
 
 
 def _expected(rule: Any) -> str:
-    parts = [{"str": "text", "float": "number", "int": "whole number", "bool": "yes/no",
-              "date": "date", "time": "number or date"}[rule.type]]  # fmt: skip
+    parts = [
+        {
+            "str": "text",
+            "float": "number",
+            "int": "whole number",
+            "bool": "yes/no",
+            "date": "date",
+            "time": "number or date",
+        }[rule.type]
+    ]
     if rule.required:
         parts.append("required")
     if rule.min is not None:

@@ -82,8 +82,7 @@ def load_results(path: Path) -> Results:
     version = raw.get("schema_version") if isinstance(raw, dict) else None
     if isinstance(version, int) and version > SCHEMA_VERSION:
         raise DataError(
-            f"results file has schema_version {version}; this evalkit reads up to "
-            f"{SCHEMA_VERSION}",
+            f"results file has schema_version {version}; this evalkit reads up to {SCHEMA_VERSION}",
             path=path,
             hint="upgrade evalkit",
         )

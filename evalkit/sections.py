@@ -37,9 +37,11 @@ def intro_markdown(analysis: Analysis) -> str:
     lines = ["## What we set out to learn", ""]
     if toc.problem:
         lines += [f"**The problem.** {toc.problem}", ""]
-    for title, items in (("What the pilot does", toc.activities),
-                         ("What should change", toc.outcomes),
-                         ("What has to be true", toc.assumptions)):  # fmt: skip
+    for title, items in (
+        ("What the pilot does", toc.activities),
+        ("What should change", toc.outcomes),
+        ("What has to be true", toc.assumptions),
+    ):
         if items:
             lines += [f"**{title}:**", "", *[f"- {item}" for item in items], ""]
     if card.learning_questions:
@@ -98,12 +100,16 @@ def trust_markdown(analysis: Analysis) -> str:
     summary = validation.failure_summary()
     if not summary.empty:
         lines += ["| Column | Check failed | Rows |", "|---|---|---|"]
-        for row in summary.itertuples():
-            lines.append(f"| {row.column} | {row.rule} | {_count(row.rows, 0)} |")
+        for column, rule, rows in summary[["column", "rule", "rows"]].itertuples(index=False):
+            lines.append(f"| {column} | {rule} | {int(rows):,} |")
         lines.append("")
     table = trust_table(validation)
-    lines += ["Every column the analysis uses was checked:", "",
-              "| Column | Used as | Expected |", "|---|---|---|"]  # fmt: skip
+    lines += [
+        "Every column the analysis uses was checked:",
+        "",
+        "| Column | Used as | Expected |",
+        "|---|---|---|",
+    ]
     for row in table.itertuples():
         lines.append(f"| {row.column} | {row[2]} | {row.expected} |")
     lines.append("")
@@ -136,12 +142,13 @@ def targets_markdown(analysis: Analysis) -> str:
         if latest.empty or bool(latest["suppressed"].iloc[0]):
             shown = f"not shown (fewer than {card.min_cell_count} records)"
         else:
-            row = latest.iloc[0]
-            shown = (f"{format_number(row['mean'])} ({format_number(row['ci_low'])} to "
-                     f"{format_number(row['ci_high'])})")  # fmt: skip
+            mean, low, high = (float(latest[c].iloc[0]) for c in ("mean", "ci_low", "ci_high"))
+            shown = f"{format_number(mean)} ({format_number(low)} to {format_number(high)})"
         unit = f" {outcome.unit}" if outcome.unit else ""
-        lines.append(f"| {outcome.name} | {format_number(outcome.target.value)}{unit} | {shown} "
-                     f"| {outcome.target.note} |")  # fmt: skip
+        lines.append(
+            f"| {outcome.name} | {format_number(outcome.target.value)}{unit} | {shown} "
+            f"| {outcome.target.note} |"
+        )
     return "\n".join(lines)
 
 
@@ -163,11 +170,15 @@ def _count(n: float, threshold: int) -> str:
 def cells_table(cells: pd.DataFrame) -> str:
     """Return group-by-period means as a Markdown table, small cells shown as suppressed."""
     lines = ["| Group | Period | Mean | 95% CI | Records |", "|---|---|---|---|---|"]
-    for row in cells.itertuples():
-        if row.suppressed:
-            lines.append(f"| {row.group} | {row.period} | suppressed | suppressed | suppressed |")
+    for row in cells.to_dict("records"):
+        if row["suppressed"]:
+            lines.append(
+                f"| {row['group']} | {row['period']} | suppressed | suppressed | suppressed |"
+            )
         else:
-            lines.append(f"| {row.group} | {row.period} | {format_number(row.mean)} | "
-                         f"{format_number(row.ci_low)} to {format_number(row.ci_high)} | "
-                         f"{int(row.n):,} |")  # fmt: skip
+            lines.append(
+                f"| {row['group']} | {row['period']} | {format_number(float(row['mean']))} | "
+                f"{format_number(float(row['ci_low']))} to "
+                f"{format_number(float(row['ci_high']))} | {int(row['n']):,} |"
+            )
     return "\n".join(lines)

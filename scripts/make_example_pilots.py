@@ -40,15 +40,19 @@ def make_northbridge(rng: np.random.Generator) -> pd.DataFrame:
     household = np.clip(rng.poisson(2.4, rows) + 1, 1, 11)
     source = rng.choice(
         ["homeless application", "domestic abuse", "eviction", "hospital discharge"],
-        size=rows, p=[0.55, 0.2, 0.2, 0.05],
-    )  # fmt: skip
+        size=rows,
+        p=[0.55, 0.2, 0.2, 0.05],
+    )
     pilot, after = arm == "pilot", phase == "after"
     effect = TRUE_EFFECTS["northbridge-ta"]
     days = (
-        150 + 12 * pilot + 9 * after + 6 * (household - 3)
+        150
+        + 12 * pilot
+        + 9 * after
+        + 6 * (household - 3)
         + effect["days_in_ta"] * (pilot & after)
         + rng.normal(0, 45, rows)
-    )  # fmt: skip
+    )
     days = np.round(np.clip(days, 1, None))
     base_settled = 0.42 - 0.02 * pilot + 0.03 * after
     settled = rng.random(rows) < base_settled + effect["settled_within_6m"] * (pilot & after)
@@ -94,10 +98,12 @@ def make_eastmoor(rng: np.random.Generator) -> pd.DataFrame:
     for timepoint, shift, days_later in (("baseline", 0.0, 0), ("follow-up", 1.0, 120)):
         wellbeing = np.clip(
             np.round(44 + family_level + effect["wellbeing"] * shift + rng.normal(0, 5, families)),
-            14, 70,
-        )  # fmt: skip
-        missed = rng.poisson(np.clip(1.6 + effect["missed_appointments"] * shift, 0.05, None),
-                             families)  # fmt: skip
+            14,
+            70,
+        )
+        missed = rng.poisson(
+            np.clip(1.6 + effect["missed_appointments"] * shift, 0.05, None), families
+        )
         dates = start + pd.to_timedelta(days_later + rng.integers(-10, 10, families), "D")
         records.append(
             pd.DataFrame(
@@ -225,8 +231,12 @@ def main(pilots_dir: Path) -> None:
     """Write every example pilot under ``pilots_dir``."""
     rng = np.random.default_rng(SEED)
     write_pilot(pilots_dir / "northbridge-ta", NORTHBRIDGE_CARD, "cases.csv", make_northbridge(rng))
-    write_pilot(pilots_dir / "eastmoor-family-hub", EASTMOOR_CARD, "family_assessments.csv",
-                make_eastmoor(rng))  # fmt: skip
+    write_pilot(
+        pilots_dir / "eastmoor-family-hub",
+        EASTMOOR_CARD,
+        "family_assessments.csv",
+        make_eastmoor(rng),
+    )
 
 
 if __name__ == "__main__":

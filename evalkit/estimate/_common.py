@@ -35,7 +35,7 @@ def covariate_matrix(card: PilotCard, frame: pd.DataFrame) -> np.ndarray:
 
 
 def choose_errors(card: PilotCard, frame: pd.DataFrame, repeated_units: bool) -> Errors:
-    """Return cluster-robust errors by the card's cluster (or by unit when units repeat), else HC1."""
+    """Return cluster-robust errors (by the card's cluster, or unit if units repeat), else HC1."""
     if card.data.cluster:
         return Errors(
             "cluster",

@@ -17,8 +17,9 @@ def did_design(card: PilotCard, frame: pd.DataFrame) -> tuple[np.ndarray, np.nda
     """Return the columns [1, pilot, after, pilot x after, covariates...] and the pilot mask."""
     pilot = pilot_mask(card, frame).astype("float64")
     after = post_mask(card, frame).astype("float64")
-    X = np.column_stack([np.ones(len(frame)), pilot, after, pilot * after,
-                         covariate_matrix(card, frame)])  # fmt: skip
+    X = np.column_stack(
+        [np.ones(len(frame)), pilot, after, pilot * after, covariate_matrix(card, frame)]
+    )
     return X, pilot
 
 
@@ -43,12 +44,10 @@ def estimate_did(
             hint="difference-in-differences needs outcomes for both groups in both periods",
         )
     unit = card.data.unit
-    repeated = bool(unit) and bool(rows[unit].duplicated().any()) if unit else False
+    repeated = bool(unit and rows[unit].duplicated().any())
     errors = choose_errors(card, rows, repeated_units=repeated)
     y = rows[outcome.column].to_numpy(dtype="float64")
-    coefficient = fit_coefficient(
-        y, X, column=3, cov=cov or errors.cov, groups=errors.groups
-    )
+    coefficient = fit_coefficient(y, X, column=3, cov=cov or errors.cov, groups=errors.groups)
     adjusted = f", adjusted for {', '.join(card.data.covariates)}" if card.data.covariates else ""
     words = "classical standard errors" if cov == "nonrobust" else errors.words
     method = f"difference-in-differences (2x2), OLS{adjusted}, {words}"

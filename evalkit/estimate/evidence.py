@@ -50,15 +50,16 @@ DOWNGRADES: tuple[Downgrade, ...] = (
         "many rows rejected",
         1,
         lambda facts: facts.get("rejected_share", 0.0) > 0.05,
-        lambda facts: f"{facts['rejected_share']:.0%} of rows failed their checks and were "
-        "left out, which may bias the comparison",
+        lambda facts: (
+            f"{facts['rejected_share']:.0%} of rows failed their checks and were "
+            "left out, which may bias the comparison"
+        ),
     ),
     Downgrade(
         "few units",
         1,
         lambda facts: 0 < facts.get("smallest_group", 1e9) < 20,
-        lambda facts: f"only {facts['smallest_group']:.0f} records in the smallest group "
-        "or period",
+        lambda facts: f"only {facts['smallest_group']:.0f} records in the smallest group or period",
     ),
 )
 

@@ -45,7 +45,7 @@ def estimate_pre_post(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) ->
         seen = pd.unique(units).size
         if both.size >= 2 and both.size >= PAIRED_SHARE * seen:
             return _paired(card, rows, outcome, after, both, seen)
-    repeated = bool(unit) and rows[unit].duplicated().any() if unit else False
+    repeated = bool(unit and rows[unit].duplicated().any())
     errors = choose_errors(card, rows, repeated_units=repeated)
     X = np.column_stack([np.ones(len(rows)), after.astype("float64"), covariate_matrix(card, rows)])
     y = rows[outcome.column].to_numpy(dtype="float64")
@@ -84,7 +84,9 @@ def _paired(
     )
     notes: tuple[str, ...] = ()
     if both.size < seen:
-        notes = (f"{seen - both.size} of {seen} units were seen in only one period and are "
-                 "not in the paired estimate",)  # fmt: skip
+        notes = (
+            f"{seen - both.size} of {seen} units were seen in only one period and are "
+            "not in the paired estimate",
+        )
     method = f"paired before/after change within {unit}, OLS on unit differences, {words}"
     return make_finding(card, outcome, coefficient, method, notes)

@@ -96,13 +96,14 @@ def validate(pilot_dir: Path) -> None:
     table = Table(title="Problems by column and rule", title_justify="left")
     for column in ("column", "rule", "rows", "first line"):
         table.add_column(column)
-    for row in validation.failure_summary().itertuples():
-        table.add_row(*(str(value) for value in row[1:]))
+    for values in validation.failure_summary().itertuples(index=False):
+        table.add_row(*(str(value) for value in values))
     out.print(table)
-    for row in validation.failures.to_dict("records"):
-        found = f" (found '{row['value']}')" if row["value"] else ""
+    failures = validation.failures[["line", "column", "rule", "value"]]
+    for line, column, rule, value in failures.itertuples(index=False):
+        found = f" (found '{value}')" if value else ""
         out.print(
-            f"{validation.path}:{row['line']}: {row['column']}: {row['rule']}{found}",
+            f"{validation.path}:{line}: {column}: {rule}{found}",
             markup=False,
             soft_wrap=True,
         )

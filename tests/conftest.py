@@ -1,0 +1,84 @@
+"""Shared fixtures: small real pilot folders written into a temporary directory."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+
+#: A minimal 2x2 difference-in-differences card; format with data_path.
+DID_CARD = """\
+name: Test pilot
+place: Testford
+team: Test team
+cycle: 1
+design: did
+data:
+  path: {data_path}
+  unit: case_id
+  group: {{column: arm, pilot: pilot}}
+  period: {{column: phase, post: after}}
+  columns:
+    ward: {{type: str}}
+    household_size: {{type: int, min: 1, max: 15}}
+outcomes:
+  - column: days
+    label: Days in temporary accommodation
+    unit: days
+    better: lower
+    min: 0
+"""
+
+DID_ROWS = "case_id,arm,phase,ward,household_size,days\n" + "".join(
+    f"C{i:03d},{arm},{phase},W{i % 3},{1 + i % 4},{100 + i % 7 - (12 if (arm, phase) == ('pilot', 'after') else 0)}\n"  # noqa: E501
+    for i, (arm, phase) in enumerate(
+        [(a, p) for a in ("pilot", "comparison") for p in ("before", "after")] * 15
+    )
+)
+
+
+PilotFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def make_pilot(tmp_path: Path) -> PilotFactory:
+    """Return a function that writes a pilot folder (card text and data) and returns it."""
+
+    def make(
+        card: str = DID_CARD,
+        data: str | bytes = DID_ROWS,
+        data_name: str = "data/cases.csv",
+        folder: str = "test-pilot",
+    ) -> Path:
+        pilot = tmp_path / folder
+        (pilot / "data").mkdir(parents=True, exist_ok=True)
+        (pilot / "pilot.yaml").write_text(
+            textwrap.dedent(card).format(data_path=data_name), encoding="utf-8"
+        )
+        target = pilot / data_name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            target.write_bytes(data)
+        else:
+            target.write_text(data, encoding="utf-8")
+        return pilot
+
+    return make
+
+
+@pytest.fixture
+def example_pilot(tmp_path: Path) -> Callable[[str], Path]:
+    """Return a function copying a shipped example pilot (without reports) into tmp_path."""
+
+    def copy(name: str = "northbridge-ta") -> Path:
+        target = tmp_path / name
+        shutil.copytree(REPO / "pilots" / name, target, ignore=shutil.ignore_patterns("reports"))
+        return target
+
+    return copy

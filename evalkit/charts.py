@@ -7,7 +7,10 @@ and a description read by screen readers.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -20,8 +23,51 @@ NEUTRAL_COLOUR = "#555555"
 
 
 def enable_offline_rendering() -> None:
-    """Render charts as inline SVG so a report needs no script from the network."""
+    """Render plain altair charts as inline SVG so a notebook needs no script from the network."""
     alt.renderers.enable("svg")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A chart drawn as inline SVG, with its description for screen readers.
+
+    Displaying a Figure in a notebook puts the picture itself in the page (no
+    script, no network), so it shows in report.html, in print and offline.
+    """
+
+    chart: Any
+
+    @property
+    def description(self) -> str:
+        """Return the chart's text description."""
+        text = self.chart.to_dict().get("description", "")
+        return str(text)
+
+    def to_svg(self) -> str:
+        """Return the chart as an SVG document with role="img" and an aria-label."""
+        import vl_convert
+
+        version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
+        known = vl_convert.get_vegalite_versions()
+        svg = str(
+            vl_convert.vegalite_to_svg(
+                self.chart.to_dict(), vl_version=version if version in known else None
+            )
+        )
+        label = html.escape(self.description, quote=True)
+        return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+
+    def _repr_html_(self) -> str:
+        caption = html.escape(self.description)
+        return (
+            f'<figure class="evalkit-chart">{self.to_svg()}'
+            f'<figcaption class="evalkit-description">{caption}</figcaption></figure>'
+        )
+
+
+def figure(chart: Any) -> Figure:
+    """Return a chart ready to display as inline, described SVG."""
+    return Figure(chart)
 
 
 def means_chart(
@@ -49,15 +95,18 @@ def means_chart(
         ),
     )
     x = alt.X("period:N", title="Period", sort=["before", "after"], axis=alt.Axis(labelAngle=0))
+    offset = alt.XOffset("group:N", sort=groups)
     base = alt.Chart(shown)
     lines = base.mark_line(point=alt.OverlayMarkDef(size=70, filled=True)).encode(
         x=x,
+        xOffset=offset,
         y=alt.Y("mean:Q", title=axis_title, scale=alt.Scale(zero=False)),
         color=colour,
         tooltip=["group", "period", alt.Tooltip("mean:Q", format=".3g"), "n:Q"],
     )
-    bars = base.mark_errorbar(ticks=True).encode(
+    bars = base.mark_rule(strokeWidth=2).encode(
         x=x,
+        xOffset=offset,
         y=alt.Y("ci_low:Q", title=axis_title),
         y2="ci_high:Q",
         color=colour,
@@ -75,51 +124,53 @@ def means_chart(
     return chart
 
 
-def effects_chart(findings: Sequence[Finding]) -> alt.LayerChart:
-    """Return each outcome's estimated change with its 95% interval, beside a line at zero."""
-    frame = pd.DataFrame(
-        {
-            "outcome": [f.label + (f" ({f.unit})" if f.unit else "") for f in findings],
-            "estimate": [f.estimate for f in findings],
-            "ci_low": [f.ci_low for f in findings],
-            "ci_high": [f.ci_high for f in findings],
-        }
-    )
-    y = alt.Y("outcome:N", title=None, sort=None)
-    base = alt.Chart(frame)
-    zero = (
-        alt.Chart(pd.DataFrame({"zero": [0.0]}))
-        .mark_rule(color=NEUTRAL_COLOUR, strokeDash=[4, 4])
-        .encode(x="zero:Q")
-    )
-    bars = base.mark_rule(color=PILOT_COLOUR, strokeWidth=2).encode(
-        x=alt.X("ci_low:Q", title="Estimated change (95% confidence interval)"),
-        x2="ci_high:Q",
-        y=y,
-    )
-    points = base.mark_point(filled=True, size=80, color=PILOT_COLOUR).encode(
-        x="estimate:Q",
-        y=y,
-        tooltip=[
-            "outcome",
-            alt.Tooltip("estimate:Q", format=".3g"),
-            alt.Tooltip("ci_low:Q", format=".3g"),
-            alt.Tooltip("ci_high:Q", format=".3g"),
-        ],
-    )
+def effects_chart(findings: Sequence[Finding]) -> alt.VConcatChart:
+    """Return each outcome's estimated change with its 95% interval, beside a line at zero.
+
+    Each outcome gets its own axis in its own units: changes in days and in
+    percentage points are never drawn on one scale.
+    """
+    panels = []
+    for finding in findings:
+        unit = finding.unit or "change"
+        row = pd.DataFrame(
+            {
+                "estimate": [finding.estimate],
+                "ci_low": [finding.ci_low],
+                "ci_high": [finding.ci_high],
+                "zero": [0.0],
+            }
+        )
+        base = alt.Chart(row)
+        x_title = f"Estimated change ({unit}, 95% confidence interval)"
+        zero = base.mark_rule(color=NEUTRAL_COLOUR, strokeDash=[4, 4]).encode(x="zero:Q")
+        interval = base.mark_rule(color=PILOT_COLOUR, strokeWidth=3).encode(
+            x=alt.X("ci_low:Q", title=x_title), x2="ci_high:Q"
+        )
+        point = base.mark_point(filled=True, size=90, color=PILOT_COLOUR).encode(
+            x="estimate:Q",
+            tooltip=[
+                alt.Tooltip(f"{c}:Q", format=".3g") for c in ("estimate", "ci_low", "ci_high")
+            ],
+        )
+        panels.append(
+            (zero + interval + point).properties(
+                title=alt.TitleParams(finding.label, fontSize=12, anchor="start"),
+                width=420,
+                height=28,
+            )
+        )
     description = "Estimated change for each outcome with its 95% interval. " + "; ".join(
-        f"{row.outcome}: {row.estimate:.3g} ({row.ci_low:.3g} to {row.ci_high:.3g})"
-        for row in frame.itertuples()
+        f"{f.label}: {f.estimate:.3g} {f.unit} ({f.ci_low:.3g} to {f.ci_high:.3g})"
+        for f in findings
     )
-    chart: alt.LayerChart = (zero + bars + points).properties(
+    chart: alt.VConcatChart = alt.vconcat(*panels, spacing=18).properties(
         title=alt.TitleParams(
             "Estimated change in each outcome",
             subtitle="An interval crossing the dashed line means no change is also consistent "
             "with the data.",
             anchor="start",
         ),
-        width=420,
-        height=max(60, 40 * len(frame)),
         description=description,
     )
     return chart

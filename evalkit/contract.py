@@ -282,7 +282,8 @@ def validate_data(card: PilotCard, path: Path | None = None) -> Validation:
         failures=failures.drop(columns="index"),
         rules=rules,
     )
-    _check_roles(validation)
+    if validation.rejected_share <= card.data.max_rejected_share:
+        _check_roles(validation)  # too many failures is the first thing to report
     return validation
 
 

@@ -1,0 +1,122 @@
+"""The real report template, executed by papermill and exported to offline HTML."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from evalkit.errors import DataError
+from evalkit.notebooks import execute_template, export_html, template_path
+from evalkit.results import load_results
+
+from .conftest import REPO
+
+EXTERNAL = re.compile(
+    r"""<script[^>]+src\s*=\s*["']?(https?:)?//|<link[^>]+href\s*=\s*["']?(https?:)?//|"""
+    r"""@import\s+url\(\s*["']?(https?:)?//""",
+    re.IGNORECASE,
+)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a folder holding the template executed on a copy of an example pilot."""
+    import shutil
+
+    base = tmp_path_factory.mktemp("report")
+    pilot = base / "northbridge-ta"
+    shutil.copytree(REPO / "pilots" / "northbridge-ta", pilot,
+                    ignore=shutil.ignore_patterns("reports"))  # fmt: skip
+    out = base / "out"
+    out.mkdir()
+    notebook = execute_template(
+        template_path("pilot_report.ipynb"),
+        out / "report.ipynb",
+        {"pilot_dir": str(pilot), "output_dir": str(out)},
+        cwd=pilot,
+    )
+    export_html(notebook, out / "report.html")
+    return out
+
+
+def test_template_has_a_parameters_cell_with_working_defaults() -> None:
+    nb = nbformat.read(template_path("pilot_report.ipynb"), as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    assert 'pilot_dir = "pilots/northbridge-ta"' in tagged[0].source
+    assert (REPO / "pilots" / "northbridge-ta" / "pilot.yaml").is_file()
+
+
+def test_template_writes_results_and_rejected_rows(report: Path) -> None:
+    results = load_results(report / "results.json")
+    assert results.pilot.id == "northbridge-ta"
+    assert [f.outcome for f in results.findings] == [
+        "days-in-temporary-accommodation",
+        "settled-within-six-months",
+    ]
+    rejected = (report / "rejected_rows.csv").read_text().splitlines()
+    assert rejected[0].startswith("line,reasons,case_id")
+    assert len(rejected) - 1 == results.data.rejected_rows > 0
+
+
+def test_html_report_loads_nothing_from_the_network(report: Path) -> None:
+    html = (report / "report.html").read_text(encoding="utf-8")
+    assert not EXTERNAL.search(html), EXTERNAL.search(html)
+    assert "<svg" in html  # charts are embedded, not fetched
+    assert "require.min.js" not in html and "mathjax" not in html.lower()
+
+
+def test_html_report_shows_sections_in_order_with_code_hidden(report: Path) -> None:
+    html = (report / "report.html").read_text(encoding="utf-8")
+    order = [
+        "What we set out to learn",
+        "What we found",
+        "What the data can be trusted for",
+        "Targets, as context",
+    ]
+    positions = [html.index(heading) for heading in order]
+    assert positions == sorted(positions)
+    assert "analyse_pilot" not in html  # code cells are hidden
+    assert "evalkit-help" not in html and "This notebook is the view" not in html
+    assert re.search(r"\b(RAG|red/amber/green|pass(ed)?|fail(ed)?)\b target", html) is None
+
+
+def test_template_runs_with_plain_papermill_and_its_defaults(tmp_path: Path) -> None:
+    """The template's defaults work from the repository root with the papermill CLI."""
+    out = tmp_path / "plain.ipynb"
+    done = subprocess.run(
+        [sys.executable, "-m", "papermill", str(template_path("pilot_report.ipynb")), str(out),
+         "--cwd", str(REPO / "templates" / "notebooks"), "-k", "python3"],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    nb = json.loads(out.read_text())
+    text = json.dumps(nb)
+    assert "What we found" in text
+    assert not list((REPO / "pilots" / "northbridge-ta").glob("reports/*/.results-*"))
+
+
+def test_a_data_error_inside_the_template_comes_back_as_a_data_error(
+    example_pilot: Callable[[str], Path], tmp_path: Path
+) -> None:
+    pilot = example_pilot("northbridge-ta")
+    data = pilot / "data" / "cases.csv"
+    lines = data.read_text().splitlines()
+    broken = [lines[0]] + [line.replace(",pilot,", ",,") for line in lines[1:]]
+    data.write_text("\n".join(broken) + "\n")
+    with pytest.raises(DataError, match="failed their checks"):
+        execute_template(
+            template_path("pilot_report.ipynb"),
+            tmp_path / "failed.ipynb",
+            {"pilot_dir": str(pilot), "output_dir": None},
+        )
+    assert (tmp_path / "failed.ipynb").is_file()  # the partial notebook is kept

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from evalkit.card import CARD_FILE, PilotCard, load_pilot
 from evalkit.errors import ConfigError, Problem
+
 from .conftest import DID_CARD, PilotFactory
 
 CARD = DID_CARD.format(data_path="data/cases.csv")
@@ -271,7 +272,10 @@ def test_a_folder_without_a_card_is_refused(tmp_path: Path) -> None:
 
 def test_python_tags_are_not_executed(tmp_path: Path) -> None:
     marker = tmp_path / "executed"
-    payload = f"!!python/object/apply:pathlib.Path.touch [!!python/object/apply:pathlib.Path ['{marker}']]"
+    payload = (
+        "!!python/object/apply:pathlib.Path.touch "
+        f"[!!python/object/apply:pathlib.Path ['{marker}']]"
+    )
     for text in (
         CARD + f"team_extra: {payload}\n",
         f"name: {payload}\n" + CARD.replace("name: Test pilot\n", ""),
@@ -332,7 +336,9 @@ def misspelt_keys(draw: st.DrawFn) -> tuple[str, str, str]:
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(misspelt=misspelt_keys())
-def test_any_misspelt_top_level_key_is_named(tmp_path: Path, misspelt: tuple[str, str, str]) -> None:
+def test_any_misspelt_top_level_key_is_named(
+    tmp_path: Path, misspelt: tuple[str, str, str]
+) -> None:
     key, kind, bad = misspelt
     raw = {(bad if name == key else name): value for name, value in FULL_CARD.items()}
     text = yaml.safe_dump(raw, sort_keys=False)

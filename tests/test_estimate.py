@@ -109,12 +109,16 @@ def test_paired_pre_post_reproduces_students_sleep_example(make_pilot: PilotFact
 def test_two_sample_pre_post_matches_an_independent_computation(make_pilot: PilotFactory) -> None:
     rng = np.random.default_rng(3)
     before, after = rng.normal(50, 10, 80), rng.normal(54, 14, 120)
-    rows = "case_id,phase,score\n" + "".join(
-        f"B{i},before,{v:.6f}\n" for i, v in enumerate(before)
-    ) + "".join(f"A{i},after,{v:.6f}\n" for i, v in enumerate(after))
-    card_text = SLEEP_CARD.replace("patient", "case_id").replace(
-        "{{column: drug, post: hyoscine, pre: control}}", "{{column: phase, post: after}}"
-    ).replace("extra", "score")
+    rows = (
+        "case_id,phase,score\n"
+        + "".join(f"B{i},before,{v:.6f}\n" for i, v in enumerate(before))
+        + "".join(f"A{i},after,{v:.6f}\n" for i, v in enumerate(after))
+    )
+    card_text = (
+        SLEEP_CARD.replace("patient", "case_id")
+        .replace("{{column: drug, post: hyoscine, pre: control}}", "{{column: phase, post: after}}")
+        .replace("extra", "score")
+    )
     card = load_pilot(make_pilot(card_text, data=rows))
     finding = estimate_effects(card, validate_data(card).valid)[0]
     b = np.round(before, 6)

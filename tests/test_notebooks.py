@@ -92,8 +92,17 @@ def test_template_runs_with_plain_papermill_and_its_defaults(tmp_path: Path) -> 
     """The template's defaults work from the repository root with the papermill CLI."""
     out = tmp_path / "plain.ipynb"
     done = subprocess.run(
-        [sys.executable, "-m", "papermill", str(template_path("pilot_report.ipynb")), str(out),
-         "--cwd", str(REPO / "templates" / "notebooks"), "-k", "python3"],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(template_path("pilot_report.ipynb")),
+            str(out),
+            "--cwd",
+            str(REPO / "templates" / "notebooks"),
+            "-k",
+            "python3",
+        ],  # fmt: skip
         capture_output=True,
         text=True,
         timeout=300,

@@ -43,8 +43,14 @@ def test_changelog_has_an_unreleased_section_naming_issues() -> None:
 def test_public_api_is_exported_on_purpose() -> None:
     for name in evalkit.__all__:
         assert getattr(evalkit, name) is not None, name
-    assert set(evalkit.__all__) >= {"load_pilot", "validate_data", "estimate_effects",
-                                    "analyse_pilot", "run_pilot", "EvalkitError"}  # fmt: skip
+    assert set(evalkit.__all__) >= {
+        "load_pilot",
+        "validate_data",
+        "estimate_effects",
+        "analyse_pilot",
+        "run_pilot",
+        "EvalkitError",
+    }
     assert sorted(evalkit.__all__) == evalkit.__all__
 
 

@@ -93,7 +93,8 @@ def test_paired_pre_post_reproduces_students_sleep_example(make_pilot: PilotFact
     95% CI as 0.7001142 to 2.4598858 and p = 0.002833.
     """
     rows = "patient,drug,extra\n" + "".join(
-        f"{i},control,{a}\n{i},hyoscine,{b}\n" for i, (a, b) in enumerate(zip(SLEEP_1, SLEEP_2))
+        f"{i},control,{a}\n{i},hyoscine,{b}\n"
+        for i, (a, b) in enumerate(zip(SLEEP_1, SLEEP_2, strict=True))
     )
     card = load_pilot(make_pilot(SLEEP_CARD, data=rows))
     finding = estimate_effects(card, validate_data(card).valid)[0]
@@ -167,8 +168,11 @@ outcomes:
     frame = validate_data(card).valid
     finding = estimate_effects(card, frame)[0]
     pilot, after = frame["arm"] == "pilot", frame["phase"] == "after"
-    cell = {(p, a): frame.loc[(pilot == p) & (after == a), "settled"].mean()
-            for p in (True, False) for a in (True, False)}  # fmt: skip
+    cell = {
+        (p, a): frame.loc[(pilot == p) & (after == a), "settled"].mean()
+        for p in (True, False)
+        for a in (True, False)
+    }
     expected = (cell[True, True] - cell[True, False]) - (cell[False, True] - cell[False, False])
     assert finding.scale == "percentage points"
     assert finding.estimate == pytest.approx(100 * expected, abs=1e-9)

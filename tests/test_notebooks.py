@@ -32,8 +32,9 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     base = tmp_path_factory.mktemp("report")
     pilot = base / "northbridge-ta"
-    shutil.copytree(REPO / "pilots" / "northbridge-ta", pilot,
-                    ignore=shutil.ignore_patterns("reports"))  # fmt: skip
+    shutil.copytree(
+        REPO / "pilots" / "northbridge-ta", pilot, ignore=shutil.ignore_patterns("reports")
+    )
     out = base / "out"
     out.mkdir()
     notebook = execute_template(
@@ -102,7 +103,7 @@ def test_template_runs_with_plain_papermill_and_its_defaults(tmp_path: Path) -> 
             str(REPO / "templates" / "notebooks"),
             "-k",
             "python3",
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -11,14 +11,25 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from evalkit import __version__
 from evalkit.errors import EvalkitError
+
+if TYPE_CHECKING:
+    from evalkit.runner import RunOutcome
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console(highlight=False)
@@ -140,13 +151,35 @@ def run(paths: tuple[Path, ...], run_all: bool, timeout: float | None) -> None:
         err.print("No pilots found (a pilot is a folder with a pilot.yaml).")
         sys.exit(1)
     started = time.perf_counter()
-    outcomes = run_pilots(pilots, timeout=timeout, on_done=_report_one)
+    if err.is_terminal:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("starting", total=len(pilots))
+
+            def start(pilot: Path) -> None:
+                progress.update(task, description=f"running {pilot.name}")
+
+            def done(outcome: RunOutcome) -> None:
+                progress.advance(task)
+                _report_one(outcome)
+
+            outcomes = run_pilots(pilots, timeout=timeout, on_start=start, on_done=done)
+    else:
+        outcomes = run_pilots(pilots, timeout=timeout, on_done=_report_one)
     table = Table(
         title=f"{len(outcomes)} pilot(s) in {time.perf_counter() - started:.1f}s",
         title_justify="left",
     )
-    for column in ("pilot", "status", "seconds", "report or reason"):
+    for column in ("pilot", "status", "seconds"):
         table.add_column(column)
+    table.add_column("report or reason", overflow="fold")
     for o in outcomes:
         where = str(o.report_dir) if o.report_dir else o.message.splitlines()[0]
         table.add_row(o.pilot.name, o.status, f"{o.seconds:.1f}", where)
@@ -155,8 +188,8 @@ def run(paths: tuple[Path, ...], run_all: bool, timeout: float | None) -> None:
         sys.exit(1)
 
 
-def _report_one(outcome: Any) -> None:
-    if outcome.status == "ok":
+def _report_one(outcome: RunOutcome) -> None:
+    if outcome.report_dir is not None:
         out.print(
             f"[green]ok[/]     {outcome.pilot.name}  {outcome.seconds:.1f}s  "
             f"{outcome.report_dir / 'report.html'}"

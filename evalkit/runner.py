@@ -105,11 +105,14 @@ def run_pilots(
     *,
     template: Path | None = None,
     timeout: float | None = None,
+    on_start: Callable[[Path], None] | None = None,
     on_done: Callable[[RunOutcome], None] | None = None,
 ) -> list[RunOutcome]:
     """Run each pilot in turn; one pilot's failure never stops the others."""
     outcomes = []
     for pilot_dir in pilot_dirs:
+        if on_start is not None:
+            on_start(pilot_dir)
         started = time.perf_counter()
         try:
             report = run_pilot(pilot_dir, template=template, timeout=timeout)

@@ -272,16 +272,14 @@ def test_a_folder_without_a_card_is_refused(tmp_path: Path) -> None:
 
 def test_python_tags_are_not_executed(tmp_path: Path) -> None:
     marker = tmp_path / "executed"
-    payload = (
-        "!!python/object/apply:pathlib.Path.touch "
-        f"[!!python/object/apply:pathlib.Path ['{marker}']]"
-    )
+    payload = f"!!python/object/apply:os.mkdir ['{marker}']"  # unsafe_load would run it
     for text in (
         CARD + f"team_extra: {payload}\n",
         f"name: {payload}\n" + CARD.replace("name: Test pilot\n", ""),
         CARD + "voice: !!python/object:builtins.object {}\n",
     ):
-        _load_error(tmp_path / "p", text)
+        error = _load_error(tmp_path / "p", text)
+        assert "python/object" in error.message
         assert not marker.exists()
 
 

@@ -521,6 +521,10 @@ def test_exactly_the_rows_with_a_bad_cell_are_rejected(
     assert failed == {
         (index, column) for index, columns in bad_columns.items() for column in columns
     }
+    for line, column, value in zip(
+        result.failures["line"], result.failures["column"], result.failures["value"], strict=True
+    ):
+        assert value == rows[line - 2][COLUMNS.index(column)]  # the cell as written
     for (_, row), index in zip(result.rejected.iterrows(), bad, strict=True):
         written = tuple("" if pd.isna(row[c]) else row[c] for c in COLUMNS)
         assert written == tuple(rows[index])

@@ -196,7 +196,8 @@ def load_pilot(path: Path | str) -> PilotCard:
         card = PilotCard.model_validate({**raw, "folder": folder})
     except ValidationError as exc:
         lines = _key_lines(text)
-        problems = [_problem_from(error, lines) for error in exc.errors()]
+        errors = exc.errors()
+        problems = [_problem_from(e, lines) for e in errors if not _is_echo(e, errors)]
         raise ConfigError(
             f"{len(problems)} problem(s) in the pilot card", path=card_path, problems=problems
         ) from None
@@ -301,6 +302,14 @@ def _problem_from(error: Any, lines: dict[str, int]) -> Problem:
             "fix the value's type (see DESIGN.md, the pilot card)",
         )
     return Problem(_located(key, lines), f"found {found!r}; {error['msg'].lower()}", "")
+
+
+def _is_echo(error: Any, errors: list[Any]) -> bool:
+    """Return True for pydantic's "too short" on a list whose items failed (not a real problem)."""
+    loc = error["loc"]
+    return error["type"] == "too_short" and any(
+        len(other["loc"]) > len(loc) and other["loc"][: len(loc)] == loc for other in errors
+    )
 
 
 def _is_union_tag(part: int | str) -> bool:

@@ -253,7 +253,7 @@ def validate_data(card: PilotCard, path: Path | None = None) -> Validation:
                 continue  # already reported as unreadable; do not report it twice
             rule_text = "a value is required" if row.check == "not_nullable" else str(row.check)
             # show the cell as the file has it, not as it was parsed
-            value = "" if row.check == "not_nullable" else str(raw.at[row.index, row.column])
+            value = "" if row.check == "not_nullable" else as_key(raw.at[row.index, row.column])
             failure_parts.append(
                 pd.DataFrame(
                     {
@@ -338,6 +338,7 @@ def _read_csv(path: Path, content: bytes) -> pd.DataFrame:
             keep_default_na=False,
             na_values=list(MISSING_MARKERS),
             skipinitialspace=True,
+            skip_blank_lines=False,
         )
     except pd.errors.ParserError as exc:
         raise DataError(
@@ -349,7 +350,8 @@ def _read_csv(path: Path, content: bytes) -> pd.DataFrame:
     except (pd.errors.EmptyDataError, csv.Error) as exc:
         raise DataError(f"the file cannot be read as CSV: {exc}", path=path) from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+    # drop blank lines but keep each row's index, so line numbers still match the file
+    return frame[frame.notna().any(axis=1)]
 
 
 def _read_xlsx(path: Path, content: bytes, sheet: str | int | None) -> pd.DataFrame:

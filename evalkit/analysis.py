@@ -20,7 +20,15 @@ from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import Validation, pilot_mask, post_mask, validate_data
 from evalkit.estimate import Evidence, Finding, cell_means, estimate_effects, rate_evidence
 from evalkit.quality import Signal, data_signals
-from evalkit.results import RESULTS_FILE, DataInfo, PilotInfo, Results, RunInfo, write_results
+from evalkit.results import (
+    RESULTS_FILE,
+    DataInfo,
+    PilotInfo,
+    Results,
+    RunInfo,
+    TargetContext,
+    write_results,
+)
 
 REJECTED_FILE = "rejected_rows.csv"
 
@@ -54,6 +62,7 @@ class Analysis:
             ),
             findings=self.findings,
             signals=self.signals,
+            targets=self.targets(),
             run=RunInfo(
                 evalkit_version=__version__,
                 started=self.started,
@@ -61,6 +70,33 @@ class Analysis:
                 parameters=parameters or {},
             ),
         )
+
+    def targets(self) -> tuple[TargetContext, ...]:
+        """Return each outcome's target beside the pilot's mean after the change."""
+        found = []
+        for outcome in self.card.outcomes:
+            if outcome.target is None:
+                continue
+            cells = self.cells[outcome.column]
+            latest = cells[(cells["group"] == "pilot") & (cells["period"] == "after")]
+            shown = not latest.empty and not bool(latest["suppressed"].iloc[0])
+            value = {
+                c: float(latest[c].iloc[0]) if shown else None
+                for c in ("mean", "ci_low", "ci_high")
+            }
+            found.append(
+                TargetContext(
+                    outcome=outcome.measure_id,
+                    label=outcome.name,
+                    target=outcome.target.value,
+                    latest=value["mean"],
+                    ci_low=value["ci_low"],
+                    ci_high=value["ci_high"],
+                    unit=outcome.unit,
+                    note=outcome.target.note,
+                )
+            )
+        return tuple(found)
 
     def write(self, output_dir: Path | str, parameters: dict[str, Any] | None = None) -> Path:
         """Write results.json and rejected_rows.csv into ``output_dir``; return results' path."""

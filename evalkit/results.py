@@ -42,6 +42,19 @@ class DataInfo(_Frozen):
     file: str = ""
 
 
+class TargetContext(_Frozen):
+    """A target beside the pilot's latest mean: context, never a pass or fail."""
+
+    outcome: str
+    label: str
+    target: float
+    latest: float | None = None  # None when the group is too small to show
+    ci_low: float | None = None
+    ci_high: float | None = None
+    unit: str = ""
+    note: str = ""
+
+
 class RunInfo(_Frozen):
     evalkit_version: str
     started: str
@@ -59,6 +72,7 @@ class Results(_Frozen):
     data: DataInfo
     findings: tuple[Finding, ...]
     signals: tuple[Signal, ...] = ()
+    targets: tuple[TargetContext, ...] = ()
     run: RunInfo
 
 

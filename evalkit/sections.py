@@ -13,6 +13,7 @@ import pandas as pd
 from evalkit.analysis import Analysis
 from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.wording import CAVEAT, format_number
+from evalkit.learning import PROMPTS, LogEntry, entry_markdown
 from evalkit.quality import trust_table
 
 DESIGN_WORDS = {
@@ -29,6 +30,67 @@ def title_markdown(analysis: Analysis) -> str:
     card = analysis.card
     team = f" · {card.team}" if card.team else ""
     return f"# {card.name}\n\n{card.place}{team} · cycle {card.cycle}"
+
+
+def learning_markdown(entry: LogEntry, entries: list[LogEntry]) -> str:
+    """Return the learning section: this cycle's entry first, then earlier cycles as a timeline."""
+    state = "closed" if entry.status == "closed" else "draft, for the team's sense-making session"
+    lines = [
+        "## What we learned and what we will change",
+        "",
+        f"From the learning log, cycle {entry.cycle} ({state}).",
+        "",
+    ]
+    decision = entry.decision.capitalize() if entry.decision else "Not decided yet"
+    changes = "; ".join(entry.next_changes) if entry.next_changes else PROMPTS["next_changes"]
+    lines += [
+        '<div class="evalkit-summary">',
+        "",
+        f"**Decision:** {decision}. {entry.reasons}".rstrip(),
+        "",
+        f"**What changes next:** {changes}",
+        "",
+        f"**What we learned:** {entry.learned or PROMPTS['learned']}",
+        "",
+        "</div>",
+        "",
+    ]
+    body = entry_markdown(entry, level=3).split("\n", 2)[2]  # without its heading and blank
+    lines += [body, ""]
+    earlier = sorted((e for e in entries if e.cycle < entry.cycle), key=lambda e: e.cycle)
+    if earlier:
+        lines += ["### Earlier cycles", ""]
+        for old in earlier:
+            what = old.decision.capitalize() if old.decision else "no decision recorded"
+            change = "; ".join(old.next_changes) or "nothing recorded"
+            lines.append(
+                f"- **Cycle {old.cycle}** ({old.status}): {what}. Learned: "
+                f"{old.learned or 'not recorded'} Changed next: {change}."
+            )
+        lines += ["", *_across_cycles([*earlier, entry])]
+    return "\n".join(lines)
+
+
+def _across_cycles(entries: list[LogEntry]) -> list[str]:
+    outcomes: dict[str, str] = {}
+    for entry in entries:
+        for f in entry.seen.findings:
+            outcomes.setdefault(f.outcome, f.label)
+    if not outcomes:
+        return []
+    header = "| Outcome | " + " | ".join(f"Cycle {e.cycle}" for e in entries) + " |"
+    lines = ["### Change across cycles", "", header, "|---" * (len(entries) + 1) + "|"]
+    for outcome, label in outcomes.items():
+        cells = []
+        for entry in entries:
+            found = next((f for f in entry.seen.findings if f.outcome == outcome), None)
+            cells.append(
+                f"{_signed(found.estimate)} ({_signed(found.ci_low)} to {_signed(found.ci_high)})"
+                if found
+                else "not measured"
+            )
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return [*lines, "", "Estimated change with its 95% confidence interval, cycle by cycle."]
 
 
 def intro_markdown(analysis: Analysis) -> str:

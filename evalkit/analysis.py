@@ -19,6 +19,7 @@ from evalkit import __version__
 from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import Validation, pilot_mask, post_mask, validate_data
 from evalkit.estimate import Evidence, Finding, cell_means, estimate_effects, rate_evidence
+from evalkit.learning import LogEntry, current_entries, log_path, preview_draft, read_log
 from evalkit.quality import Signal, data_signals
 from evalkit.results import (
     RESULTS_FILE,
@@ -29,6 +30,7 @@ from evalkit.results import (
     TargetContext,
     write_results,
 )
+from evalkit.voice import VoiceItem, load_voice
 
 REJECTED_FILE = "rejected_rows.csv"
 
@@ -43,7 +45,15 @@ class Analysis:
     evidence: Evidence
     signals: tuple[Signal, ...]
     cells: dict[str, pd.DataFrame]
+    voice: tuple[VoiceItem, ...]
     started: str
+
+    def learning(self) -> tuple[LogEntry, list[LogEntry]]:
+        """Return this cycle's log entry as this run drafts it, and every current entry."""
+        entries = current_entries(read_log(log_path(self.card)))
+        entry = preview_draft(self.card, self.results(), self.voice, entries)
+        others = [e for e in entries if e.id != entry.id]
+        return entry, sorted([*others, entry], key=lambda e: e.cycle)
 
     def results(self, parameters: dict[str, Any] | None = None) -> Results:
         """Return the results.json model for this analysis."""
@@ -126,6 +136,7 @@ def analyse_pilot(pilot: PilotCard | Path | str) -> Analysis:
         evidence=rate_evidence(card.design, facts),
         signals=tuple(data_signals(validation)),
         cells=cells,
+        voice=tuple(load_voice(card)),
         started=started,
     )
 

@@ -188,6 +188,114 @@ def run(paths: tuple[Path, ...], run_all: bool, timeout: float | None) -> None:
         sys.exit(1)
 
 
+@cli.group()
+def log() -> None:
+    """Show, add to and close learning-log entries (the log is append-only)."""
+
+
+_human_options = [
+    click.option(
+        "--participant",
+        "participants",
+        multiple=True,
+        help="A role or group who made sense of the cycle (repeatable).",
+    ),
+    click.option("--assumption", default="", help="The assumption this cycle tested."),
+    click.option("--did", "what_we_did", default="", help="What we did this cycle."),
+    click.option("--learned", default="", help="What we learned."),
+    click.option(
+        "--decision",
+        type=click.Choice(["adapt", "continue", "grow", "pause", "stop"]),
+        default=None,
+        help="What we decide.",
+    ),
+    click.option("--reasons", default="", help="Why we decide it."),
+    click.option(
+        "--next",
+        "next_changes",
+        multiple=True,
+        help="Something we will change next cycle (repeatable).",
+    ),
+    click.option(
+        "--blocker",
+        "blockers",
+        multiple=True,
+        help="'WHAT | WHO MUST ACT': a blocker for another tier (repeatable).",
+    ),
+]
+
+
+def _with_human_options(command: F) -> F:
+    for option in reversed(_human_options):
+        command = option(command)
+    return command
+
+
+def _human(fields: dict[str, Any]) -> dict[str, Any]:
+    blockers = []
+    for text in fields.pop("blockers", ()):
+        what, _, needs = str(text).partition("|")
+        blockers.append({"what": what.strip(), "needs": needs.strip()})
+    return {**fields, "blockers": blockers}
+
+
+@log.command("show")
+@click.argument("pilot_dir", type=click.Path(path_type=Path))
+@explains_errors
+def log_show(pilot_dir: Path) -> None:
+    """Show the learning log, newest cycle first."""
+    from rich.markdown import Markdown
+
+    from evalkit.card import load_pilot
+    from evalkit.learning import current_entries, log_path, read_log, render_log
+
+    card = load_pilot(pilot_dir)
+    out.print(Markdown(render_log(card, current_entries(read_log(log_path(card))))))
+
+
+@log.command("add")
+@click.argument("pilot_dir", type=click.Path(path_type=Path))
+@_with_human_options
+@explains_errors
+def log_add(pilot_dir: Path, **fields: Any) -> None:
+    """Add to the current cycle's draft entry; text is added to, never replaced."""
+    from evalkit.card import load_pilot
+    from evalkit.learning import add_to_entry
+
+    card = load_pilot(pilot_dir)
+    entry = add_to_entry(card, **_human(fields))
+    out.print(f"Added to the cycle {entry.cycle} entry ({entry.id}, revision {entry.revision}).")
+
+
+@log.command("close")
+@click.argument("pilot_dir", type=click.Path(path_type=Path))
+@explains_errors
+def log_close(pilot_dir: Path) -> None:
+    """Close the current cycle's entry; refuses without a decision, reasons and learning."""
+    from evalkit.card import load_pilot
+    from evalkit.learning import close_entry
+
+    card = load_pilot(pilot_dir)
+    entry = close_entry(card)
+    out.print(f"Closed cycle {entry.cycle} ({entry.id}): {entry.decision}.")
+    out.print(f"Next: set `cycle: {entry.cycle + 1}` in {card.card_path} to start the next cycle.")
+
+
+@log.command("correct")
+@click.argument("pilot_dir", type=click.Path(path_type=Path))
+@click.option("--cycle", type=int, default=None, help="The closed cycle to correct.")
+@_with_human_options
+@explains_errors
+def log_correct(pilot_dir: Path, cycle: int | None, **fields: Any) -> None:
+    """Correct a closed entry with a new entry that supersedes it."""
+    from evalkit.card import load_pilot
+    from evalkit.learning import correct_entry
+
+    card = load_pilot(pilot_dir)
+    entry = correct_entry(card, cycle, **_human(fields))
+    out.print(f"Wrote correction {entry.id} superseding {entry.supersedes}; close it when done.")
+
+
 def _report_one(outcome: RunOutcome) -> None:
     if outcome.report_dir is not None:
         out.print(

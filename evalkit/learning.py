@@ -413,18 +413,21 @@ def render_log(card: PilotCard, entries: Sequence[LogEntry]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def entry_markdown(entry: LogEntry, level: int = 2) -> str:
+def entry_markdown(
+    entry: LogEntry, level: int = 2, *, with_summary: bool = True, with_targets: bool = True
+) -> str:
     """Return one entry as Markdown: decision and changes first, then the rest, targets last."""
     h = "#" * level
     state = "closed " + (entry.closed or "") if entry.status == "closed" else "draft"
     lines = [f"{h} Cycle {entry.cycle} ({state})", ""]
     if entry.supersedes:
         lines += [f"*Corrects entry {entry.supersedes}.*", ""]
-    decision = entry.decision.capitalize() if entry.decision else f"*{PROMPTS['decision']}*"
-    lines += [f"**Decision:** {decision}", ""]
-    lines += [f"**Why:** {entry.reasons or '*' + PROMPTS['reasons'] + '*'}", ""]
-    lines += _bullets("What we will change next cycle", entry.next_changes, "next_changes")
-    lines += [f"**What we learned:** {entry.learned or '*' + PROMPTS['learned'] + '*'}", ""]
+    if with_summary:
+        decision = entry.decision.capitalize() if entry.decision else f"*{PROMPTS['decision']}*"
+        lines += [f"**Decision:** {decision}", ""]
+        lines += [f"**Why:** {entry.reasons or '*' + PROMPTS['reasons'] + '*'}", ""]
+        lines += _bullets("What we will change next cycle", entry.next_changes, "next_changes")
+        lines += [f"**What we learned:** {entry.learned or '*' + PROMPTS['learned'] + '*'}", ""]
     lines += [
         f"**Assumption tested:** {entry.assumption or '*' + PROMPTS['assumption'] + '*'}",
         "",
@@ -448,7 +451,7 @@ def entry_markdown(entry: LogEntry, level: int = 2) -> str:
         f"{t.label}: target {format_number(t.target)}{' ' + t.unit if t.unit else ''}; latest "
         + (format_number(t.latest) if t.latest is not None else "not shown (small numbers)")
         + (f" ({t.note})" if t.note else "")
-        for t in entry.targets
+        for t in (entry.targets if with_targets else ())
     ]
     lines += _bullets("Targets, as context", targets, None)
     return "\n".join(lines).rstrip()

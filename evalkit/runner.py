@@ -20,7 +20,9 @@ from evalkit.analysis import write_rejected
 from evalkit.card import CARD_FILE, PilotCard, load_pilot
 from evalkit.contract import validate_data
 from evalkit.errors import ConfigError, DataError, EvalkitError
+from evalkit.learning import log_path, read_log, refresh_draft
 from evalkit.results import RESULTS_FILE, load_results
+from evalkit.voice import load_voice
 
 REPORT_TEMPLATE = "pilot_report.ipynb"
 
@@ -60,6 +62,8 @@ def run_pilot(
 
     card = load_pilot(pilot_dir)
     validation = validate_data(card)
+    voice = load_voice(card)
+    read_log(log_path(card))  # a hand edit that broke the log stops the run before any work
     final = card.report_dir()
     failed = final.with_name(final.name + ".failed")
     try:
@@ -97,6 +101,7 @@ def run_pilot(
         raise
     _swap_into_place(partial, final)
     _replace_dir(failed)
+    refresh_draft(card, load_results(final / RESULTS_FILE), voice)
     return final
 
 

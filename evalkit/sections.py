@@ -13,7 +13,7 @@ import pandas as pd
 from evalkit.analysis import Analysis
 from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.wording import CAVEAT, format_number
-from evalkit.learning import PROMPTS, LogEntry, entry_markdown
+from evalkit.learning import LogEntry, entry_markdown
 from evalkit.quality import trust_table
 
 DESIGN_WORDS = {
@@ -41,22 +41,19 @@ def learning_markdown(entry: LogEntry, entries: list[LogEntry]) -> str:
         f"From the learning log, cycle {entry.cycle} ({state}).",
         "",
     ]
-    decision = entry.decision.capitalize() if entry.decision else "Not decided yet"
-    changes = "; ".join(entry.next_changes) if entry.next_changes else PROMPTS["next_changes"]
+    decision = entry.decision.capitalize() if entry.decision else "not decided yet"
+    reasons = entry.reasons or "(the team decides at its sense-making session)"
+    changes = "; ".join(entry.next_changes) if entry.next_changes else "not written yet"
     lines += [
-        '<div class="evalkit-summary">',
-        "",
-        f"**Decision:** {decision}. {entry.reasons}".rstrip(),
-        "",
-        f"**What changes next:** {changes}",
-        "",
-        f"**What we learned:** {entry.learned or PROMPTS['learned']}",
-        "",
-        "</div>",
+        f"> **Decision:** {decision}. {reasons}",
+        ">",
+        f"> **What changes next:** {changes}",
+        ">",
+        f"> **What we learned:** {entry.learned or 'not written yet'}",
         "",
     ]
-    body = entry_markdown(entry, level=3).split("\n", 2)[2]  # without its heading and blank
-    lines += [body, ""]
+    body = entry_markdown(entry, level=3, with_summary=False, with_targets=False)
+    lines += [body.split("\n", 2)[2], ""]  # without its heading line and blank
     earlier = sorted((e for e in entries if e.cycle < entry.cycle), key=lambda e: e.cycle)
     if earlier:
         lines += ["### Earlier cycles", ""]

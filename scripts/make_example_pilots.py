@@ -10,11 +10,15 @@ impossible date, a blank group), so a first-time user sees rejected rows.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from evalkit.card import load_pilot
+from evalkit.learning import LOG_FILE, LOG_MARKDOWN, LogEntry, render_log
 
 SEED = 20261126
 
@@ -139,7 +143,7 @@ NORTHBRIDGE_CARD = """\
 name: Named caseworkers for families in temporary accommodation
 place: Northbridge
 team: Northbridge housing options team
-cycle: 1
+cycle: 2
 theory_of_change:
   problem: Families stay too long in temporary accommodation and children move school
   activities: [one named caseworker per family, weekly home visits, landlord liaison]
@@ -175,6 +179,7 @@ outcomes:
     label: Settled within six months
     type: binary
     better: higher
+voice: voice.csv
 """
 
 EASTMOOR_CARD = """\
@@ -182,7 +187,7 @@ EASTMOOR_CARD = """\
 name: Eastmoor family hub
 place: Eastmoor
 team: Eastmoor early help partnership
-cycle: 1
+cycle: 2
 theory_of_change:
   problem: Families struggle to find help early and arrive in crisis
   activities: [one front door for family services, a named key worker, drop-in groups]
@@ -216,19 +221,204 @@ outcomes:
     unit: appointments
     type: count
     better: lower
+voice: voice.csv
 """
 
 
+#: What each pilot's team wrote when it closed cycle 1: the adaptation cycle 2 tests.
+CYCLE_ONE = {
+    "northbridge-ta": {
+        "id": "c1-4e71a0",
+        "opened": "2025-04-01",
+        "closed": "2025-09-30",
+        "participants": ["housing options caseworkers", "team manager", "two parents' reps"],
+        "assumption": "Families trust a named worker more than a rota.",
+        "what_we_did": "Gave 180 families one named caseworker with fortnightly home visits.",
+        "seen": {
+            "evidence_level": 3,
+            "rows": 1160,
+            "rejected_rows": 31,
+            "findings": [
+                {
+                    "outcome": "days-in-temporary-accommodation",
+                    "label": "Days in temporary accommodation",
+                    "estimate": -8.6,
+                    "ci_low": -19.2,
+                    "ci_high": 2.0,
+                    "unit": "days",
+                    "summary": "We can't tell yet whether days in temporary accommodation changed.",
+                },
+                {
+                    "outcome": "settled-within-six-months",
+                    "label": "Settled within six months",
+                    "estimate": 2.4,
+                    "ci_low": -6.9,
+                    "ci_high": 11.7,
+                    "unit": "percentage points",
+                    "summary": "We can't tell yet whether settled within six months changed.",
+                },
+            ],
+            "signals": ["31 of 1160 rows (2.7%) failed their checks: most had no ward recorded."],
+        },
+        "learned": "Families valued one named worker, but fortnightly visits were too sparse to "
+        "unblock moves; most delay was waiting for landlords to answer.",
+        "decision": "adapt",
+        "reasons": "Stays may be shorter but the interval still includes no change, and "
+        "caseworkers said landlord delays, not family engagement, held moves up.",
+        "next_changes": [
+            "Weekly home visits instead of fortnightly",
+            "One landlord liaison officer for all pilot wards",
+            "Record ward at referral so fewer rows are rejected",
+        ],
+        "blockers": [
+            {
+                "what": "The local housing allowance cap rules out most private lets "
+                "for larger families",
+                "needs": "DWP (national)",
+            }
+        ],
+    },
+    "eastmoor-family-hub": {
+        "id": "c1-9b2c55",
+        "opened": "2025-01-06",
+        "closed": "2025-07-31",
+        "participants": ["hub coordinators", "health visiting team", "parent forum"],
+        "assumption": "Families will use a local hub if it is one front door for services.",
+        "what_we_did": "Opened the central hub with drop-in sessions three days a week.",
+        "seen": {
+            "evidence_level": 1,
+            "rows": 1210,
+            "rejected_rows": 4,
+            "findings": [
+                {
+                    "outcome": "parental-wellbeing-wemwbs",
+                    "label": "Parental wellbeing (WEMWBS score)",
+                    "estimate": 1.9,
+                    "ci_low": 1.1,
+                    "ci_high": 2.7,
+                    "unit": "points",
+                    "summary": "After the change, parental wellbeing was about 1.9 points higher.",
+                }
+            ],
+            "signals": [
+                "Follow-up was missing for 18% of families: mostly those referred by schools."
+            ],
+        },
+        "learned": "Wellbeing rose, but families referred by schools often never came back "
+        "for follow-up, so we know least about them.",
+        "decision": "adapt",
+        "reasons": "The gain is real but modest, a before/after design cannot show it was the "
+        "hub, and we were missing the families we most wanted to reach.",
+        "next_changes": [
+            "Open two more sites (Brackley Road, Oakfield)",
+            "Key workers phone families who miss follow-up",
+            "Count missed appointments as a second outcome",
+        ],
+        "blockers": [],
+    },
+}
+
+VOICE = {
+    "northbridge-ta": [
+        (
+            "2025-06-12",
+            "parents' forum",
+            "families in temporary accommodation",
+            "We never know who to call when the boiler breaks.",
+            "Named caseworker's mobile number given to every family.",
+            "done",
+            1,
+        ),
+        (
+            "2025-08-02",
+            "caseworker notes",
+            "landlords",
+            "Landlords wait weeks for a decision from the council.",
+            "One landlord liaison officer from cycle 2.",
+            "done",
+            1,
+        ),
+        (
+            "2025-11-20",
+            "survey",
+            "families in temporary accommodation",
+            "Visits are helpful but the school run is hard from out-of-area placements.",
+            "Asking the centre to fund travel passes.",
+            "in progress",
+            2,
+        ),
+        (
+            "2026-01-15",
+            "parents' forum",
+            "families in temporary accommodation",
+            "We want to see how the pilot is doing.",
+            "This report is shared with the forum each cycle.",
+            "done",
+            2,
+        ),
+    ],
+    "eastmoor-family-hub": [
+        (
+            "2025-03-03",
+            "drop-in feedback",
+            "parents",
+            "The hub is too far from Oakfield.",
+            "Two more sites opened in cycle 2.",
+            "done",
+            1,
+        ),
+        (
+            "2025-09-10",
+            "parent forum",
+            "fathers",
+            "Sessions are all during working hours.",
+            "Saturday morning session trialled.",
+            "in progress",
+            2,
+        ),
+        (
+            "2025-10-01",
+            "school liaison",
+            "schools",
+            "We refer families but never hear what happened.",
+            "Not possible to share case detail; a termly summary is sent instead.",
+            "not possible",
+            2,
+        ),
+    ],
+}
+
+
+def write_history(folder: Path, pilot: str) -> None:
+    """Write the pilot's closed cycle-1 log entry, its voice file and LEARNING_LOG.md."""
+    entry = LogEntry.model_validate(
+        {
+            **CYCLE_ONE[pilot],
+            "cycle": 1,
+            "status": "closed",
+            "revision": 3,
+            "updated": CYCLE_ONE[pilot]["closed"] + "T16:00:00+00:00",
+        }
+    )
+    line = json.dumps(entry.model_dump(mode="json"), ensure_ascii=False)
+    (folder / LOG_FILE).write_text(line + "\n", encoding="utf-8")
+    voice = pd.DataFrame(
+        VOICE[pilot], columns=["date", "source", "group", "said", "response", "status", "cycle"]
+    )
+    voice.to_csv(folder / "voice.csv", index=False, lineterminator="\n")
+    card = load_pilot(folder)
+    (folder / LOG_MARKDOWN).write_text(render_log(card, [entry]), encoding="utf-8")
+
+
 def write_pilot(folder: Path, card: str, data_name: str, frame: pd.DataFrame) -> None:
-    """Write a pilot's card, data and (if missing) an empty learning log."""
+    """Write a pilot's card and data."""
     (folder / "data").mkdir(parents=True, exist_ok=True)
     (folder / "pilot.yaml").write_text(card, encoding="utf-8")
     frame.to_csv(folder / "data" / data_name, index=False, lineterminator="\n")
-    (folder / "learning_log.jsonl").touch()
 
 
 def main(pilots_dir: Path) -> None:
-    """Write every example pilot under ``pilots_dir``."""
+    """Write every example pilot under ``pilots_dir``, with a two-cycle learning history."""
     rng = np.random.default_rng(SEED)
     write_pilot(pilots_dir / "northbridge-ta", NORTHBRIDGE_CARD, "cases.csv", make_northbridge(rng))
     write_pilot(
@@ -237,6 +427,8 @@ def main(pilots_dir: Path) -> None:
         "family_assessments.csv",
         make_eastmoor(rng),
     )
+    for pilot in CYCLE_ONE:
+        write_history(pilots_dir / pilot, pilot)
 
 
 if __name__ == "__main__":

@@ -131,3 +131,20 @@ def test_a_data_error_inside_the_template_comes_back_as_a_data_error(
             {"pilot_dir": str(pilot), "output_dir": None},
         )
     assert (tmp_path / "failed.ipynb").is_file()  # the partial notebook is kept
+
+
+def test_learning_review_template_runs_with_papermill_and_writes_when_asked(
+    example_pilot: Callable[[str], Path], tmp_path: Path
+) -> None:
+    from evalkit.learning import LOG_FILE
+
+    pilot = example_pilot("eastmoor-family-hub")
+    before = (pilot / LOG_FILE).read_text()
+    execute_template(
+        template_path("learning_review.ipynb"),
+        tmp_path / "review.ipynb",
+        {"pilot_dir": str(pilot)},
+    )
+    assert (pilot / LOG_FILE).read_text() == before  # nothing written unless asked
+    text = (tmp_path / "review.ipynb").read_text()
+    assert "What we learned and what we will change" in text

@@ -265,6 +265,10 @@ def validate_data(card: PilotCard, path: Path | None = None) -> Validation:
                 )
             )
 
+    for rule in rules:
+        if rule.type == "str" and set(rule.roles) & {"group", "period", "unit", "cluster"}:
+            # categories make the comparisons and groupings estimators do on them fast
+            parsed[rule.column] = parsed[rule.column].astype("category")
     failures = _failures_frame(failure_parts, first_line)
     bad_index = pd.Index(failures["index"].unique()) if not failures.empty else pd.Index([])
     keep = ~raw.index.isin(bad_index)

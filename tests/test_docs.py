@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import click
 import pytest
 
 import evalkit
@@ -14,9 +15,17 @@ from .conftest import REPO
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
-def test_every_command_is_in_the_readme_with_its_help(name: str) -> None:
-    command = cli.commands[name]
+def _commands() -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in sorted(cli.commands.items()):
+        found.append((name, command))
+        if isinstance(command, click.Group):
+            found += [(f"{name} {sub}", c) for sub, c in sorted(command.commands.items())]
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), _commands(), ids=[n for n, _ in _commands()])
+def test_every_command_is_in_the_readme_with_its_help(name: str, command: click.Command) -> None:
     assert f"evalkit {name}" in README
     first_line = (command.help or "").strip().splitlines()[0]
     assert first_line in README, f"README lacks the help text of `evalkit {name}`"

@@ -28,6 +28,7 @@ from evalkit.results import (
     Results,
     RunInfo,
     TargetContext,
+    shared_file_mode,
     write_results,
 )
 from evalkit.voice import VoiceItem, load_voice
@@ -145,6 +146,7 @@ def write_rejected(validation: Validation, output: Path) -> Path:
     """Write the rejected rows (line, reasons, original values) to rejected_rows.csv."""
     path = output / REJECTED_FILE
     handle, temporary = tempfile.mkstemp(dir=output, prefix=".rejected-", suffix=".csv")
+    os.chmod(temporary, shared_file_mode())
     os.close(handle)
     validation.rejected.to_csv(temporary, index=False)
     os.replace(temporary, path)

@@ -158,7 +158,7 @@ class PilotCard(_Model):
 def load_pilot(path: Path | str) -> PilotCard:
     """Return the pilot card in a pilot folder (or at a ``pilot.yaml`` path), checked."""
     path = Path(path)
-    card_path = path / CARD_FILE if path.is_dir() else path
+    card_path = path if path.is_file() or path.suffix in {".yaml", ".yml"} else path / CARD_FILE
     folder = card_path.parent
     if not card_path.is_file():
         raise ConfigError(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -32,8 +33,9 @@ if TYPE_CHECKING:
     from evalkit.runner import RunOutcome
 
 F = TypeVar("F", bound=Callable[..., Any])
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# user text (paths, cell values) is printed as it is, never read as console markup
+out = Console(highlight=False, markup=False)
+err = Console(stderr=True, highlight=False, markup=False)
 
 
 def explains_errors(command: F) -> F:
@@ -46,7 +48,7 @@ def explains_errors(command: F) -> F:
         except EvalkitError as exc:
             if click.get_current_context().find_root().params.get("debug"):
                 raise
-            err.print(f"[bold red]error:[/] {exc.render()}", markup=True, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(exc.render())}", markup=True, soft_wrap=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -101,8 +103,10 @@ def validate(pilot_dir: Path) -> None:
         f"{card.id}: card OK; {validation.path}: {validation.rows_read} rows read, "
         f"{len(validation.rejected)} rejected ({validation.rejected_share:.1%})"
     )
+    if not validation.rows_read:
+        validation.raise_if_too_broken()  # says the file has a header but no rows
     if validation.failures.empty:
-        out.print("[green]All rows passed their checks.[/]")
+        out.print("[green]All rows passed their checks.[/]", markup=True)
         return
     table = Table(title="Problems by column and rule", title_justify="left")
     for column in ("column", "rule", "rows", "first line"):
@@ -299,12 +303,15 @@ def log_correct(pilot_dir: Path, cycle: int | None, **fields: Any) -> None:
 def _report_one(outcome: RunOutcome) -> None:
     if outcome.report_dir is not None:
         out.print(
-            f"[green]ok[/]     {outcome.pilot.name}  {outcome.seconds:.1f}s  "
-            f"{outcome.report_dir / 'report.html'}"
+            f"[green]ok[/]     {escape(outcome.pilot.name)}  {outcome.seconds:.1f}s  "
+            f"{escape(str(outcome.report_dir / 'report.html'))}",
+            markup=True,
         )
     else:
         err.print(
-            f"[red]failed[/] {outcome.pilot.name}  {outcome.seconds:.1f}s\n{outcome.message}",
+            f"[red]failed[/] {escape(outcome.pilot.name)}  {outcome.seconds:.1f}s\n"
+            f"{escape(outcome.message)}",
+            markup=True,
             soft_wrap=True,
         )
 

@@ -353,6 +353,14 @@ def _read_csv(path: Path, content: bytes) -> pd.DataFrame:
         ) from None
     except (pd.errors.EmptyDataError, csv.Error) as exc:
         raise DataError(f"the file cannot be read as CSV: {exc}", path=path) from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas makes the first columns an index when a row has more values than the header
+        raise DataError(
+            "the file is not a well-formed CSV: a row has more values than the header has columns",
+            path=path,
+            hint="every line needs the same number of commas as the header; "
+            "quote text that contains commas",
+        )
     frame.columns = [str(c).strip() for c in frame.columns]
     # drop blank lines but keep each row's index, so line numbers still match the file
     return frame[frame.notna().any(axis=1)]

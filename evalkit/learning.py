@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from evalkit.card import PilotCard
 from evalkit.errors import ConfigError, DataError
 from evalkit.estimate.wording import format_number
-from evalkit.results import Results
+from evalkit.results import Results, shared_file_mode
 from evalkit.voice import VoiceItem
 
 LOG_FILE = "learning_log.jsonl"
@@ -507,6 +507,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 def _atomic_write(path: Path, content: bytes) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(temporary, shared_file_mode())
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(content)

@@ -13,7 +13,7 @@ from typing import Any
 
 import nbformat
 from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
 
 from evalkit import errors
 
@@ -21,7 +21,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "notebooks"
 HTML_TEMPLATE_DIR = Path(__file__).resolve().parent / "report_template"
 
 
-class CurrentPythonKernelManager(KernelManager):
+class CurrentPythonKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel is this interpreter's ipykernel, whatever is installed."""
 
     @property

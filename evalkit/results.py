@@ -81,6 +81,7 @@ def write_results(results: Results, path: Path) -> Path:
     text = json.dumps(results.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    os.chmod(temporary, shared_file_mode())
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         out.write(text)
     os.replace(temporary, path)
@@ -108,3 +109,10 @@ def load_results(path: Path) -> Results:
         raise DataError(
             f"results file is not valid: {first['msg']}", path=path, where=where
         ) from None
+
+
+def shared_file_mode() -> int:
+    """Return the mode a new file gets under the umask (mkstemp's 0600 would hide reports)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,8 @@ def run_pilot(
         _replace_dir(failed)
         partial.rename(failed)
         if isinstance(exc, EvalkitError):
+            if exc.path is not None and exc.path.is_relative_to(partial):
+                exc.path = failed / exc.path.relative_to(partial)
             exc.hint = (exc.hint + "; " if exc.hint else "") + f"partial output kept in {failed}"
             exc.args = (exc.render(),)
         raise
@@ -125,6 +128,14 @@ def run_pilots(
         except EvalkitError as exc:
             outcome = RunOutcome(
                 pilot_dir, "failed", time.perf_counter() - started, message=exc.render()
+            )
+        except Exception as exc:  # a bug hit by one pilot must not stop the others
+            outcome = RunOutcome(
+                pilot_dir,
+                "failed",
+                time.perf_counter() - started,
+                message=f"unexpected error (please report it as an evalkit bug): "
+                f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
             )
         outcomes.append(outcome)
         if on_done is not None:

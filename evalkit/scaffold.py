@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from evalkit.card import CARD_FILE
@@ -14,7 +15,7 @@ CARD_TEMPLATE = """\
 
 name: {name}                 # what the pilot tries, in a few words
 place: {place}               # the council, partnership or area
-team: {place} pilot team     # who runs it
+team: {team}     # who runs it
 cycle: 1                     # the current test-learn-grow cycle
 
 theory_of_change:
@@ -68,8 +69,10 @@ def create_pilot(folder: Path, *, name: str = "", place: str = "", design: str =
     pretty = folder.resolve().name.replace("-", " ").replace("_", " ").strip() or "pilot"
     card_path.write_text(
         CARD_TEMPLATE.format(
-            name=name or pretty.capitalize(),
-            place=place or "Our area",
+            # JSON strings are YAML strings: a colon or # in a name stays part of it
+            name=json.dumps(name or pretty.capitalize(), ensure_ascii=False),
+            place=json.dumps(place or "Our area", ensure_ascii=False),
+            team=json.dumps(f"{place or 'Our area'} pilot team", ensure_ascii=False),
             design=design,
             group=GROUP_LINE if design == "did" else "",
         ),

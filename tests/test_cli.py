@@ -12,10 +12,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from tests.conftest import DID_CARD, DID_ROWS, PilotFactory
 
 import evalkit
 from evalkit.cli import cli
+from tests.conftest import DID_CARD, DID_ROWS, PilotFactory
 
 ROWS = DID_ROWS.splitlines(keepends=True)
 
@@ -228,7 +228,7 @@ def test_messages_show_folder_names_with_brackets_as_they_are(
     assert f"{bad / 'data' / 'cases.csv'}:3" in failed.stderr
     assert passed.exception is None, passed.exception
     assert passed.exit_code == 0
-    assert str(good / "data" / "cases.csv") in passed.stdout
+    assert f"{good.name}: card OK" in passed.stdout
 
 
 # --- usage errors: exit 2 ---
@@ -271,7 +271,8 @@ def test_validate_a_clean_pilot_exits_0(make_pilot: PilotFactory) -> None:
     result = evalkit_cmd("validate", pilot)
 
     assert result.returncode == 0, result.stderr
-    assert f"{pilot / 'data' / 'cases.csv'}: {len(ROWS) - 1} rows read, 0 rejected" in result.stdout
+    # the summary line may wrap at the console width, so look at its words, not the whole path
+    assert f"{len(ROWS) - 1} rows read, 0 rejected" in result.stdout
     assert "All rows passed" in result.stdout
 
 

@@ -1,0 +1,191 @@
+"""Scaffolding a pilot (`evalkit new`): a commented card, a header-only data file, an empty log."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from evalkit.card import load_pilot
+from evalkit.cli import cli
+from evalkit.contract import rules_for
+from evalkit.errors import ConfigError
+from evalkit.scaffold import create_pilot
+
+
+def evalkit_cmd(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "evalkit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def header_of(pilot: Path) -> list[str]:
+    return (pilot / "data" / "cases.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+
+
+def test_new_creates_a_commented_card_a_header_only_data_file_and_an_empty_log(
+    tmp_path: Path,
+) -> None:
+    pilot = tmp_path / "named-caseworkers"
+
+    result = CliRunner().invoke(cli, ["new", str(pilot)])
+
+    assert result.exit_code == 0, result.output
+    card_text = (pilot / "pilot.yaml").read_text(encoding="utf-8")
+    whole_line_comments = [line for line in card_text.splitlines() if line.startswith("#")]
+    trailing_comments = [line for line in card_text.splitlines() if " # " in line.lstrip()]
+    assert len(whole_line_comments) >= 2
+    assert len(trailing_comments) >= 5
+    data_lines = (pilot / "data" / "cases.csv").read_text(encoding="utf-8").splitlines()
+    assert len(data_lines) == 1
+    assert data_lines[0].startswith("case_id,")
+    log = pilot / "learning_log.jsonl"
+    assert log.is_file()
+    assert log.stat().st_size == 0
+    assert sorted(str(p.relative_to(pilot)) for p in pilot.rglob("*")) == [
+        "data",
+        "data/cases.csv",
+        "learning_log.jsonl",
+        "pilot.yaml",
+    ]
+    assert "evalkit validate" in result.output
+
+
+@pytest.mark.parametrize("design", ["did", "pre_post"])
+def test_scaffolded_card_loads_and_matches_its_data_header(design: str, tmp_path: Path) -> None:
+    pilot = tmp_path / "pilot"
+
+    result = CliRunner().invoke(
+        cli,
+        [
+            "new",
+            str(pilot),
+            "--design",
+            design,
+            "--name",
+            "Named caseworkers",
+            "--place",
+            "Eastmoor",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    card = load_pilot(pilot)
+    assert card.design == design
+    assert card.name == "Named caseworkers"
+    assert card.place == "Eastmoor"
+    assert card.id == "pilot"
+    assert card.cycle == 1
+    assert card.data_path == pilot / "data" / "cases.csv"
+    assert (card.data.group is not None) == (design == "did")
+    # every column the card's checks need is in the header, and nothing else
+    assert sorted(header_of(pilot)) == sorted(rule.column for rule in rules_for(card))
+
+
+def test_default_name_comes_from_the_folder(tmp_path: Path) -> None:
+    create_pilot(tmp_path / "named-caseworkers_pilot")
+
+    card = load_pilot(tmp_path / "named-caseworkers_pilot")
+
+    assert card.name == "Named caseworkers pilot"
+    assert card.place
+
+
+@pytest.mark.parametrize(
+    ("name", "place"),
+    [("Housing: named caseworkers", "Northbridge"), ("#2 named caseworkers", "Eastmoor: North")],
+)
+def test_names_with_yaml_punctuation_are_kept_as_written(
+    name: str, place: str, tmp_path: Path
+) -> None:
+    create_pilot(tmp_path / "pilot", name=name, place=place)
+
+    card = load_pilot(tmp_path / "pilot")
+
+    assert card.name == name
+    assert card.place == place
+
+
+def test_filling_the_scaffold_with_rows_gives_a_valid_pilot(tmp_path: Path) -> None:
+    pilot = tmp_path / "pilot"
+    create_pilot(pilot, design="did")
+    header = header_of(pilot)
+    assert header == ["case_id", "arm", "phase", "ward", "days_in_ta"]
+    rows = [
+        f"C{i:03d},{arm},{phase},W{i % 3},{90 + i % 11}"
+        for i, (arm, phase) in enumerate(
+            [(a, p) for a in ("pilot", "comparison") for p in ("before", "after")] * 6
+        )
+    ]
+    with (pilot / "data" / "cases.csv").open("a", encoding="utf-8") as data:
+        data.write("\n".join(rows) + "\n")
+
+    result = CliRunner().invoke(cli, ["validate", str(pilot)])
+
+    assert result.exception is None, result.exception
+    assert "24 rows read, 0 rejected" in result.stdout
+
+
+def test_new_again_exits_1_and_overwrites_nothing(tmp_path: Path) -> None:
+    pilot = tmp_path / "pilot"
+    assert evalkit_cmd("new", pilot).returncode == 0
+    card = pilot / "pilot.yaml"
+    card.write_text(card.read_text(encoding="utf-8") + "# our own note\n", encoding="utf-8")
+    (pilot / "data" / "cases.csv").write_text("case_id,arm\nC1,pilot\n", encoding="utf-8")
+    (pilot / "learning_log.jsonl").write_text('{"entry": 1}\n', encoding="utf-8")
+    before = snapshot(pilot)
+
+    result = evalkit_cmd("new", pilot, "--design", "pre_post")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert str(card) in result.stderr
+    assert "already exists" in result.stderr
+    assert snapshot(pilot) == before
+
+
+def test_new_keeps_data_already_in_the_folder(tmp_path: Path) -> None:
+    pilot = tmp_path / "pilot"
+    (pilot / "data").mkdir(parents=True)
+    (pilot / "data" / "cases.csv").write_text("case_id,arm\nC1,pilot\n", encoding="utf-8")
+    (pilot / "learning_log.jsonl").write_text('{"entry": 1}\n', encoding="utf-8")
+    before = snapshot(pilot)
+
+    create_pilot(pilot)
+
+    after = snapshot(pilot)
+    assert after.pop("pilot.yaml")
+    assert after == before
+
+
+def test_create_pilot_refuses_a_design_it_cannot_scaffold(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot scaffold design 'its'"):
+        create_pilot(tmp_path / "pilot", design="its")
+    assert not (tmp_path / "pilot").exists()
+
+
+def test_validate_on_a_fresh_scaffold_says_the_data_has_no_rows(tmp_path: Path) -> None:
+    pilot = tmp_path / "pilot"
+    assert evalkit_cmd("new", pilot).returncode == 0
+
+    result = evalkit_cmd("validate", pilot)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert str(pilot / "data" / "cases.csv") in result.stderr
+    assert "header but no rows" in result.stderr

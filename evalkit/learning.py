@@ -23,13 +23,13 @@ import secrets
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from evalkit.card import PilotCard
 from evalkit.errors import ConfigError, DataError
-from evalkit.estimate.wording import format_number
+from evalkit.estimate.wording import format_interval, format_number
 from evalkit.results import Results, shared_file_mode
 from evalkit.voice import VoiceItem
 
@@ -62,6 +62,9 @@ PROMPTS = {
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+_M = TypeVar("_M", bound=_Frozen)
 
 
 class SeenFinding(_Frozen):
@@ -342,18 +345,7 @@ def correct_entry(card: PilotCard, cycle: int | None = None, **human: Any) -> Lo
 
 def seen_from(results: Results, previous: LogEntry | None = None) -> Seen:
     """Return what we saw in a run: findings with intervals, signals, change since last cycle."""
-    findings = tuple(
-        SeenFinding(
-            outcome=f.outcome,
-            label=f.label,
-            estimate=f.estimate,
-            ci_low=f.ci_low,
-            ci_high=f.ci_high,
-            unit=f.unit,
-            summary=f.summary,
-        )
-        for f in results.findings
-    )
+    findings = tuple(_pick(SeenFinding, f) for f in results.findings)
     since: list[str] = []
     if previous is not None:
         before = {f.outcome: f for f in previous.seen.findings}
@@ -362,12 +354,10 @@ def seen_from(results: Results, previous: LogEntry | None = None) -> Seen:
             if old is None:
                 since.append(f"{finding.label}: first measured this cycle.")
                 continue
-            unit = f" {finding.unit}" if finding.unit else ""
+            now = format_interval(finding.estimate, finding.ci_low, finding.ci_high, finding.unit)
             since.append(
-                f"{finding.label}: {_signed(finding.estimate)}{unit} "
-                f"(95% CI {_signed(finding.ci_low)} to {_signed(finding.ci_high)}) this cycle, "
-                f"against {_signed(old.estimate)}{unit} "
-                f"({_signed(old.ci_low)} to {_signed(old.ci_high)}) in cycle {previous.cycle}."
+                f"{finding.label}: {now} this cycle, against {format_interval(old.estimate, old.ci_low, old.ci_high)} "
+                f"in cycle {previous.cycle} (95% confidence intervals)."
             )
     return Seen(
         results_finished=results.run.finished,
@@ -382,17 +372,7 @@ def seen_from(results: Results, previous: LogEntry | None = None) -> Seen:
 
 def targets_from(results: Results) -> tuple[TargetSeen, ...]:
     """Return each target beside the latest pilot value, as context for the log."""
-    return tuple(
-        TargetSeen(
-            outcome=t.outcome,
-            label=t.label,
-            target=t.target,
-            latest=t.latest,
-            unit=t.unit,
-            note=t.note,
-        )
-        for t in results.targets
-    )
+    return tuple(_pick(TargetSeen, t) for t in results.targets)
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -466,6 +446,11 @@ def _bullets(title: str, items: Sequence[Any], prompt: str | None) -> list[str]:
 # --- helpers --------------------------------------------------------------------------------------
 
 
+def _pick(model: type[_M], source: Any) -> _M:
+    """Return ``model`` filled from the same-named attributes of ``source``."""
+    return model.model_validate({name: getattr(source, name) for name in model.model_fields})
+
+
 def _automatic(entry: LogEntry) -> tuple[Any, ...]:
     seen = entry.seen.model_copy(update={"results_finished": ""})
     return (seen, entry.voice, entry.targets)
@@ -474,11 +459,6 @@ def _automatic(entry: LogEntry) -> tuple[Any, ...]:
 def _previous_closed(entries: Sequence[LogEntry], cycle: int) -> LogEntry | None:
     earlier = [e for e in entries if e.cycle < cycle and e.status == "closed"]
     return max(earlier, key=lambda e: e.cycle) if earlier else None
-
-
-def _signed(value: float) -> str:
-    text = format_number(value)
-    return f"-{text}" if value < 0 else (f"+{text}" if value > 0 else text)
 
 
 def _new_id(cycle: int) -> str:

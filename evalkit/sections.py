@@ -12,7 +12,7 @@ import pandas as pd
 
 from evalkit.analysis import Analysis
 from evalkit.estimate.evidence import LEVELS
-from evalkit.estimate.wording import CAVEAT, format_number
+from evalkit.estimate.wording import CAVEAT, format_interval, format_number, format_signed
 from evalkit.learning import LogEntry, entry_markdown
 from evalkit.quality import trust_table
 
@@ -82,7 +82,7 @@ def _across_cycles(entries: list[LogEntry]) -> list[str]:
         for entry in entries:
             found = next((f for f in entry.seen.findings if f.outcome == outcome), None)
             cells.append(
-                f"{_signed(found.estimate)} ({_signed(found.ci_low)} to {_signed(found.ci_high)})"
+                format_interval(found.estimate, found.ci_low, found.ci_high)
                 if found
                 else "not measured"
             )
@@ -126,8 +126,8 @@ def findings_markdown(analysis: Analysis) -> str:
     for f in analysis.findings:
         unit = f" {f.unit}" if f.unit else ""
         lines.append(
-            f"| {f.label} | {_signed(f.estimate)}{unit} | {_signed(f.ci_low)} to "
-            f"{_signed(f.ci_high)} | {_p(f.p_value)} | {_count(f.n, card.min_cell_count)} |"
+            f"| {f.label} | {format_signed(f.estimate)}{unit} | {format_signed(f.ci_low)} to "
+            f"{format_signed(f.ci_high)} | {_p(f.p_value)} | {_count(f.n, card.min_cell_count)} |"
         )
     lines += [
         "",
@@ -209,11 +209,6 @@ def targets_markdown(analysis: Analysis) -> str:
             f"| {outcome.target.note} |"
         )
     return "\n".join(lines)
-
-
-def _signed(value: float) -> str:
-    text = format_number(value)
-    return f"−{text}" if value < 0 else (f"+{text}" if value > 0 else text)
 
 
 def _p(value: float) -> str:

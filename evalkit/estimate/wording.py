@@ -34,6 +34,18 @@ def format_number(value: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def format_signed(value: float) -> str:
+    """Return a rounded number with its sign: +3.1, −18 (a true minus sign), 0."""
+    text = format_number(value)
+    return f"\u2212{text}" if value < 0 else (f"+{text}" if value > 0 else text)
+
+
+def format_interval(estimate: float, low: float, high: float, unit: str = "") -> str:
+    """Return an estimate with its interval, signed: "−18 days (−25 to −11)"."""
+    unit_text = f" {unit}" if unit else ""
+    return f"{format_signed(estimate)}{unit_text} ({format_signed(low)} to {format_signed(high)})"
+
+
 def describe_change(
     *,
     label: str,

@@ -357,7 +357,8 @@ def seen_from(results: Results, previous: LogEntry | None = None) -> Seen:
             now = format_interval(finding.estimate, finding.ci_low, finding.ci_high, finding.unit)
             then = format_interval(old.estimate, old.ci_low, old.ci_high)
             since.append(
-                f"{finding.label}: {now} this cycle, against {then} in cycle {previous.cycle} (95% confidence intervals)."
+                f"{finding.label}: {now} this cycle, against {then} in cycle {previous.cycle} "
+                "(95% confidence intervals)."
             )
     return Seen(
         results_finished=results.run.finished,

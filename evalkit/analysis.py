@@ -21,6 +21,7 @@ from evalkit.contract import Validation, pilot_mask, post_mask, validate_data
 from evalkit.estimate import Evidence, Finding, cell_means, estimate_effects, rate_evidence
 from evalkit.learning import LogEntry, current_entries, log_path, preview_draft, read_log
 from evalkit.quality import Signal, data_signals
+from evalkit.quality.disclosure import suppress_count
 from evalkit.results import (
     RESULTS_FILE,
     DataInfo,
@@ -67,7 +68,7 @@ class Analysis:
             evidence=self.evidence,
             data=DataInfo(
                 rows=self.validation.rows_read,
-                rejected_rows=len(self.validation.rejected),
+                rejected_rows=suppress_count(len(self.validation.rejected), card.min_cell_count),
                 sha256=self.validation.sha256,
                 file=card.data.path,
             ),

@@ -63,10 +63,10 @@ class PeriodRole(_Model):
 
 
 class TimeRole(_Model):
-    """A time column and the first period of the change."""
+    """A time column and the first period of the change (optional when a period is given)."""
 
     column: str
-    start: Scalar
+    start: Scalar | None = None
 
 
 class LocalColumn(_Model):
@@ -91,6 +91,15 @@ class DataSpec(_Model):
     covariates: tuple[str, ...] = ()
     columns: dict[str, LocalColumn] = Field(default_factory=dict)
     max_rejected_share: float = Field(default=0.10, ge=0.0, le=1.0)
+
+
+class QualitySpec(_Model):
+    """How the pilot's data-trust checks are set up, chosen before results are seen."""
+
+    attrition_boundary: Literal["cautious", "optimistic"] = "cautious"
+    eligible: str | None = None  # a file describing everyone eligible, to compare who is served
+    pseudonymise_rejected: bool = False  # replace unit ids in rejected_rows.csv by salted hashes
+    categories: tuple[str, ...] = ()  # columns whose mix over time is watched for recording breaks
 
 
 class Target(_Model):
@@ -132,6 +141,7 @@ class PilotCard(_Model):
     data: DataSpec
     outcomes: tuple[Outcome, ...] = Field(min_length=1)
     voice: str | None = None
+    quality: QualitySpec = QualitySpec()
     min_cell_count: int = Field(default=10, ge=1)
     folder: Path = Field(default=Path("."), exclude=True)
 
@@ -224,7 +234,19 @@ def _check_card(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
                 f"design '{card.design}' needs {names}",
                 f"add {names} saying which column holds it (see DESIGN.md, the pilot card)",
             )
-    for key, relative in (("data.path", card.data.path), ("voice", card.voice)):
+    time = card.data.time
+    if time is not None and time.start is None and card.data.period is None:
+        add(
+            "data.time",
+            "data.time needs `start` (the first period of the change) when there is no data.period",
+            "add start: with the first period after the change, e.g. start: 2025-04",
+        )
+    paths = (
+        ("data.path", card.data.path),
+        ("voice", card.voice),
+        ("quality.eligible", card.quality.eligible),
+    )
+    for key, relative in paths:
         if relative is None:
             continue
         resolved = (card.folder / relative).resolve()

@@ -501,7 +501,7 @@ def post_mask(card: PilotCard, frame: pd.DataFrame) -> np.ndarray:
     """Return True for rows after the change (``data.period.post`` or ``time >= start``)."""
     if card.data.period is not None:
         return (frame[card.data.period.column] == as_key(card.data.period.post)).to_numpy()
-    assert card.data.time is not None
+    assert card.data.time is not None and card.data.time.start is not None
     column = frame[card.data.time.column]
     start_value: Any = card.data.time.start
     if pd.api.types.is_datetime64_any_dtype(column.dtype):

@@ -92,7 +92,7 @@ class Seen(_Frozen):
     results_finished: str = ""
     evidence_level: int | None = None
     rows: int = 0
-    rejected_rows: int = 0
+    rejected_rows: int | None = 0  # None: too few to publish
     findings: tuple[SeenFinding, ...] = ()
     signals: tuple[str, ...] = ()
     since_last_cycle: tuple[str, ...] = ()

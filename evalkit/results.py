@@ -37,7 +37,7 @@ class PilotInfo(_Frozen):
 
 class DataInfo(_Frozen):
     rows: int
-    rejected_rows: int
+    rejected_rows: int | None  # None: fewer than the pilot's min_cell_count, not published
     sha256: str
     file: str = ""
 

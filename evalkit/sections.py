@@ -6,8 +6,6 @@ every pilot's report says things the same careful way.
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from evalkit.analysis import Analysis
@@ -15,6 +13,7 @@ from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.wording import CAVEAT, format_interval, format_number, format_signed
 from evalkit.learning import LogEntry, entry_markdown
 from evalkit.quality import trust_table
+from evalkit.quality.disclosure import describe_count, is_small
 
 DESIGN_WORDS = {
     "pre_post": "a before-and-after comparison of the same people or cases",
@@ -127,7 +126,8 @@ def findings_markdown(analysis: Analysis) -> str:
         unit = f" {f.unit}" if f.unit else ""
         lines.append(
             f"| {f.label} | {format_signed(f.estimate)}{unit} | {format_signed(f.ci_low)} to "
-            f"{format_signed(f.ci_high)} | {_p(f.p_value)} | {_count(f.n, card.min_cell_count)} |"
+            f"{format_signed(f.ci_high)} | {_p(f.p_value)} | "
+            f"{describe_count(f.n, card.min_cell_count)} |"
         )
     lines += [
         "",
@@ -151,16 +151,17 @@ def trust_markdown(analysis: Analysis) -> str:
         "## What the data can be trusted for",
         "",
         f"{validation.rows_read:,} rows were read from `{analysis.card.data.path}`; "
-        f"{len(validation.rejected):,} ({validation.rejected_share:.1%}) failed a check and were "
-        "left out of the estimates. The rows left out are listed, with their reasons, in "
+        f"{_rejected_text(analysis)} failed a check and were left out of the estimates. "
+        "The rows left out are listed, with their reasons, in "
         "`rejected_rows.csv` beside this report (kept for the local team, not published).",
         "",
     ]
     summary = validation.failure_summary()
+    threshold = analysis.card.min_cell_count
     if not summary.empty:
         lines += ["| Column | Check failed | Rows |", "|---|---|---|"]
         for column, rule, rows in summary[["column", "rule", "rows"]].itertuples(index=False):
-            lines.append(f"| {column} | {rule} | {int(rows):,} |")
+            lines.append(f"| {column} | {rule} | {describe_count(rows, threshold)} |")
         lines.append("")
     table = trust_table(validation)
     lines += [
@@ -215,10 +216,11 @@ def _p(value: float) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _count(n: float, threshold: int) -> str:
-    if isinstance(n, float) and math.isnan(n):
-        return "suppressed"
-    return f"fewer than {threshold}" if 0 < n < threshold else f"{int(n):,}"
+def _rejected_text(analysis: Analysis) -> str:
+    rejected, threshold = len(analysis.validation.rejected), analysis.card.min_cell_count
+    if is_small(rejected, threshold):
+        return describe_count(rejected, threshold)  # a share would give the count away
+    return f"{rejected:,} ({analysis.validation.rejected_share:.1%})"
 
 
 def cells_table(cells: pd.DataFrame) -> str:

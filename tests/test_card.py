@@ -301,6 +301,7 @@ FULL_CARD: dict[str, Any] = {
     },
     "outcomes": [{"column": "days", "better": "lower", "min": 0}],
     "voice": "voice.csv",
+    "quality": {"attrition_boundary": "optimistic", "categories": []},
     "min_cell_count": 10,
 }
 TOP_KEYS = tuple(FULL_CARD)

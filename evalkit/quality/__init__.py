@@ -8,6 +8,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from evalkit.contract import Validation, pilot_mask
+from evalkit.quality.disclosure import describe_count, is_small, suppress_count
 
 Level = Literal["info", "question", "concern"]
 
@@ -31,16 +32,24 @@ def data_signals(validation: Validation) -> list[Signal]:
     """Return signals about rejected rows and missing outcomes in one validated file."""
     signals: list[Signal] = []
     share = validation.rejected_share
-    if len(validation.rejected):
+    rejected, threshold = len(validation.rejected), validation.card.min_cell_count
+    if rejected:
         level: Level = "question" if share > REJECTED_QUESTION else "info"
+        how_many = (
+            f"{describe_count(rejected, threshold)} of {validation.rows_read:,} rows"
+            if is_small(rejected, threshold)
+            else f"{rejected:,} of {validation.rows_read:,} rows ({share:.1%})"
+        )
         signals.append(
             Signal(
                 kind="rejected-rows",
                 level=level,
-                message=f"{len(validation.rejected)} of {validation.rows_read} rows "
-                f"({share:.1%}) failed their checks and were left out. "
+                message=f"{how_many} failed their checks and were left out. "
                 "Are they a random slip, or a group the pilot is not recording well?",
-                numbers={"rejected": len(validation.rejected), "rows": validation.rows_read},
+                numbers={
+                    "rejected": suppress_count(rejected, threshold),
+                    "rows": validation.rows_read,
+                },
             )
         )
     frame, card = validation.valid, validation.card

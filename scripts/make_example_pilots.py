@@ -72,6 +72,14 @@ def make_northbridge(rng: np.random.Generator) -> pd.DataFrame:
             "settled_within_6m": settled.astype(int).astype(str),
         }
     )
+    # the month each family was referred: a separate stream, so the rest stays as it was
+    months = np.random.default_rng(SEED + 1).integers(0, 12, rows)
+    start = np.where(after, pd.Period("2025-04", "M").ordinal, pd.Period("2024-04", "M").ordinal)
+    frame.insert(
+        3,
+        "referral_month",
+        [str(pd.Period(ordinal=int(o), freq="M")) for o in start + months],
+    )
     # the mess a real export has
     missing = rng.choice(rows, size=70, replace=False)
     frame.loc[missing[:50], "days_in_ta"] = ""  # still in TA when the data were extracted
@@ -158,6 +166,7 @@ data:
   unit: case_id
   group: {column: arm, pilot: pilot, comparison: comparison}
   period: {column: phase, post: after, pre: before}
+  time: {column: referral_month, start: 2025-04}
   covariates: [household_size]
   columns:
     ward: {type: str, required: true}
@@ -200,6 +209,7 @@ data:
   path: data/family_assessments.csv
   unit: family_id
   period: {column: timepoint, post: follow-up, pre: baseline}
+  time: {column: assessment_date}
   columns:
     assessment_date: {type: date, required: true}
     hub_site:

@@ -20,7 +20,8 @@ from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import Validation, pilot_mask, post_mask, validate_data
 from evalkit.estimate import Evidence, Finding, cell_means, estimate_effects, rate_evidence
 from evalkit.learning import LogEntry, current_entries, log_path, preview_draft, read_log
-from evalkit.quality import Signal, data_signals
+from evalkit.quality import QualityReport, Signal, assess_quality, data_signals
+from evalkit.quality.attrition import Attrition
 from evalkit.quality.disclosure import suppress_count
 from evalkit.results import (
     RESULTS_FILE,
@@ -48,6 +49,7 @@ class Analysis:
     signals: tuple[Signal, ...]
     cells: dict[str, pd.DataFrame]
     voice: tuple[VoiceItem, ...]
+    quality: QualityReport
     started: str
 
     def learning(self) -> tuple[LogEntry, list[LogEntry]]:
@@ -127,18 +129,21 @@ def analyse_pilot(pilot: PilotCard | Path | str) -> Analysis:
     frame = validation.valid
     findings = tuple(estimate_effects(card, frame))
     cells = {outcome.column: cell_means(card, frame, outcome) for outcome in card.outcomes}
+    quality = assess_quality(validation)
     facts = {
         "rejected_share": validation.rejected_share,
         "smallest_group": _smallest_cell(card, frame),
+        **_quality_facts(card.design, quality),
     }
     return Analysis(
         card=card,
         validation=validation,
         findings=findings,
         evidence=rate_evidence(card.design, facts),
-        signals=tuple(data_signals(validation)),
+        signals=(*data_signals(validation), *quality.signals()),
         cells=cells,
         voice=tuple(load_voice(card)),
+        quality=quality,
         started=started,
     )
 
@@ -152,6 +157,17 @@ def write_rejected(validation: Validation, output: Path) -> Path:
     validation.rejected.to_csv(temporary, index=False)
     os.replace(temporary, path)
     return path
+
+
+def _quality_facts(design: str, quality: QualityReport) -> dict[str, float]:
+    """Return the integrity findings the evidence rating looks at."""
+    facts: dict[str, float] = {}
+    if isinstance(quality.attrition, Attrition):
+        facts["attrition_high"] = float(quality.attrition.rating.level == "high")
+    if design != "did" and quality.equivalence:
+        # a gap in starting levels is what difference-in-differences differences away
+        facts["imbalance"] = max(abs(eq.difference) for eq in quality.equivalence.values())
+    return facts
 
 
 def _smallest_cell(card: PilotCard, frame: pd.DataFrame) -> float:

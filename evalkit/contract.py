@@ -125,7 +125,8 @@ def rules_for(card: PilotCard) -> tuple[Rule, ...]:
     def add(column: str, role: str, **what: Any) -> None:
         entry = found.setdefault(column, {"type": None, "roles": [], "required": False})
         entry["roles"].append(role)
-        if role in _ROLE_TYPES:
+        keeps = role == "time" and entry["type"] in {"date", "int", "float"}
+        if role in _ROLE_TYPES and not keeps:
             entry["type"] = _ROLE_TYPES[role]  # a role's reading wins over a local declaration
         for key, value in what.items():
             if key == "required":

@@ -56,6 +56,21 @@ DOWNGRADES: tuple[Downgrade, ...] = (
         ),
     ),
     Downgrade(
+        "high attrition",
+        1,
+        lambda facts: facts.get("attrition_high", 0.0) > 0,
+        lambda facts: "attrition is high under the What Works Clearinghouse boundary",
+    ),
+    Downgrade(
+        "groups not equivalent at baseline",
+        1,
+        lambda facts: facts.get("imbalance", 0.0) > 0.25,
+        lambda facts: (
+            f"the groups differed at baseline by {facts['imbalance']:.2f} standard "
+            "deviations, beyond what adjustment can be trusted to fix (WWC)"
+        ),
+    ),
+    Downgrade(
         "few units",
         1,
         lambda facts: 0 < facts.get("smallest_group", 1e9) < 20,

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from evalkit.contract import Validation, pilot_mask
+from evalkit.quality.assess import QualityReport, assess_quality
 from evalkit.quality.disclosure import describe_count, is_small, suppress_count
-
-Level = Literal["info", "question", "concern"]
+from evalkit.quality.signal import Level, Signal
 
 #: Above these shares a signal becomes a question for the team.
 REJECTED_QUESTION = 0.02
 MISSING_QUESTION = 0.10
 
-
-class Signal(BaseModel):
-    """Something about the data the team should look at, in plain words, with its numbers."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: str
-    level: Level
-    message: str
-    numbers: dict[str, Any] = Field(default_factory=dict)
+__all__ = ["QualityReport", "Signal", "assess_quality", "data_signals", "trust_table"]
 
 
 def data_signals(validation: Validation) -> list[Signal]:

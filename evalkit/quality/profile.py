@@ -65,13 +65,13 @@ def _cells(validation: Validation) -> dict[str, np.ndarray]:
     )
     after = post_mask(card, frame) if has_period else np.ones(len(frame), dtype=bool)
     if card.data.group is None:
-        groups = {"pilot": np.ones(len(frame), dtype=bool)}
+        groups = {"": np.ones(len(frame), dtype=bool)}  # one group: name the periods only
     else:
         pilot = pilot_mask(card, frame)
         groups = {"pilot": pilot, "comparison": ~pilot}
     periods = {"before": ~after, "after": after} if has_period else {"all periods": after}
     return {
-        f"{group}, {period}": g & p
+        (f"{group}, {period}" if group else period): g & p
         for group, g in groups.items()
         for period, p in periods.items()
         if (g & p).any()

@@ -1,0 +1,332 @@
+"""Every integrity check on one pilot's validated data, gathered for the report and results.
+
+Each check is a question for the local team, never a penalty: attrition and
+baseline equivalence (What Works Clearinghouse), bunching at target
+thresholds, recording breaks, who is served against who is eligible, and an
+XmR chart for each outcome over time. Checks that the data cannot support
+(no time column, too few periods, no target) are skipped and listed with the
+reason, so a reader knows what was not looked at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from evalkit.contract import Validation, pilot_mask, post_mask, read_table
+from evalkit.quality.attrition import Attrition, Equivalence, attrition, baseline_equivalence
+from evalkit.quality.breaks import RecordingBreak, count_breaks, share_breaks
+from evalkit.quality.bunching import Bunching, detect_bunching
+from evalkit.quality.profile import Profile, profile_data
+from evalkit.quality.served import Difference, compare_served
+from evalkit.quality.signal import Level, Signal
+from evalkit.quality.spc import XmR, outcome_over_time, xmr_chart_data
+
+#: An XmR chart needs this many periods before its limits mean much (Making Data Count: 12+).
+MIN_SPC_PERIODS = 8
+#: Bunching needs this many records around a target.
+MIN_BUNCHING_RECORDS = 500
+
+
+@dataclass(frozen=True)
+class LostToFollowUp:
+    """Units seen before the change with no outcome after it, in a pilot with no comparison."""
+
+    units: int
+    lost: int
+    overall: float  # percent
+    message: str
+
+
+@dataclass(frozen=True)
+class OverTime:
+    """One outcome's XmR chart data and how many periods were too small to show."""
+
+    chart: XmR
+    suppressed_periods: int
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """The results of every integrity check, and the checks that could not be run."""
+
+    profile: Profile
+    attrition: Attrition | LostToFollowUp | None = None
+    design: str = ""
+    equivalence: dict[str, Equivalence] = field(default_factory=dict)
+    bunching: dict[str, Bunching] = field(default_factory=dict)
+    breaks: tuple[RecordingBreak, ...] = ()
+    served: tuple[Difference, ...] = ()
+    over_time: dict[str, OverTime] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()
+
+    def signals(self) -> list[Signal]:
+        """Return one signal for each finding worth a question, in plain words with its numbers."""
+        found: list[Signal] = []
+        if isinstance(self.attrition, LostToFollowUp):
+            found.append(
+                Signal(
+                    kind="attrition",
+                    level="question" if self.attrition.overall > 20 else "info",
+                    message=self.attrition.message,
+                    numbers={"overall_percent": round(self.attrition.overall, 1)},
+                )
+            )
+        elif self.attrition is not None:
+            rating = self.attrition.rating
+            level: Level = "question" if rating.level == "high" else "info"
+            found.append(
+                Signal(
+                    kind="attrition",
+                    level=level,
+                    message=self.attrition.message,
+                    numbers={
+                        "overall_percent": round(rating.overall, 1),
+                        "differential_points": round(rating.differential, 1),
+                        "boundary": rating.boundary,
+                        "rating": rating.level,
+                    },
+                )
+            )
+        for name, eq in self.equivalence.items():
+            if eq.level != "equivalent":
+                # difference-in-differences allows for a gap in levels; it assumes the
+                # groups would have moved in parallel, so the gap is context, not a flaw
+                tolerant = self.design == "did"
+                level = "concern" if eq.level == "not equivalent" else "question"
+                note = (
+                    (
+                        " Difference-in-differences allows for a gap in starting levels, but "
+                        "a large one makes parallel paths less likely."
+                    )
+                    if tolerant
+                    else ""
+                )
+                found.append(
+                    Signal(
+                        kind="baseline-equivalence",
+                        level="info" if tolerant else level,
+                        message=f"{name}: {eq.message}{note}",
+                        numbers={"measure": eq.measure, "difference": round(eq.difference, 3)},
+                    )
+                )
+        for name, result in self.bunching.items():
+            if result.detected:
+                lonely = result.placebo_detections == 0
+                found.append(
+                    Signal(
+                        kind="bunching",
+                        level="question" if lonely else "info",
+                        message=f"{name}: about {result.excess_ratio:.0%} more records sit just "
+                        f"on the target's side of {result.threshold:g} than the rest of the "
+                        f"distribution suggests (95% CI {result.ci_low:.0%} to "
+                        f"{result.ci_high:.0%}); {result.placebo_detections} of "
+                        f"{len(result.placebo)} placebo thresholds show the same. Is work "
+                        "being timed to the target, or is it a recording habit?",
+                        numbers={
+                            "excess_ratio": round(result.excess_ratio, 3),
+                            "ci_low": round(result.ci_low, 3),
+                            "ci_high": round(result.ci_high, 3),
+                            "threshold": result.threshold,
+                        },
+                    )
+                )
+        for brk in self.breaks:
+            found.append(
+                Signal(
+                    kind="recording-break",
+                    level="question",
+                    message=brk.message,
+                    numbers={
+                        "period": brk.period,
+                        "before": round(brk.before, 2),
+                        "after": round(brk.after, 2),
+                        "category": brk.category,
+                    },
+                )
+            )
+        for difference in self.served:
+            if difference.flagged:
+                found.append(
+                    Signal(
+                        kind="who-is-served",
+                        level="question",
+                        message=difference.message,
+                        numbers={
+                            "column": difference.column,
+                            "category": difference.category,
+                            "difference": round(difference.difference, 3),
+                        },
+                    )
+                )
+        for name, over in self.over_time.items():
+            for cause in over.chart.causes:
+                found.append(
+                    Signal(
+                        kind="special-cause",
+                        level="info",
+                        message=f"{name}: {cause.message}",
+                        numbers={"rule": cause.rule, "direction": cause.direction},
+                    )
+                )
+        return found
+
+
+def assess_quality(validation: Validation) -> QualityReport:
+    """Return every integrity check that the pilot's card and data allow."""
+    card, frame = validation.card, validation.valid
+    skipped: list[str] = []
+    threshold = card.min_cell_count
+    result: dict[str, object] = {"profile": profile_data(validation)}
+
+    has_groups = card.data.group is not None and not frame.empty
+    has_period = card.data.period is not None or (
+        card.data.time is not None and card.data.time.start is not None
+    )
+    if has_groups and has_period:
+        in_pilot = pilot_mask(card, frame)
+        after = post_mask(card, frame)
+        outcome = card.outcomes[0].column
+        has_outcome = frame[outcome].notna().to_numpy()
+        rows = after  # units expected to have an outcome after the change
+        result["attrition"] = attrition(
+            frame[rows],
+            in_pilot=in_pilot[rows],
+            has_outcome=has_outcome[rows],
+            boundary=card.quality.attrition_boundary,
+        )
+        equivalence = {}
+        for o in card.outcomes:
+            base = frame[~after]
+            values = base[o.column].to_numpy(dtype="float64")
+            pilot_values = values[in_pilot[~after]]
+            comparison_values = values[~in_pilot[~after]]
+            pilot_values = pilot_values[~np.isnan(pilot_values)]
+            comparison_values = comparison_values[~np.isnan(comparison_values)]
+            if min(len(pilot_values), len(comparison_values)) >= 2:
+                equivalence[o.name] = baseline_equivalence(
+                    pilot_values, comparison_values, binary=o.type == "binary"
+                )
+        result["equivalence"] = equivalence
+    elif card.data.unit and has_period and not frame.empty:
+        result["attrition"] = _panel_attrition(validation)
+    else:
+        skipped.append("attrition and baseline equivalence: no comparison group or period")
+
+    bunching = {}
+    for o in card.outcomes:
+        if o.target is None or o.type == "binary":
+            continue
+        values = frame[o.column].dropna().to_numpy(dtype="float64")
+        if card.data.group is not None and not frame.empty:
+            values = frame.loc[pilot_mask(card, frame), o.column].dropna().to_numpy("float64")
+        if len(values) < MIN_BUNCHING_RECORDS:
+            skipped.append(
+                f"bunching at the {o.name} target: fewer than {MIN_BUNCHING_RECORDS} pilot records"
+            )
+            continue
+        try:
+            bunching[o.name] = detect_bunching(values, o.target.value, o.better, bootstrap=200)
+        except ValueError as exc:
+            skipped.append(f"bunching at the {o.name} target: {exc}")
+    result["bunching"] = bunching
+
+    time = card.data.time
+    if time is None:
+        skipped.append("charts over time and recording breaks: the card names no data.time")
+    else:
+        over_time = {}
+        for o in card.outcomes:
+            periods, means, _counts = outcome_over_time(
+                frame, time.column, o.column, min_count=threshold
+            )
+            all_periods = frame[[time.column, o.column]].dropna()
+            total = _period_count(all_periods, time.column)
+            if len(periods) < MIN_SPC_PERIODS:
+                skipped.append(
+                    f"XmR chart of {o.name}: fewer than {MIN_SPC_PERIODS} periods "
+                    f"with {threshold}+ records"
+                )
+                continue
+            baseline = _baseline(periods, time.start)
+            scale = 100.0 if o.type == "binary" else 1.0
+            chart = xmr_chart_data([m * scale for m in means], periods, baseline=baseline)
+            over_time[o.name] = OverTime(chart, suppressed_periods=max(0, total - len(periods)))
+        result["over_time"] = over_time
+        result["breaks"] = _breaks(validation)
+
+    if card.quality.eligible is not None:
+        eligible_path = card.folder / card.quality.eligible
+        eligible, _, _ = read_table(eligible_path)
+        served = frame
+        if card.data.group is not None and not frame.empty:
+            served = frame[pilot_mask(card, frame)]
+        shared = [c for c in eligible.columns if c in served.columns]
+        result["served"] = compare_served(served[shared], eligible[shared], min_count=threshold)
+    else:
+        skipped.append("who is served: the card names no quality.eligible file")
+    return QualityReport(skipped=tuple(skipped), design=card.design, **result)  # type: ignore[arg-type]
+
+
+def _panel_attrition(validation: Validation) -> LostToFollowUp:
+    """Return the share of units seen before the change with no outcome after it."""
+    card, frame = validation.card, validation.valid
+    assert card.data.unit is not None
+    after = post_mask(card, frame)
+    outcome = card.outcomes[0].column
+    units = pd.unique(frame.loc[~after, card.data.unit])
+    with_outcome = set(frame.loc[after & frame[outcome].notna().to_numpy(), card.data.unit])
+    lost = int(sum(1 for u in units if u not in with_outcome))
+    overall = 100.0 * lost / len(units) if len(units) else 0.0
+    return LostToFollowUp(
+        units=len(units),
+        lost=lost,
+        overall=overall,
+        message=f"{overall:.0f}% of those seen before the change have no outcome after it. "
+        "Who are they? If they differ from those who stayed, the change seen may not hold "
+        "for everyone.",
+    )
+
+
+def _breaks(validation: Validation) -> tuple[RecordingBreak, ...]:
+    card, frame = validation.card, validation.valid
+    assert card.data.time is not None
+    labels = _labels(frame[card.data.time.column])
+    counts = labels.value_counts().sort_index()
+    if len(counts) < MIN_SPC_PERIODS:
+        return ()
+    found = list(count_breaks([str(p) for p in counts.index], counts.to_list(), per="period"))
+    for column in card.quality.categories:
+        if column in frame.columns:
+            found += share_breaks(
+                labels.to_list(),
+                frame[column].to_list(),
+                column=column,
+                min_count=card.min_cell_count,
+            )
+    return tuple(found)
+
+
+def _labels(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        labels: pd.Series = column.dt.strftime("%Y-%m")
+        return labels
+    return column.map(lambda v: f"{v:g}" if isinstance(v, float) else str(v))
+
+
+def _period_count(frame: pd.DataFrame, column: str) -> int:
+    return int(_labels(frame[column]).nunique())
+
+
+def _baseline(periods: list[str], start: object) -> int | None:
+    """Return how many periods come before the change, when that is enough for limits."""
+    if start is None:
+        return None
+    if isinstance(start, int | float):
+        before = sum(1 for p in periods if float(p) < float(start))
+    else:
+        key = str(start)[:7]  # periods are labelled by year and month
+        before = sum(1 for p in periods if p < key)
+    return before if before >= MIN_SPC_PERIODS // 2 else None

@@ -1,0 +1,396 @@
+"""Attrition and baseline equivalence, judged against the What Works Clearinghouse standards.
+
+Attrition: units at baseline with no outcome. The What Works Clearinghouse (WWC)
+calls attrition "low" when the pair (overall attrition, differential attrition)
+lies on or under its boundary, and "high" otherwise. The boundary table
+``WWC_BOUNDARIES`` is data, one row per whole percent of overall attrition.
+
+Source of the table: What Works Clearinghouse (2020), *Standards Handbook,
+Version 4.1*, Table II.1 "Highest differential attrition rate for a sample to
+maintain low attrition, by overall attrition rate, under 'optimistic' and
+'cautious' assumptions"; the boundaries are unchanged in the Standards Handbook 4.0
+(2017) and the Procedures and Standards Handbook 5.0 (2022), whose table
+numbers we have not checked. Transcribed from
+the copy embedded in the R package baselinr (Liang, CRAN 0.6.0,
+R/attrition_boundary.R, which cites that table); check a change to any number
+against the handbook itself.
+
+Baseline equivalence: the standardised difference between the groups at
+baseline, Hedges' g for a continuous measure and the Cox index for a yes/no
+measure, classified with the WWC bands: up to 0.05 equivalent, over 0.05 and
+up to 0.25 equivalent only with statistical adjustment, over 0.25 not
+equivalent. Source: What Works Clearinghouse (2020), *Procedures Handbook,
+Version 4.1*, effect sizes: Hedges' g = omega (mean_p - mean_c) / pooled sd,
+omega = 1 - 3 / (4N - 9); Cox index = ln odds ratio / 1.65. The Cox index here
+also carries omega, as the handbook's formula is read by the WWC-based
+calculators we could check (estat.us; the R package imt); the R package
+baselinr reads it without. The two differ by omega, under 1% from N = 80.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+Boundary = Literal["cautious", "optimistic"]
+AttritionLevel = Literal["low", "high"]
+EquivalenceLevel = Literal["equivalent", "needs statistical adjustment", "not equivalent"]
+
+#: (overall attrition %, largest differential in points that is still low under the
+#: cautious boundary (None: no differential is low), the same under the optimistic one).
+#: WWC Standards Handbook v4.1, Table II.1 (see the module docstring).
+WWC_BOUNDARIES: tuple[tuple[int, float | None, float], ...] = (
+    (0, 5.7, 10.0),
+    (1, 5.8, 10.1),
+    (2, 5.9, 10.2),
+    (3, 5.9, 10.3),
+    (4, 6.0, 10.4),
+    (5, 6.1, 10.5),
+    (6, 6.2, 10.7),
+    (7, 6.3, 10.8),
+    (8, 6.3, 10.9),
+    (9, 6.3, 10.9),
+    (10, 6.3, 10.9),
+    (11, 6.2, 10.9),
+    (12, 6.2, 10.9),
+    (13, 6.1, 10.8),
+    (14, 6.0, 10.8),
+    (15, 5.9, 10.7),
+    (16, 5.9, 10.6),
+    (17, 5.8, 10.5),
+    (18, 5.7, 10.3),
+    (19, 5.5, 10.2),
+    (20, 5.4, 10.0),
+    (21, 5.3, 9.9),
+    (22, 5.2, 9.7),
+    (23, 5.1, 9.5),
+    (24, 4.9, 9.4),
+    (25, 4.8, 9.2),
+    (26, 4.7, 9.0),
+    (27, 4.5, 8.8),
+    (28, 4.4, 8.6),
+    (29, 4.3, 8.4),
+    (30, 4.1, 8.2),
+    (31, 4.0, 8.0),
+    (32, 3.8, 7.8),
+    (33, 3.6, 7.6),
+    (34, 3.5, 7.4),
+    (35, 3.3, 7.2),
+    (36, 3.2, 7.0),
+    (37, 3.1, 6.7),
+    (38, 2.9, 6.5),
+    (39, 2.8, 6.3),
+    (40, 2.6, 6.0),
+    (41, 2.5, 5.8),
+    (42, 2.3, 5.6),
+    (43, 2.1, 5.3),
+    (44, 2.0, 5.1),
+    (45, 1.8, 4.9),
+    (46, 1.6, 4.6),
+    (47, 1.5, 4.4),
+    (48, 1.3, 4.2),
+    (49, 1.2, 3.9),
+    (50, 1.0, 3.7),
+    (51, 0.9, 3.5),
+    (52, 0.7, 3.2),
+    (53, 0.6, 3.0),
+    (54, 0.4, 2.8),
+    (55, 0.3, 2.6),
+    (56, 0.2, 2.3),
+    (57, 0.0, 2.1),
+    (58, None, 1.9),
+    (59, None, 1.6),
+    (60, None, 1.4),
+    (61, None, 1.1),
+    (62, None, 0.9),
+    (63, None, 0.7),
+    (64, None, 0.5),
+    (65, None, 0.3),
+)
+
+#: Baseline-equivalence bands (WWC): |d| up to the first is equivalent, up to the second
+#: needs statistical adjustment, above it is not equivalent.
+EQUIVALENT_UP_TO = 0.05
+ADJUSTABLE_UP_TO = 0.25
+
+#: The Cox index divides a log odds ratio by 1.65 to put it on the scale of a
+#: standardised mean difference (Cox 1970, as adopted by the WWC).
+COX_SCALE = 1.65
+
+# differences are compared with this slack so a value printed as the boundary
+# (5.7) is not pushed over it by binary rounding (0.057 * 100 = 5.7000000000000002)
+_TOLERANCE = 1e-9
+
+_BY_OVERALL: dict[int, tuple[float | None, float]] = {
+    overall: (cautious, optimistic) for overall, cautious, optimistic in WWC_BOUNDARIES
+}
+
+
+@dataclass(frozen=True)
+class AttritionRating:
+    """Overall and differential attrition classified against a WWC boundary, in plain words."""
+
+    overall: float  # percent of units at baseline with no outcome
+    differential: float  # percentage points between the groups' attrition rates
+    boundary: Boundary
+    largest_low: float | None  # the largest differential still low at this overall rate
+    level: AttritionLevel
+    message: str
+
+
+@dataclass(frozen=True)
+class Attrition:
+    """Who was at baseline, who has an outcome, by group, and the WWC rating."""
+
+    units: int
+    pilot_units: int
+    comparison_units: int
+    pilot_lost: int
+    comparison_lost: int
+    overall: float  # percent
+    pilot_rate: float  # percent of pilot units with no outcome
+    comparison_rate: float  # percent of comparison units with no outcome
+    differential: float  # percentage points, always >= 0
+    rating: AttritionRating
+    message: str
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """How far apart the groups were at baseline, in standard deviations, and what it means."""
+
+    measure: Literal["Hedges' g", "Cox index"]
+    difference: float  # pilot minus comparison, standardised
+    level: EquivalenceLevel
+    pilot_n: int
+    comparison_n: int
+    pilot_mean: float  # a mean, or the share with the characteristic for a yes/no measure
+    comparison_mean: float
+    corrected: bool  # a yes/no group was all one value, so half a unit was added to each cell
+    message: str
+
+
+def largest_low_differential(overall: float, boundary: Boundary = "cautious") -> float | None:
+    """Return the largest differential attrition (points) still "low" at this overall rate.
+
+    None means no differential counts as low (overall attrition too high for the
+    boundary). Between two whole percents the stricter of the two rows applies, so
+    a rate is never called low that a neighbouring published row would call high.
+    """
+    if not 0 <= overall <= 100:
+        raise ValueError(f"overall attrition must be a percent from 0 to 100, got {overall}")
+    column = 0 if boundary == "cautious" else 1
+    rows = {math.floor(overall), math.ceil(overall)}
+    limits = [_BY_OVERALL[row][column] if row in _BY_OVERALL else None for row in rows]
+    if any(limit is None for limit in limits):
+        return None
+    return min(limit for limit in limits if limit is not None)
+
+
+def classify_attrition(
+    overall: float, differential: float, boundary: Boundary = "cautious"
+) -> AttritionRating:
+    """Return whether attrition is low or high under the WWC boundary, with the reason."""
+    if differential < 0:
+        raise ValueError(f"differential attrition is a size, got {differential}")
+    if boundary not in ("cautious", "optimistic"):
+        raise ValueError(f"boundary must be 'cautious' or 'optimistic', got {boundary!r}")
+    limit = largest_low_differential(overall, boundary)
+    level: AttritionLevel = (
+        "low" if limit is not None and differential <= limit + _TOLERANCE else "high"
+    )
+    shown = _number(differential)
+    if level == "high" and limit is not None and shown == f"{limit:.1f}".removesuffix(".0"):
+        shown = f"{differential:.2f}"  # just over the line: do not print it as equal to it
+    opening = (
+        f"Overall attrition {_number(overall)}% and a {shown}-point difference "
+        f"between groups is {level} under the WWC {boundary} boundary"
+    )
+    if limit is None:
+        reason = f"at {_number(overall)}% overall, no difference between groups counts as low."
+    else:
+        reason = (
+            f"at {_number(overall)}% overall, a difference of up to {limit:.1f} points "
+            "counts as low."
+        )
+    question = (
+        " Who has no outcome, and why did more leave one group than the other?"
+        if level == "high"
+        else ""
+    )
+    return AttritionRating(
+        overall=float(overall),
+        differential=float(differential),
+        boundary=boundary,
+        largest_low=limit,
+        level=level,
+        message=f"{opening}: {reason}{question}",
+    )
+
+
+def attrition(
+    frame: pd.DataFrame,
+    *,
+    in_pilot: np.ndarray,
+    has_outcome: np.ndarray,
+    boundary: Boundary = "cautious",
+) -> Attrition:
+    """Return overall and differential attrition among the units at baseline, rated by the WWC.
+
+    ``frame`` holds one row per unit at baseline; ``in_pilot`` and ``has_outcome``
+    are true/false for each row.
+    """
+    pilot = np.asarray(in_pilot, dtype=bool)
+    kept = np.asarray(has_outcome, dtype=bool)
+    if not len(pilot) == len(kept) == len(frame):
+        raise ValueError(
+            f"in_pilot ({len(pilot)}), has_outcome ({len(kept)}) and the frame ({len(frame)}) "
+            "must have one value per unit"
+        )
+    if not pilot.any() or pilot.all():
+        raise ValueError("attrition needs units in both the pilot and the comparison group")
+    lost = ~kept
+    pilot_rate = 100 * float(lost[pilot].mean())
+    comparison_rate = 100 * float(lost[~pilot].mean())
+    overall = 100 * float(lost.mean())
+    differential = abs(pilot_rate - comparison_rate)
+    rating = classify_attrition(overall, differential, boundary)
+    more = "pilot" if pilot_rate > comparison_rate else "comparison"
+    detail = (
+        f"{_number(pilot_rate)}% of the pilot group and {_number(comparison_rate)}% of the "
+        "comparison group have no outcome"
+    )
+    if differential > 0:
+        detail += f" (more are missing from the {more} group)"
+    return Attrition(
+        units=len(frame),
+        pilot_units=int(pilot.sum()),
+        comparison_units=int((~pilot).sum()),
+        pilot_lost=int(lost[pilot].sum()),
+        comparison_lost=int(lost[~pilot].sum()),
+        overall=overall,
+        pilot_rate=pilot_rate,
+        comparison_rate=comparison_rate,
+        differential=differential,
+        rating=rating,
+        message=f"{detail}. {rating.message}",
+    )
+
+
+def classify_equivalence(difference: float) -> EquivalenceLevel:
+    """Return the WWC baseline-equivalence band for a standardised difference."""
+    size = abs(difference)
+    if size <= EQUIVALENT_UP_TO + 1e-12:
+        return "equivalent"
+    if size <= ADJUSTABLE_UP_TO + 1e-12:
+        return "needs statistical adjustment"
+    return "not equivalent"
+
+
+def baseline_equivalence(
+    pilot: np.ndarray, comparison: np.ndarray, *, binary: bool = False
+) -> Equivalence:
+    """Return the standardised baseline difference between the groups and its WWC band.
+
+    Continuous measures use Hedges' g (pooled standard deviation); yes/no
+    measures (0/1 or True/False) use the Cox index. Both carry the WWC
+    small-sample correction. Missing values are left out.
+    """
+    p = _finite(pilot)
+    c = _finite(comparison)
+    n_p, n_c = len(p), len(c)
+    if n_p < 2 or n_c < 2:
+        raise ValueError("baseline equivalence needs at least two units in each group")
+    omega = 1 - 3 / (4 * (n_p + n_c) - 9)
+    corrected = False
+    if binary:
+        if not np.isin(p, (0, 1)).all() or not np.isin(c, (0, 1)).all():
+            raise ValueError("a yes/no measure must hold only 0/1 or True/False")
+        hits_p, hits_c = float(p.sum()), float(c.sum())
+        if min(hits_p, n_p - hits_p, hits_c, n_c - hits_c) == 0:
+            # the log odds is infinite when a group is all yes or all no; the usual
+            # Haldane-Anscombe fix adds half a unit to each of the four cells
+            corrected = True
+            hits_p, hits_c = hits_p + 0.5, hits_c + 0.5
+            size_p, size_c = n_p + 1.0, n_c + 1.0
+        else:
+            size_p, size_c = float(n_p), float(n_c)
+        log_odds_p = math.log(hits_p / (size_p - hits_p))
+        log_odds_c = math.log(hits_c / (size_c - hits_c))
+        difference = omega * (log_odds_p - log_odds_c) / COX_SCALE
+        measure: Literal["Hedges' g", "Cox index"] = "Cox index"
+    else:
+        pooled = math.sqrt(
+            ((n_p - 1) * float(p.var(ddof=1)) + (n_c - 1) * float(c.var(ddof=1))) / (n_p + n_c - 2)
+        )
+        if pooled == 0:
+            raise ValueError("every unit has the same baseline value, so no difference to measure")
+        difference = omega * (float(p.mean()) - float(c.mean())) / pooled
+        measure = "Hedges' g"
+    level = classify_equivalence(difference)
+    return Equivalence(
+        measure=measure,
+        difference=difference,
+        level=level,
+        pilot_n=n_p,
+        comparison_n=n_c,
+        pilot_mean=float(p.mean()),
+        comparison_mean=float(c.mean()),
+        corrected=corrected,
+        message=_equivalence_message(measure, difference, level, binary, p, c)
+        + (
+            " (One group was all yes or all no, so half a unit was added to each count "
+            "to compute the index.)"
+            if corrected
+            else ""
+        ),
+    )
+
+
+def _equivalence_message(
+    measure: str,
+    difference: float,
+    level: EquivalenceLevel,
+    binary: bool,
+    pilot: np.ndarray,
+    comparison: np.ndarray,
+) -> str:
+    if binary:
+        values = (
+            f"{100 * pilot.mean():.0f}% of the pilot group and "
+            f"{100 * comparison.mean():.0f}% of the comparison group"
+        )
+    else:
+        values = (
+            f"an average of {pilot.mean():.3g} in the pilot group and "
+            f"{comparison.mean():.3g} in the comparison group"
+        )
+    meaning = {
+        "equivalent": "the groups started out alike on this measure",
+        "needs statistical adjustment": (
+            "the groups started out somewhat apart, so the comparison should adjust for it"
+        ),
+        "not equivalent": (
+            "the groups started out too far apart for adjustment to make them comparable; "
+            "how were they chosen?"
+        ),
+    }[level]
+    text = (
+        f"At baseline: {values} ({measure} {difference:+.2f}). "
+        f"By the WWC bands this is {level}: {meaning}"
+    )
+    return text if text.endswith("?") else text + "."
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    return np.asarray(array[~np.isnan(array)], dtype=float)
+
+
+def _number(value: float) -> str:
+    """Return a percent or a number of points for reading: 18, 5.7."""
+    return f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"

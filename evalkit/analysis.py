@@ -22,7 +22,7 @@ from evalkit.estimate import Evidence, Finding, cell_means, estimate_effects, ra
 from evalkit.learning import LogEntry, current_entries, log_path, preview_draft, read_log
 from evalkit.quality import QualityReport, Signal, assess_quality, data_signals
 from evalkit.quality.attrition import Attrition
-from evalkit.quality.disclosure import suppress_count
+from evalkit.quality.disclosure import pilot_salt, pseudonymise, suppress_count
 from evalkit.results import (
     RESULTS_FILE,
     DataInfo,
@@ -149,12 +149,22 @@ def analyse_pilot(pilot: PilotCard | Path | str) -> Analysis:
 
 
 def write_rejected(validation: Validation, output: Path) -> Path:
-    """Write the rejected rows (line, reasons, original values) to rejected_rows.csv."""
+    """Write the rejected rows (line, reasons, original values) to rejected_rows.csv.
+
+    With ``quality.pseudonymise_rejected`` in the card, unit ids are replaced by
+    salted hashes: the team holding the salt can still find a row, no one else can.
+    """
     path = output / REJECTED_FILE
+    rows = validation.rejected
+    card = validation.card
+    unit = card.data.unit
+    if card.quality.pseudonymise_rejected and unit is not None and unit in rows.columns:
+        rows = rows.copy()
+        rows[unit] = pseudonymise(rows[unit], pilot_salt(card.folder))
     handle, temporary = tempfile.mkstemp(dir=output, prefix=".rejected-", suffix=".csv")
     os.chmod(temporary, shared_file_mode())
     os.close(handle)
-    validation.rejected.to_csv(temporary, index=False)
+    rows.to_csv(temporary, index=False)
     os.replace(temporary, path)
     return path
 

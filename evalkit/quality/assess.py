@@ -28,6 +28,8 @@ from evalkit.quality.spc import XmR, outcome_over_time, xmr_chart_data
 MIN_SPC_PERIODS = 8
 #: Bunching needs this many records around a target.
 MIN_BUNCHING_RECORDS = 500
+#: How far either side of a target the bunching window reaches, as a share of the target.
+BUNCHING_REACH = 0.12
 
 
 @dataclass(frozen=True)
@@ -228,7 +230,13 @@ def assess_quality(validation: Validation) -> QualityReport:
             )
             continue
         try:
-            bunching[o.name] = detect_bunching(values, o.target.value, o.better, bootstrap=200)
+            bunching[o.name] = detect_bunching(
+                values,
+                o.target.value,
+                o.better,
+                window=_bunching_window(o.target.value),
+                bootstrap=200,
+            )
         except ValueError as exc:
             skipped.append(f"bunching at the {o.name} target: {exc}")
     result["bunching"] = bunching
@@ -268,6 +276,16 @@ def assess_quality(validation: Validation) -> QualityReport:
     else:
         skipped.append("who is served: the card names no quality.eligible file")
     return QualityReport(skipped=tuple(skipped), design=card.design, **result)  # type: ignore[arg-type]
+
+
+def _bunching_window(threshold: float) -> tuple[float, float] | None:
+    """Return the region left out of the fit: a tenth of the target either side.
+
+    Work timed to a target piles up over the last stretch before it (days or
+    minutes, not one bin), and the missing mass sits the same distance past it.
+    """
+    reach = abs(threshold) * BUNCHING_REACH
+    return (threshold - reach, threshold + reach) if reach >= 3 else None
 
 
 def _panel_attrition(validation: Validation) -> LostToFollowUp:

@@ -63,10 +63,18 @@ class PeriodRole(_Model):
 
 
 class TimeRole(_Model):
-    """A time column and the first period of the change (optional when a period is given)."""
+    """A time column and when the change started.
+
+    ``start`` is the first period of the change for everyone; with staggered
+    adoption, ``start_column`` names a column holding each unit's own first
+    period in the pilot (blank for units never in it). ``seasonality`` adds
+    month or quarter effects to an interrupted time series.
+    """
 
     column: str
     start: Scalar | None = None
+    start_column: str | None = None
+    seasonality: Literal["none", "month", "quarter"] = "none"
 
 
 class LocalColumn(_Model):
@@ -93,6 +101,14 @@ class DataSpec(_Model):
     max_rejected_share: float = Field(default=0.10, ge=0.0, le=1.0)
 
 
+class PlanSpec(_Model):
+    """What planning the pilot's size assumes (for the minimum detectable effect)."""
+
+    power: float = Field(default=0.8, gt=0.0, lt=1.0)
+    alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
+    icc: float | None = Field(default=None, ge=0.0, le=1.0)  # intra-cluster correlation
+
+
 class QualitySpec(_Model):
     """How the pilot's data-trust checks are set up, chosen before results are seen."""
 
@@ -117,6 +133,7 @@ class Outcome(_Model):
     min: float | None = None
     max: float | None = None
     target: Target | None = None
+    hoped_change: float | None = None  # the change the team hopes to see, for planning
 
     @property
     def measure_id(self) -> str:
@@ -142,6 +159,7 @@ class PilotCard(_Model):
     outcomes: tuple[Outcome, ...] = Field(min_length=1)
     voice: str | None = None
     quality: QualitySpec = QualitySpec()
+    plan: PlanSpec = PlanSpec()
     min_cell_count: int = Field(default=10, ge=1)
     folder: Path = Field(default=Path("."), exclude=True)
 
@@ -235,7 +253,12 @@ def _check_card(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
                 f"add {names} saying which column holds it (see DESIGN.md, the pilot card)",
             )
     time = card.data.time
-    if time is not None and time.start is None and card.data.period is None:
+    if (
+        time is not None
+        and time.start is None
+        and time.start_column is None
+        and (card.data.period is None)
+    ):
         add(
             "data.time",
             "data.time needs `start` (the first period of the change) when there is no data.period",

@@ -302,6 +302,7 @@ FULL_CARD: dict[str, Any] = {
     "outcomes": [{"column": "days", "better": "lower", "min": 0}],
     "voice": "voice.csv",
     "quality": {"attrition_boundary": "optimistic", "categories": []},
+    "plan": {"power": 0.9, "icc": 0.02},
     "min_cell_count": 10,
 }
 TOP_KEYS = tuple(FULL_CARD)

@@ -39,7 +39,14 @@ from evalkit.errors import DataError, Problem
 MISSING_MARKERS = ("", "NA", "N/A", "n/a", "na", "NULL", "null", "None", "none", "-", ".")
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
-_ROLE_TYPES = {"group": "str", "period": "str", "unit": "str", "cluster": "str", "time": "time"}
+_ROLE_TYPES = {
+    "group": "str",
+    "period": "str",
+    "unit": "str",
+    "cluster": "str",
+    "time": "time",
+    "start time": "time",
+}
 _TYPE_WORDS = {
     "float": "a number",
     "int": "a whole number",
@@ -125,7 +132,7 @@ def rules_for(card: PilotCard) -> tuple[Rule, ...]:
     def add(column: str, role: str, **what: Any) -> None:
         entry = found.setdefault(column, {"type": None, "roles": [], "required": False})
         entry["roles"].append(role)
-        keeps = role == "time" and entry["type"] in {"date", "int", "float"}
+        keeps = role in {"time", "start time"} and entry["type"] in {"date", "int", "float"}
         if role in _ROLE_TYPES and not keeps:
             entry["type"] = _ROLE_TYPES[role]  # a role's reading wins over a local declaration
         for key, value in what.items():
@@ -158,6 +165,9 @@ def rules_for(card: PilotCard) -> tuple[Rule, ...]:
         add(spec.period.column, "period", type="str", required=True, allowed=allowed)
     if spec.time:
         add(spec.time.column, "time", type="time", required=True)
+        if spec.time.start_column:
+            # blank for units never in the pilot
+            add(spec.time.start_column, "start time", type="time", required=False)
     if spec.unit:
         add(spec.unit, "unit", type="str", required=True)
     if spec.cluster:

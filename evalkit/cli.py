@@ -192,6 +192,27 @@ def run(paths: tuple[Path, ...], run_all: bool, timeout: float | None) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("pilots_dir", required=False, default="pilots", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder to write comparison.html, comparison.ipynb and comparison.json.",
+)
+@click.option("--timeout", type=float, default=None, help="Stop the comparison after SECONDS.")
+@explains_errors
+def compare(pilots_dir: Path, out_dir: Path, timeout: float | None) -> None:
+    """Compare all pilots: portfolio, shared outcomes pooled, learning and blockers; no ranking."""
+    from evalkit.compare.run import run_comparison
+
+    folder, warnings = run_comparison(pilots_dir, out_dir, timeout=timeout)
+    for warning in warnings:
+        err.print(f"warning: {warning.splitlines()[0]}", soft_wrap=True)
+    out.print(f"Wrote {folder / 'comparison.html'} and {folder / 'comparison.json'}.")
+
+
 @cli.group()
 def log() -> None:
     """Show, add to and close learning-log entries (the log is append-only)."""

@@ -26,6 +26,7 @@ SEED = 20261126
 TRUE_EFFECTS = {
     "northbridge-ta": {"days_in_ta": -21.0, "settled_within_6m": 0.08},
     "eastmoor-family-hub": {"wellbeing": 3.0, "missed_appointments": -0.4},
+    "southvale-ta": {"days_in_ta": -12.0},
 }
 
 NORTHBRIDGE_WARDS = {
@@ -94,6 +95,44 @@ def make_northbridge(rng: np.random.Generator) -> pd.DataFrame:
     frame.loc[bad[6], "days_in_ta"] = "1,204"
     frame.loc[bad[7], "settled_within_6m"] = "yes"
     frame.loc[bad[8], "phase"] = ""
+    return frame
+
+
+def make_southvale(rng: np.random.Generator) -> pd.DataFrame:
+    """Return a second council's families in temporary accommodation (DiD, smaller, messier)."""
+    rows = 1400
+    arm = rng.choice(["named worker", "usual service"], size=rows, p=[0.4, 0.6])
+    quarter = rng.choice(["2024Q3", "2024Q4", "2025Q1", "2025Q2", "2025Q3", "2025Q4"], size=rows)
+    after = np.isin(quarter, ["2025Q2", "2025Q3", "2025Q4"])
+    placement = rng.choice(
+        ["bed and breakfast", "hostel", "self-contained"], size=rows, p=[0.2, 0.3, 0.5]
+    )
+    pilot = arm == "named worker"
+    days = (
+        170
+        + 10 * pilot
+        + 6 * after
+        + 25 * (placement == "bed and breakfast")
+        + TRUE_EFFECTS["southvale-ta"]["days_in_ta"] * (pilot & after)
+        + rng.normal(0, 55, rows)
+    )
+    frame = pd.DataFrame(
+        {
+            "ref": [f"SV{i:05d}" for i in range(1, rows + 1)],
+            "service": arm,
+            "quarter": quarter,
+            "phase": np.where(after, "after", "before"),
+            "placement_type": placement,
+            "days_in_ta": np.round(np.clip(days, 1, None)).astype(int).astype(str),
+        }
+    )
+    blank = rng.choice(rows, size=60, replace=False)
+    frame.loc[blank, "days_in_ta"] = "NULL"
+    bad = rng.choice(np.setdiff1d(np.arange(rows), blank), size=4, replace=False)
+    frame.loc[bad[0], "days_in_ta"] = "tbc"
+    frame.loc[bad[1], "placement_type"] = "refuge"
+    frame.loc[bad[2], "service"] = ""
+    frame.loc[bad[3], "days_in_ta"] = "-3"
     return frame
 
 
@@ -399,6 +438,40 @@ VOICE = {
 }
 
 
+SOUTHVALE_CARD = """\
+# Example pilot (synthetic data made by scripts/make_example_pilots.py).
+name: Named workers for families in temporary accommodation
+place: Southvale
+team: Southvale housing needs service
+cycle: 1
+theory_of_change:
+  problem: Families wait too long in temporary accommodation, often in bed and breakfast
+  activities: [a named worker for each family, a weekly case review]
+  outcomes: [shorter stays]
+  assumptions: [a named worker can speed up moves out of bed and breakfast]
+learning_questions:
+  - Do named workers shorten stays as they did in Northbridge?
+design: did
+data:
+  path: data/ta_cases.csv
+  unit: ref
+  group: {column: service, pilot: named worker, comparison: usual service}
+  period: {column: phase, post: after, pre: before}
+  columns:
+    placement_type:
+      type: str
+      required: true
+      allowed: [bed and breakfast, hostel, self-contained]
+outcomes:
+  - column: days_in_ta
+    id: days-in-temporary-accommodation
+    label: Days in temporary accommodation
+    unit: days
+    better: lower
+    min: 0
+"""
+
+
 def write_history(folder: Path, pilot: str) -> None:
     """Write the pilot's closed cycle-1 log entry, its voice file and LEARNING_LOG.md."""
     entry = LogEntry.model_validate(
@@ -439,6 +512,9 @@ def main(pilots_dir: Path) -> None:
     )
     for pilot in CYCLE_ONE:
         write_history(pilots_dir / pilot, pilot)
+    southvale = pilots_dir / "southvale-ta"
+    write_pilot(southvale, SOUTHVALE_CARD, "ta_cases.csv", make_southvale(rng))
+    (southvale / LOG_FILE).touch()
 
 
 if __name__ == "__main__":

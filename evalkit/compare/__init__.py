@@ -1,0 +1,298 @@
+"""Central comparison: every pilot's latest results and learning, side by side, never ranked.
+
+``load_results`` reads each pilot's card, newest results.json and learning log;
+pilots with no results, results older than their current cycle, or results
+that cannot be read are listed with the reason, never dropped. ``pool_effects``
+pools estimates of the same outcome on the same scale. Pilots are always ordered
+by place name: there is no league table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from evalkit import __version__
+from evalkit.card import CARD_FILE, PilotCard, load_pilot
+from evalkit.compare.pool import Method, Pooled, pool_effects
+from evalkit.errors import ConfigError, EvalkitError
+from evalkit.estimate.finding import Finding
+from evalkit.learning import LogEntry, current_entries, log_path, read_log
+from evalkit.results import RESULTS_FILE, Results
+from evalkit.results import load_results as load_one
+
+__all__ = [
+    "COMPARISON_SCHEMA_VERSION",
+    "Comparison",
+    "PilotStatus",
+    "Pooled",
+    "SharedOutcome",
+    "build_comparison",
+    "load_results",
+    "pool_effects",
+]
+
+COMPARISON_SCHEMA_VERSION = 1
+Status = Literal["current", "stale", "missing", "invalid"]
+
+
+@dataclass(frozen=True)
+class PilotStatus:
+    """One registered pilot: what the centre knows of it, and why if nothing."""
+
+    folder: Path
+    id: str
+    place: str
+    team: str
+    design: str
+    cycle: int | None
+    status: Status
+    reason: str = ""
+    results: Results | None = None
+    entry: LogEntry | None = None  # the newest learning-log entry
+    entries: tuple[LogEntry, ...] = ()
+
+    @property
+    def decided(self) -> LogEntry | None:
+        """Return the newest entry with a decision: what the pilot last chose to do."""
+        with_decision = [e for e in self.entries if e.decision]
+        return with_decision[-1] if with_decision else None
+
+    @property
+    def evidence_level(self) -> int | None:
+        """Return the results' evidence level, if there are results."""
+        return self.results.evidence.level if self.results else None
+
+
+@dataclass(frozen=True)
+class PilotEstimate:
+    """One pilot's estimate of a shared outcome."""
+
+    pilot: str
+    place: str
+    evidence_level: int
+    finding: Finding
+    stale: bool
+
+
+@dataclass(frozen=True)
+class SharedOutcome:
+    """Every pilot's estimate of one outcome on one scale, pooled when there are two or more."""
+
+    outcome: str
+    label: str
+    scale: str
+    unit: str
+    better: str
+    estimates: tuple[PilotEstimate, ...]
+    pooled: Pooled | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The whole central comparison: portfolio, shared outcomes, learning and blockers."""
+
+    pilots: tuple[PilotStatus, ...]
+    outcomes: tuple[SharedOutcome, ...]
+    generated: str
+    method: Method = "REML"
+    warnings: tuple[str, ...] = field(default=())
+
+    def blockers(self) -> dict[str, list[tuple[str, str]]]:
+        """Return blockers escalated by pilots, grouped by who must act: the centre's to-do list."""
+        grouped: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for pilot in self.pilots:
+            for entry in pilot.entries:
+                for blocker in entry.blockers:
+                    who = blocker.needs or "not said"
+                    if (pilot.place, blocker.what) not in grouped[who]:
+                        grouped[who].append((pilot.place, blocker.what))
+        return dict(sorted(grouped.items()))
+
+    def learning_by_outcome(self) -> dict[str, list[PilotStatus]]:
+        """Return pilots grouped by each outcome they measure, for reading decisions together."""
+        grouped: dict[str, list[PilotStatus]] = defaultdict(list)
+        for pilot in self.pilots:
+            if pilot.results is None:
+                continue
+            for finding in pilot.results.findings:
+                grouped[finding.label].append(pilot)
+        return dict(sorted(grouped.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        """Return comparison.json's content: no record-level data, pilots in place order."""
+        return {
+            "schema_version": COMPARISON_SCHEMA_VERSION,
+            "generated": self.generated,
+            "evalkit_version": __version__,
+            "method": self.method,
+            "pilots": [
+                {
+                    "id": p.id,
+                    "place": p.place,
+                    "team": p.team,
+                    "design": p.design,
+                    "cycle": p.cycle,
+                    "results_cycle": p.results.pilot.cycle if p.results else None,
+                    "status": p.status,
+                    "reason": p.reason,
+                    "evidence_level": p.evidence_level,
+                    "decision": p.decided.decision if p.decided else None,
+                    "decision_cycle": p.decided.cycle if p.decided else None,
+                    "changing": list(p.decided.next_changes) if p.decided else [],
+                }
+                for p in self.pilots
+            ],
+            "outcomes": [
+                {
+                    "outcome": o.outcome,
+                    "label": o.label,
+                    "scale": o.scale,
+                    "unit": o.unit,
+                    "estimates": [
+                        {
+                            "pilot": e.pilot,
+                            "place": e.place,
+                            "evidence_level": e.evidence_level,
+                            "estimate": e.finding.estimate,
+                            "se": e.finding.se,
+                            "ci_low": e.finding.ci_low,
+                            "ci_high": e.finding.ci_high,
+                            "n": e.finding.n,
+                            "stale": e.stale,
+                        }
+                        for e in o.estimates
+                    ],
+                    "pooled": None if o.pooled is None else o.pooled.__dict__,
+                }
+                for o in self.outcomes
+            ],
+            "blockers": [
+                {"needs": who, "place": place, "what": what}
+                for who, items in self.blockers().items()
+                for place, what in items
+            ],
+            "warnings": list(self.warnings),
+        }
+
+
+def load_results(pilots_dir: Path | str) -> list[PilotStatus]:
+    """Return every registered pilot (a folder with a card) with its latest results, by place."""
+    folder = Path(pilots_dir)
+    if not folder.is_dir():
+        raise ConfigError(
+            "there is no pilots folder here",
+            path=folder,
+            hint="give the folder that holds one sub-folder per pilot",
+        )
+    pilots = [_load_pilot_status(p) for p in sorted(folder.iterdir()) if (p / CARD_FILE).is_file()]
+    return sorted(pilots, key=lambda p: (p.place.casefold(), p.id))
+
+
+def build_comparison(pilots_dir: Path | str, method: Method = "REML") -> Comparison:
+    """Return the central comparison of every pilot under ``pilots_dir``."""
+    pilots = load_results(pilots_dir)
+    groups: dict[tuple[str, str], list[PilotEstimate]] = defaultdict(list)
+    for pilot in pilots:
+        if pilot.results is None:
+            continue
+        for finding in pilot.results.findings:
+            groups[(finding.outcome, finding.scale)].append(
+                PilotEstimate(
+                    pilot=pilot.id,
+                    place=pilot.place,
+                    evidence_level=pilot.results.evidence.level,
+                    finding=finding,
+                    stale=pilot.status == "stale",
+                )
+            )
+    outcomes = []
+    for (outcome, scale), estimates in sorted(groups.items()):
+        first = estimates[0].finding
+        pooled = None
+        if len(estimates) >= 2:
+            pooled = pool_effects(
+                [e.finding.estimate for e in estimates], [e.finding.se for e in estimates], method
+            )
+        outcomes.append(
+            SharedOutcome(
+                outcome=outcome,
+                label=first.label,
+                scale=scale,
+                unit=first.unit,
+                better=first.better,
+                estimates=tuple(estimates),  # already in place order
+                pooled=pooled,
+            )
+        )
+    warnings = tuple(
+        f"{p.id}: {p.status}: {p.reason}" for p in pilots if p.status in {"missing", "invalid"}
+    )
+    return Comparison(
+        pilots=tuple(pilots),
+        outcomes=tuple(outcomes),
+        generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        method=method,
+        warnings=warnings,
+    )
+
+
+def _load_pilot_status(folder: Path) -> PilotStatus:
+    try:
+        card = load_pilot(folder)
+    except EvalkitError as exc:
+        return PilotStatus(
+            folder,
+            folder.name,
+            folder.name,
+            "",
+            "",
+            None,
+            "invalid",
+            reason=f"the pilot card cannot be read: {exc.message}",
+        )
+    entries: tuple[LogEntry, ...] = ()
+    with contextlib.suppress(EvalkitError):
+        # a broken log does not hide the pilot's results; the pilot's own run reports it
+        entries = tuple(sorted(current_entries(read_log(log_path(card))), key=lambda e: e.cycle))
+    missing = PilotStatus(
+        folder=folder,
+        id=card.id,
+        place=card.place,
+        team=card.team,
+        design=card.design,
+        cycle=card.cycle,
+        status="missing",
+        reason="no results yet (the pilot has not been run)",
+        entry=entries[-1] if entries else None,
+        entries=entries,
+    )
+    path = _latest_results(card)
+    if path is None:
+        return missing
+    try:
+        results = load_one(path)
+    except EvalkitError as exc:
+        return replace(missing, status="invalid", reason=exc.render())
+    if results.pilot.cycle < card.cycle:
+        return replace(
+            missing,
+            status="stale",
+            reason=f"latest results are from cycle {results.pilot.cycle}; the pilot is in "
+            f"cycle {card.cycle}",
+            results=results,
+        )
+    return replace(missing, status="current", reason="", results=results)
+
+
+def _latest_results(card: PilotCard) -> Path | None:
+    found = []
+    for folder in card.reports_dir.glob("cycle-*"):
+        number = folder.name.removeprefix("cycle-")
+        if number.isdigit() and (folder / RESULTS_FILE).is_file():
+            found.append((int(number), folder / RESULTS_FILE))
+    return max(found)[1] if found else None

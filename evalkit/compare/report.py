@@ -1,0 +1,167 @@
+"""The words and charts of the central comparison, as Markdown and figures for the template."""
+
+from __future__ import annotations
+
+from evalkit.charts import Figure, figure
+from evalkit.charts.forest import forest_chart
+from evalkit.compare import Comparison, SharedOutcome
+from evalkit.estimate.evidence import LEVELS
+from evalkit.estimate.wording import format_interval, format_number
+
+DECISION_WORDS = {
+    None: "not decided yet",
+    "adapt": "adapt",
+    "continue": "continue",
+    "grow": "grow",
+    "pause": "pause",
+    "stop": "stop",
+}
+
+
+def title_markdown(comparison: Comparison) -> str:
+    """Return the comparison's title and what it covers."""
+    counts = {
+        s: sum(p.status == s for p in comparison.pilots)
+        for s in ("current", "stale", "missing", "invalid")
+    }
+    summary = (
+        f"{len(comparison.pilots)} registered pilots: {counts['current']} with current "
+        f"results, {counts['stale']} with results from an earlier cycle, {counts['missing']} "
+        f"with none yet, {counts['invalid']} whose results could not be read."
+    )
+    return "\n".join(
+        [
+            "# What our pilots are learning",
+            "",
+            summary + " Pilots are listed by place: this is not a league table, and every "
+            "result is shown, including null and negative ones.",
+        ]
+    )
+
+
+def portfolio_markdown(comparison: Comparison) -> str:
+    """Return every pilot in place order: design, cycle, evidence, decision, what it changes."""
+    lines = [
+        "## Every pilot",
+        "",
+        "| Place | Pilot | Team | Design | Cycle | Evidence level | Latest decision | "
+        "What it is changing | Results |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p in comparison.pilots:
+        decided = p.decided
+        decision = "not decided yet"
+        changing = "—"
+        if decided is not None:
+            decision = f"{decided.decision} (cycle {decided.cycle})"
+            changing = "; ".join(decided.next_changes) or "—"
+        level = f"{p.evidence_level} of 5" if p.evidence_level else "—"
+        results = {
+            "current": "current",
+            "stale": "earlier cycle",
+            "missing": "missing",
+            "invalid": "unreadable",
+        }[p.status]
+        lines.append(
+            f"| {p.place} | {p.id} | {p.team or '—'} | {p.design or '—'} | "
+            f"{p.cycle or '—'} | {level} | {decision} | {changing} | {results} |"
+        )
+    gaps = [p for p in comparison.pilots if p.status != "current"]
+    if gaps:
+        lines += ["", "**Pilots without current results** (listed, never dropped):", ""]
+        lines += [f"- {p.place} ({p.id}): {p.reason.splitlines()[0]}" for p in gaps]
+    lines += [
+        "",
+        "Evidence levels (Maryland Scientific Methods Scale): "
+        + "; ".join(f"{level}: {words}" for level, words in LEVELS.items())
+        + ".",
+    ]
+    return "\n".join(lines)
+
+
+def outcome_markdown(outcome: SharedOutcome) -> str:
+    """Return one shared outcome: every place's estimate and, when possible, the pooled one."""
+    unit = outcome.unit
+    lines = [
+        f"### {outcome.label}",
+        "",
+        f"Measure id `{outcome.outcome}`, on the scale: {outcome.scale}"
+        + (f" ({unit})" if unit else "")
+        + f"; {outcome.better} is better.",
+        "",
+    ]
+    pooled = outcome.pooled
+    if pooled is None:
+        lines.append("Only one pilot measures this, so nothing is pooled.")
+    else:
+        lines += [
+            f"Pooled across {pooled.k} places (random effects, {pooled.method}): "
+            f"{format_interval(pooled.estimate, pooled.ci_low, pooled.ci_high, unit)} (95% CI). "
+            + pooled.heterogeneity_words(),
+            "",
+            f"Between-place variance \u03c4\u00b2 = {pooled.tau2:.3g}; I\u00b2 = {pooled.i2:.0f}%; "
+            f"Q = {pooled.q:.2f} (p = {pooled.q_p_value:.3g}). A pooled number is an average "
+            "over places, not a promise for any one of them.",
+        ]
+    lines += [
+        "",
+        "| Place | Estimate (95% CI) | Evidence level | Records used |",
+        "|---|---|---|---|",
+    ]
+    for e in outcome.estimates:
+        f = e.finding
+        stale = " (earlier cycle)" if e.stale else ""
+        lines.append(
+            f"| {e.place}{stale} | {format_interval(f.estimate, f.ci_low, f.ci_high)} "
+            f"| {e.evidence_level} | {format_number(f.n)} |"
+        )
+    return "\n".join(lines)
+
+
+def learning_markdown(comparison: Comparison) -> str:
+    """Return decisions and changes grouped by outcome, then the centre's to-do list."""
+    lines = ["## What pilots are learning and changing", ""]
+    for label, pilots in comparison.learning_by_outcome().items():
+        lines += [f"**{label}**", ""]
+        for p in pilots:
+            entry = p.entry
+            if entry is None:
+                lines.append(f"- {p.place}: no learning-log entry yet.")
+                continue
+            decision = DECISION_WORDS.get(entry.decision, "not decided yet")
+            learned = entry.learned or "not written yet"
+            changes = "; ".join(entry.next_changes) or "nothing recorded"
+            lines.append(
+                f"- {p.place} (cycle {entry.cycle}, {decision}): learned: {learned} "
+                f"Changing: {changes}."
+            )
+        lines.append("")
+    lines += [
+        "## What the centre needs to act on",
+        "",
+        "Blockers that pilots say need another tier of government to act, grouped by who must act.",
+        "",
+    ]
+    blockers = comparison.blockers()
+    if not blockers:
+        lines.append("No pilot has escalated a blocker.")
+    for who, items in blockers.items():
+        lines += [f"**{who}**", "", *[f"- {place}: {what}" for place, what in items], ""]
+    return "\n".join(lines)
+
+
+def outcome_figures(outcome: SharedOutcome) -> Figure:
+    """Return the forest plot of one shared outcome."""
+    rows = [
+        {
+            "place": e.place,
+            "estimate": e.finding.estimate,
+            "ci_low": e.finding.ci_low,
+            "ci_high": e.finding.ci_high,
+            "evidence_level": e.evidence_level,
+            "stale": e.stale,
+        }
+        for e in outcome.estimates
+    ]
+    pooled = outcome.pooled.__dict__ if outcome.pooled is not None else None
+    return figure(forest_chart(rows, label=outcome.label, unit=outcome.unit, pooled=pooled))

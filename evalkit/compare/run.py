@@ -1,0 +1,67 @@
+"""Running the central comparison template and publishing comparison.html and comparison.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from evalkit.compare import COMPARISON_SCHEMA_VERSION, Comparison
+from evalkit.errors import DataError
+from evalkit.results import shared_file_mode
+
+COMPARISON_TEMPLATE = "central_comparison.ipynb"
+COMPARISON_JSON = "comparison.json"
+
+
+def write_comparison(comparison: Comparison, output_dir: Path | str) -> Path:
+    """Write comparison.json atomically into ``output_dir``; return its path."""
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / COMPARISON_JSON
+    handle, temporary = tempfile.mkstemp(dir=output, prefix=".comparison-", suffix=".json")
+    os.chmod(temporary, shared_file_mode())
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(comparison.to_json(), out, indent=2, ensure_ascii=False, default=str)
+        out.write("\n")
+    os.replace(temporary, path)
+    return path
+
+
+def run_comparison(
+    pilots_dir: Path | str, out_dir: Path | str, *, timeout: float | None = None
+) -> tuple[Path, list[str]]:
+    """Run the comparison template; write comparison.html, .ipynb and .json into ``out_dir``.
+
+    Returns the output folder and the warnings (pilots missing or unreadable).
+    Files are written beside each other in a temporary folder and moved into
+    ``out_dir`` only when all succeeded.
+    """
+    from evalkit.notebooks import execute_template, export_html, template_path
+
+    pilots = Path(pilots_dir).resolve()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=out, prefix=".comparison-partial-"))
+    try:
+        notebook = execute_template(
+            template_path(COMPARISON_TEMPLATE),
+            partial / "comparison.ipynb",
+            {"pilots_dir": str(pilots), "output_dir": str(partial.resolve())},
+            cwd=pilots,
+            timeout=timeout,
+        )
+        written = json.loads((partial / COMPARISON_JSON).read_text(encoding="utf-8"))
+        if written.get("schema_version") != COMPARISON_SCHEMA_VERSION:
+            raise DataError(
+                "the comparison template wrote an unexpected comparison.json",
+                path=partial / COMPARISON_JSON,
+            )
+        export_html(notebook, partial / "comparison.html")
+        for name in ("comparison.ipynb", "comparison.html", COMPARISON_JSON):
+            os.replace(partial / name, out / name)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return out, list(written.get("warnings", []))

@@ -213,6 +213,19 @@ def compare(pilots_dir: Path, out_dir: Path, timeout: float | None) -> None:
     out.print(f"Wrote {folder / 'comparison.html'} and {folder / 'comparison.json'}.")
 
 
+@cli.command()
+@click.argument("pilot_dir", required=False, type=click.Path(path_type=Path))
+@click.option("--no-browser", is_flag=True, help="Start the server without opening a browser.")
+@explains_errors
+def lab(pilot_dir: Path | None, no_browser: bool) -> None:
+    """Open JupyterLab on a pilot (or the pilots folder) with the templates ready to copy."""
+    from evalkit.notebooks import lab_command
+
+    command = lab_command(pilot_dir, open_browser=not no_browser)
+    err.print(f"Starting JupyterLab: {' '.join(command.args)}", soft_wrap=True)
+    sys.exit(command.run())
+
+
 @cli.group()
 def log() -> None:
     """Show, add to and close learning-log entries (the log is append-only)."""

@@ -366,7 +366,8 @@ def seen_from(results: Results, previous: LogEntry | None = None) -> Seen:
         rows=results.data.rows,
         rejected_rows=results.data.rejected_rows,
         findings=findings,
-        signals=tuple(signal.message for signal in results.signals),
+        # questions only: the report lists the informational signals in full
+        signals=tuple(signal.message for signal in results.signals if signal.level != "info"),
         since_last_cycle=tuple(since),
     )
 

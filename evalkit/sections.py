@@ -13,6 +13,7 @@ from evalkit.charts import Figure, figure
 from evalkit.charts.bunching import bunching_chart
 from evalkit.charts.spc import spc_chart
 from evalkit.estimate.evidence import LEVELS
+from evalkit.estimate.finding import Finding
 from evalkit.estimate.wording import CAVEAT, format_interval, format_number, format_signed
 from evalkit.learning import LogEntry, entry_markdown
 from evalkit.quality import trust_table
@@ -32,6 +33,95 @@ def title_markdown(analysis: Analysis) -> str:
     card = analysis.card
     team = f" · {card.team}" if card.team else ""
     return f"# {card.name}\n\n{card.place}{team} · cycle {card.cycle}"
+
+
+GLOSSARY = {
+    "95% confidence interval (CI)": "the range of changes the data are consistent with. If it "
+    "includes no change, we can't tell yet whether anything changed.",
+    "Difference-in-differences": "comparing how much things changed in the pilot with how much "
+    "they changed, over the same time, for a similar group not in the pilot.",
+    "Before-and-after comparison": "comparing the same people or cases before and after the "
+    "change; it cannot rule out other things that changed at the same time.",
+    "Evidence level": "how strongly the design can show the pilot caused a change, from 1 "
+    "(before and after only) to 5 (random assignment), on the Maryland Scientific Methods Scale.",
+    "Attrition": "people or cases the pilot lost track of, so their outcome is unknown.",
+    "Process limits (SPC)": "the range that ordinary month-to-month variation covers; a point "
+    "outside them, or a long run on one side, is worth a question.",
+    "p-value": "how surprising the data would be if nothing had changed; we do not use it alone "
+    "to decide anything.",
+}
+
+
+def summary_markdown(analysis: Analysis, entry: LogEntry, entries: list[LogEntry]) -> str:
+    """Return the plain-language summary a resident could read, for the top of the report."""
+    card = analysis.card
+    activities = ", ".join(card.theory_of_change.activities) or card.name
+    lines = [
+        "## In short",
+        "",
+        f"**What was tried.** {card.place} tried {activities[:1].lower()}{activities[1:]}.",
+        "",
+    ]
+    lines.append("**What changed.**")
+    lines.append("")
+    for finding in analysis.findings:
+        lines.append(f"- {_plain_finding(finding)}")
+    decided = next((e for e in reversed(entries) if e.decision), None)
+    lines.append("")
+    if decided is not None and decided.next_changes:
+        lines.append(
+            f"**What the team is changing.** After cycle {decided.cycle} the team "
+            f"decided to {decided.decision}: {_sentence_case('; '.join(decided.next_changes))}."
+        )
+    else:
+        lines.append(
+            "**What the team is changing.** The team has not decided yet; it will at "
+            "its sense-making session."
+        )
+    caveats = [CAVEAT.get(card.design, "")]
+    caveats.append(
+        f"The evidence is level {analysis.evidence.level} of 5, so treat these "
+        "results as " + ("strong" if analysis.evidence.level >= 4 else "a guide, not proof") + "."
+    )
+    questions = sum(1 for s in analysis.signals if s.level != "info")
+    if questions:
+        caveats.append(
+            f"The data raised {questions} question(s) for the team, listed under "
+            "'What the data can be trusted for'."
+        )
+    lines += ["", "**What we cannot conclude.** " + " ".join(c for c in caveats if c)]
+    return "\n".join(lines)
+
+
+def _plain_finding(finding: Finding) -> str:
+    """Return one finding in resident's words: the interval decides the wording."""
+    unit = f" {finding.unit}" if finding.unit else ""
+    label = finding.label[:1].lower() + finding.label[1:]
+    if not finding.is_clear:
+        return (
+            f"We can't tell yet whether {label} changed: the data fit anything from "
+            f"{format_number(abs(finding.ci_low))}{unit} lower to "
+            f"{format_number(abs(finding.ci_high))}{unit} higher."
+        )
+    low, high = sorted((abs(finding.ci_low), abs(finding.ci_high)))
+    direction = "lower" if finding.estimate < 0 else "higher"
+    verdict = "an improvement" if finding.improved else "a change for the worse"
+    return (
+        f"We are fairly sure {label} was {direction}: by somewhere between "
+        f"{format_number(low)} and {format_number(high)}{unit}. That is {verdict}."
+    )
+
+
+def _sentence_case(text: str) -> str:
+    """Return text with a capital first letter lowered, unless it starts an acronym."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def glossary_markdown() -> str:
+    """Return the glossary of the few technical terms the report keeps."""
+    lines = ["## Words we use", ""]
+    lines += [f"- **{term}**: {meaning}" for term, meaning in GLOSSARY.items()]
+    return "\n".join(lines)
 
 
 def learning_markdown(entry: LogEntry, entries: list[LogEntry]) -> str:

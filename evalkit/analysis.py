@@ -134,6 +134,7 @@ def analyse_pilot(pilot: PilotCard | Path | str) -> Analysis:
         "rejected_share": validation.rejected_share,
         "smallest_group": _smallest_cell(card, frame),
         **_quality_facts(card.design, quality),
+        **_design_facts(findings),
     }
     return Analysis(
         card=card,
@@ -167,6 +168,18 @@ def write_rejected(validation: Validation, output: Path) -> Path:
     rows.to_csv(temporary, index=False)
     os.replace(temporary, path)
     return path
+
+
+def _design_facts(findings: tuple[Finding, ...]) -> dict[str, float]:
+    """Return the design's own checks (pre-trend test, pre-periods) the rating looks at."""
+    facts: dict[str, float] = {}
+    for finding in findings:
+        checks = getattr(finding, "checks", None) or {}
+        for key, pick in (("pretrend_p", min), ("pre_periods", min)):
+            value = checks.get(key)
+            if isinstance(value, int | float):
+                facts[key] = pick(facts.get(key, value), float(value))
+    return facts
 
 
 def _quality_facts(design: str, quality: QualityReport) -> dict[str, float]:

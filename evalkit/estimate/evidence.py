@@ -56,6 +56,24 @@ DOWNGRADES: tuple[Downgrade, ...] = (
         ),
     ),
     Downgrade(
+        "pre-trends not parallel",
+        1,
+        lambda facts: facts.get("pretrend_p", 1.0) < 0.05,
+        lambda facts: (
+            f"the groups were already moving apart before the change (joint test of "
+            f"pre-period effects p = {facts['pretrend_p']:.2g})"
+        ),
+    ),
+    Downgrade(
+        "too few periods before the change",
+        1,
+        lambda facts: 0 < facts.get("pre_periods", 99) < 8,
+        lambda facts: (
+            f"only {facts['pre_periods']:.0f} periods before the change to learn the "
+            "trend from (8 or more are advised)"
+        ),
+    ),
+    Downgrade(
         "high attrition",
         1,
         lambda facts: facts.get("attrition_high", 0.0) > 0,
@@ -93,6 +111,8 @@ def rate_evidence(design: str, facts: dict[str, float], notes: Sequence[str] = (
     """Return the design's Maryland SMS level, lowered for each failed check, with reasons."""
     level, reason = DESIGN_LEVEL[design]
     why = [reason, *notes]
+    if "pretrend_p" in facts and facts["pretrend_p"] >= 0.05:
+        why.append(f"pre-trends parallel (p = {facts['pretrend_p']:.2g})")
     for check in DOWNGRADES:
         if check.applies(facts):
             level = max(1, level - check.levels)

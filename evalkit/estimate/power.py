@@ -1,68 +1,58 @@
 """Planning power: the smallest real change a pilot of its size can expect to detect.
 
-The minimum detectable effect (MDE) is a multiple of the standard error the
-design's estimate will have: MDE = M x SE, with M = t(1 - alpha/2, df) +
-t(power, df) for a two-sided test (Bloom 1995, "Minimum detectable effects: a
-simple way to report the statistical power of experimental designs",
-Evaluation Review 19(5):547-556, which uses the normal z; the t form for small
-samples and the design effect 1 + (m - 1) x ICC for clustered designs follow
-Bloom 2005/2006, "The core analytics of randomized experiments for social
-research", and Djimeu & Houndolo 2016, "Power calculation for causal inference
-in social science", 3ie Working Paper 26). For large samples M is 2.80 at 80%
-power and 5% significance.
+The minimum detectable effect is MDE = M x SE: the standard error the design's
+estimate will have times M = t(1 - alpha/2, df) + t(power, df), two-sided
+(Bloom 1995, "Minimum detectable effects: a simple way to report the
+statistical power of experimental designs", Evaluation Review 19(5):547-556,
+with the normal z, M = 2.80 at 80% power and 5% significance; the t form with
+the design's degrees of freedom and the cluster design effect 1 + (m - 1) x ICC
+as in Bloom 2006, "The core analytics of randomized experiments for social
+research", and Djimeu & Houndolo 2016, 3ie Working Paper 26). SE by design:
 
-The standard error for each design, with sd the outcome's spread:
+- ``rct``, two independent groups: sd x sqrt(1/n1 + 1/n0)
+- ``pre_post``, different records: sd x sqrt(1/n_before + 1/n_after); the same
+  units (paired): sd_change / sqrt(n), sd_change = sd x sqrt(2 (1 - correlation))
+- ``did``, different records each period: sd x sqrt(sum of 1/n over the four
+  cells); the same units (panel): sd_change x sqrt(1/n_pilot + 1/n_comparison),
+  the units' before/after changes compared (collapsing, as Bertrand, Duflo &
+  Mullainathan 2004 advise)
+- ``its``: the level change's OLS standard error in a segmented regression on
+  the series' time points, with no autocorrelation
 
-- two independent groups (``rct``): sd x sqrt(1/n1 + 1/n0)
-- before/after, different records (``pre_post``): sd x sqrt(1/n_before + 1/n_after)
-- before/after, the same units (``pre_post`` paired): sd_change / sqrt(n), with
-  sd_change = sd x sqrt(2 (1 - correlation)) when only the correlation is known
-- difference-in-differences, different records in each period (``did``): the sum
-  of the four cells' variances, sd x sqrt(sum of 1/n_cell)
-- difference-in-differences, the same units (``did`` panel): sd_change x
-  sqrt(1/n_pilot + 1/n_comparison), units' changes compared (Bertrand, Duflo &
-  Mullainathan 2004 recommend collapsing to before/after means like this)
-- interrupted time series (``its``): the level change's OLS standard error in a
-  segmented regression on the series' time points (no autocorrelation)
-
-Binary outcomes use sd = sqrt(p (1 - p)) at the baseline rate p and are reported
-in percentage points. Counts are judged on the rate-ratio scale by the delta
-method: log(mean) has variance sd^2 / (n x mean^2), the baseline mean and spread
+Binary outcomes use sd = sqrt(p (1 - p)) at the baseline rate p, in percentage
+points. Counts are judged on the rate-ratio scale by the delta method: the log
+of a mean count has variance sd^2 / (n x mean^2), the baseline mean and spread
 taken to hold in every group.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evalkit.card import Outcome, PilotCard
-from evalkit.contract import pilot_mask, post_mask
-from evalkit.errors import EstimationError
-from evalkit.estimate._common import outcome_rows
-from evalkit.estimate.pre_post import PAIRED_SHARE
+from evalkit.card import PilotCard
 from evalkit.estimate.wording import format_number
 
 PlanDesign = Literal["rct", "pre_post", "did", "its"]
-Counts = int | tuple[int, int]  # one number for each period, or (before, after)
+Counts = int | tuple[int, int]  # the same number in each period, or (before, after)
 
 
 @dataclass(frozen=True)
 class Mde:
     """The smallest real change one outcome's pilot can expect to detect, and why.
 
-    ``mde`` is in the outcome's units (percentage points for binary outcomes; for
-    counts, the change in the mean count that matches ``rate_ratio``, a fall when
-    lower is better). ``se`` is the estimate's standard error on the scale the
-    test uses (log rate ratio for counts). ``power_to_detect`` and ``detectable``
-    take a change in the same units as ``mde``.
+    ``mde`` is in the outcome's units (percentage points for binary outcomes),
+    a fall when lower is better for binary outcomes and counts; ``rate_ratio``
+    is a count's detectable ratio. ``se`` is the estimate's standard error with
+    no change, on the test's scale (a proportion for binary outcomes, the log
+    rate ratio for counts); ``treated_share`` is the part of its variance from
+    the changed group, whose spread moves with a binary rate or a count's mean.
     """
 
     outcome: str
@@ -87,24 +77,21 @@ class Mde:
     rate_ratio: float | None = None
     better: str = "higher"
     hoped_change: float | None = None
+    treated_share: float = 0.0
 
     def power_to_detect(self, change: float) -> float:
-        """Return the chance the pilot finds a real change of this size significant."""
-        distance = abs(change)
-        if self.outcome_type == "count":
-            assert self.baseline is not None
+        """Return the chance that a real change of this size (in ``mde``'s units) is found."""
+        distance = abs(change) / (100.0 if self.outcome_type == "binary" else 1.0)
+        if self.outcome_type == "count" and self.baseline is not None:
             after = self.baseline + change
-            if after <= 0:
-                return 1.0
-            distance = abs(math.log(after / self.baseline))
-        elif self.outcome_type == "binary":
-            distance = distance / 100.0
-        shift = distance / self.se - _quantile(1 - self.alpha / 2, self.df)
-        # Bloom's approximation: the far tail of a two-sided test is ignored
+            distance = math.inf if after <= 0 else abs(math.log(after / self.baseline))
+        se = _alternative_se(self, distance, 1.0 if change >= 0 else -1.0)
+        shift = distance / se - _quantile(1 - self.alpha / 2, self.df)
+        # Bloom's approximation: the far tail of the two-sided test is left out
         return float(stats.norm.cdf(shift) if math.isinf(self.df) else stats.t.cdf(shift, self.df))
 
     def detectable(self, hoped_change: float | None = None) -> bool | None:
-        """Return whether the hoped-for change (the card's by default) is at least the MDE."""
+        """Return whether a hoped-for change (the card's by default) is at least the MDE."""
         change = self.hoped_change if hoped_change is None else hoped_change
         if change is None:
             return None
@@ -148,108 +135,115 @@ def minimum_detectable_effect(
 ) -> Mde:
     """Return the smallest true change a pilot of this size would detect.
 
-    ``n_pilot``/``n_comparison`` count records (or units, in paired and panel
-    designs); for before/after and cross-sectional difference-in-differences a
-    pair is (before, after) and one number means that many in each period.
-    Giving ``sd_change`` or ``correlation`` makes ``pre_post`` paired and ``did``
-    a panel of the same units. ``clusters`` (the total number) needs ``icc``;
-    ``cluster_size`` defaults to records per cluster per period. ``its`` needs
-    ``periods`` = (time points before, after) and ``sd``, the series' spread
-    around its trend. ``baseline_rate`` is the proportion for binary outcomes and
-    the mean count for counts. ``better`` only picks the direction a count's
-    ``mde`` is told in. ``approximation="normal"`` gives Bloom's (1995) z form.
+    ``n_pilot``/``n_comparison`` count records (units in paired and panel
+    designs); for ``pre_post`` and ``did`` a pair is (before, after), one number
+    that many in each period. ``sd_change`` or ``correlation`` makes ``pre_post``
+    paired and ``did`` a panel of the same units. ``clusters`` (in all) needs
+    ``icc``; ``cluster_size`` defaults to records per cluster per period. ``its``
+    needs ``periods`` = (time points before, after) and ``sd``, the series'
+    spread around its trend. ``baseline_rate`` is the proportion (binary) or the
+    mean count (count). ``better`` is the direction a binary or count MDE is
+    solved in (their spread moves with the rate). ``approximation="normal"``
+    gives Bloom's (1995) z multiplier.
     """
     if not (0 < power < 1 and 0 < alpha < 1):
         raise ValueError("power and alpha must be between 0 and 1")
     said = [*notes]
     spread = _spread(outcome_type, sd, baseline_rate, said)
-    paired = sd_change is not None or correlation is not None
-    if paired and design in {"pre_post", "did"}:
-        if sd_change is None:
-            assert correlation is not None
-            sd_change = spread * math.sqrt(2 * (1 - correlation))
-            said.append(f"Before/after correlation {format_number(correlation)} assumed")
-        effective = sd_change
-    else:
-        effective = spread
-    weight, df, counts, groups, sample = _layout(
-        design, n_pilot, n_comparison, periods, paired, noun
-    )
-    deff = 1.0
+    paired = design in {"pre_post", "did"} and (sd_change is not None or correlation is not None)
+    if paired and sd_change is None:
+        assert correlation is not None
+        sd_change = spread * math.sqrt(2 * (1 - correlation))
+        said.append(f"Before/after correlation {format_number(correlation)} assumed")
+    layout = _layout(design, n_pilot, n_comparison, periods, paired, noun)
+    df, deff = layout.df, 1.0
     if clusters is not None and design != "its":
         if icc is None:
             raise ValueError("a clustered design needs the ICC")
-        if clusters <= groups:
+        if clusters <= layout.groups:
             raise ValueError(f"{clusters} clusters are too few for this design")
-        per_period = 1 if paired or design == "rct" else 2
-        size = cluster_size if cluster_size is not None else sum(counts) / clusters / per_period
-        deff = design_effect(size, icc)
-        df = clusters - groups
+        size = cluster_size or layout.n / clusters / (1 if paired or design == "rct" else 2)
+        deff, df = design_effect(size, icc), clusters - layout.groups
         said.append(
-            f"{clusters} clusters of about {format_number(size)} {noun} each; "
-            f"design effect {deff:.2f} = 1 + ({format_number(size)} − 1) × ICC {icc:g}"
+            f"{clusters} clusters of about {format_number(size)} {noun} each: design effect "
+            f"{deff:.2f} = 1 + ({format_number(size)} − 1) × ICC {icc:.2g}"
+            + (
+                ""
+                if paired or design == "rct"
+                else ", clusters taken as new in each period "
+                "(cautious when differences between clusters last)"
+            )
         )
     if approximation == "normal":
         df = math.inf
     elif df < 1:
         raise ValueError("too few records or clusters for this design")
     m = multiplier(power=power, alpha=alpha, df=df)
-    se = effective * math.sqrt(weight * deff)
-    mde = m * se
-    standardised = mde / spread
-    baseline, ratio = None, None
-    if outcome_type == "binary":
-        mde, se, unit = 100.0 * mde, se, "percentage points"
-        baseline = baseline_rate
-    elif outcome_type == "count":
-        assert baseline_rate is not None
-        se = se / baseline_rate  # delta method: se of the log of a mean
-        ratio = math.exp(m * se)
-        change = (1 - 1 / ratio) if better == "lower" else (ratio - 1)
-        mde, baseline = baseline_rate * change, baseline_rate
-    return Mde(
+    se = (sd_change if paired and sd_change is not None else spread) * math.sqrt(
+        layout.weight * deff
+    )
+    if outcome_type == "count" and baseline_rate is not None:
+        se = se / baseline_rate  # delta method: the se of the log of a mean
+    varies = outcome_type != "continuous" and not paired
+    mde = Mde(
         outcome=outcome,
         design=design,
-        mde=mde,
-        mde_standardised=standardised,
-        n=int(sum(counts)),
+        mde=math.nan,
+        mde_standardised=math.nan,
+        n=layout.n,
         assumptions=tuple(said),
         label=label or outcome,
         outcome_type=outcome_type,
-        unit=unit,
-        sample=sample,
-        n_pilot=int(counts[0] if design != "did" or paired else sum(counts[:2])),
-        n_comparison=_comparison_count(design, counts, paired),
+        unit="percentage points" if outcome_type == "binary" else unit,
+        sample=layout.sample,
+        n_pilot=layout.n_pilot,
+        n_comparison=layout.n_comparison,
         power=power,
         alpha=alpha,
         multiplier=m,
         se=se,
         df=df,
         design_effect=deff,
-        baseline=baseline,
-        rate_ratio=ratio,
+        baseline=baseline_rate if outcome_type != "continuous" else None,
         better=better,
         hoped_change=hoped_change,
+        treated_share=layout.treated / layout.weight if varies else 0.0,
     )
+    return _solve(mde, spread)
 
 
 def plan_pilot(card: PilotCard, frame: pd.DataFrame) -> list[Mde]:
     """Return, for each outcome, the smallest change this pilot's data can expect to detect.
 
-    Sample sizes, the outcome's spread (from the before period, or else the
-    comparison group), clusters and the card's ``plan`` (power, alpha, ICC) are
-    read from the validated rows; where the card has no ICC it is estimated from
-    the before-period data and said so.
+    Sizes by group and period, clusters, the outcome's spread (from the before
+    period, or else the comparison group) come from the validated rows, power,
+    alpha and ICC from the card's ``plan``; with no ICC in the card it is
+    estimated from the data, and the assumptions say so.
     """
-    return [_plan_outcome(card, frame, outcome) for outcome in card.outcomes]
+    # the data-reading half lives in its own module, which builds on this one
+    from evalkit.estimate._power_data import plan_outcome
+
+    return [plan_outcome(card, frame, outcome) for outcome in card.outcomes]
 
 
 def power_summary(mdes: Sequence[Mde]) -> str:
-    """Return plain sentences, one paragraph an outcome, saying what the pilot can detect."""
+    """Return plain sentences, a paragraph an outcome, saying what the pilot can detect."""
     return "\n\n".join(_describe(mde) for mde in mdes)
 
 
 # --- the arithmetic -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Layout:
+    weight: float  # the estimate's variance over sd²
+    treated: float  # the part of the weight from the changed group (pilot, after)
+    df: float
+    n: int
+    n_pilot: int
+    n_comparison: int | None
+    groups: int
+    sample: str
 
 
 def _quantile(p: float, df: float) -> float:
@@ -257,30 +251,26 @@ def _quantile(p: float, df: float) -> float:
 
 
 def _spread(outcome_type: str, sd: float | None, rate: float | None, said: list[str]) -> float:
-    """Return the outcome's sd, from the baseline rate for binary and Poisson counts."""
+    """Return the outcome's sd: from the baseline rate for binary outcomes and Poisson counts."""
     if outcome_type == "binary":
         if rate is None or not 0 < rate < 1:
             raise ValueError("a binary outcome needs a baseline rate between 0 and 1")
-        said.append(
-            f"Baseline rate {format_number(100 * rate)}%, with spread √(p(1 − p)) in every group"
-        )
-        return sd if sd is not None else math.sqrt(rate * (1 - rate))
+        if sd is not None:
+            return sd
+        said.append(f"Baseline rate {format_number(100 * rate)}%; spread √(p(1 − p)) at each rate")
+        return math.sqrt(rate * (1 - rate))
     if outcome_type == "count":
         if rate is None or rate <= 0:
             raise ValueError("a count outcome needs a baseline mean count above 0")
         said.append(
-            "Counts judged on the rate-ratio scale by the delta method (the log of a mean "
-            f"count has variance sd²/(n × mean²)), baseline mean {format_number(rate)}"
+            "Judged as a rate ratio by the delta method (the log of a mean count has variance "
+            f"sd²/(n × mean²), dispersion as at baseline), baseline mean {format_number(rate)}"
             + (", Poisson spread" if sd is None else "")
         )
         return sd if sd is not None else math.sqrt(rate)
-    if sd is None or sd <= 0:
+    if sd is None or not sd > 0:
         raise ValueError("a continuous outcome needs its standard deviation (sd > 0)")
     return sd
-
-
-def _pair(counts: Counts) -> tuple[int, int]:
-    return (counts, counts) if isinstance(counts, int) else counts
 
 
 def _layout(
@@ -290,48 +280,88 @@ def _layout(
     periods: tuple[int, int] | None,
     paired: bool,
     noun: str,
-) -> tuple[float, float, tuple[int, ...], int, str]:
-    """Return the variance weight, df, the counts, the groups compared and the sample words."""
+) -> _Layout:
+    """Return the variance weight, degrees of freedom and sizes of one design."""
+
+    def pair(counts: Counts) -> tuple[int, int]:
+        return (counts, counts) if isinstance(counts, int) else counts
+
+    def total(counts: Counts) -> int:
+        return counts if isinstance(counts, int) else sum(counts)
+
+    given = [n_pilot, n_comparison] if n_comparison is not None else [n_pilot]
+    if min(min(pair(counts)) for counts in given) < 1:
+        raise ValueError("every group and period needs at least one record")
+
     if design == "its":
         if periods is None or min(periods) < 1 or sum(periods) < 5:
             raise ValueError("an interrupted time series needs periods=(before, after), 5+ in all")
-        before, after = periods
-        return (
-            _its_weight(before, after),
-            before + after - (4 if after > 1 else 3),
-            (int(n_pilot if isinstance(n_pilot, int) else sum(n_pilot)),),
-            1,
-            f"{before:,} time points before the change and {after:,} after",
-        )
+        b, a = periods
+        words = f"{b:,} time points before the change and {a:,} after"
+        n = total(n_pilot)
+        return _Layout(_its_weight(b, a), 0.0, b + a - (4 if a > 1 else 3), n, n, None, 1, words)
     if design == "pre_post":
         if paired:
-            n = int(n_pilot if isinstance(n_pilot, int) else min(n_pilot))
-            return 1 / n, n - 1, (n,), 1, f"{n:,} {noun} seen both before and after the change"
-        b, a = _pair(n_pilot)
-        return 1 / b + 1 / a, b + a - 2, (b, a), 1, f"{b:,} {noun} before the change and {a:,} after"
-    if n_comparison is None:
-        raise ValueError(f"design '{design}' needs n_comparison")
+            n = n_pilot if isinstance(n_pilot, int) else min(n_pilot)
+            words = f"{n:,} {noun} seen both before and after the change"
+            return _Layout(1 / n, 0.0, n - 1, n, n, None, 1, words)
+        b, a = pair(n_pilot)
+        words = f"{b:,} {noun} before the change and {a:,} after"
+        return _Layout(1 / b + 1 / a, 1 / a, b + a - 2, b + a, b + a, None, 1, words)
+    if n_comparison is None or design not in {"rct", "did"}:
+        raise ValueError(
+            f"design '{design}' needs n_comparison and must be rct, did, pre_post, its"
+        )
+    p, c = total(n_pilot), total(n_comparison)
+    words = f"{p:,} {noun} in the pilot and {c:,} in the comparison group"
     if design == "rct" or paired:
-        p = int(n_pilot if isinstance(n_pilot, int) else sum(n_pilot))
-        c = int(n_comparison if isinstance(n_comparison, int) else sum(n_comparison))
-        words = f"{p:,} {noun} in the pilot and {c:,} in the comparison group"
-        if paired:
-            words = words.replace(" in the comparison", " in the comparison group,").replace(
-                "group,", "group, each seen before and after"
-            )
-        return 1 / p + 1 / c, p + c - 2, (p, c), 2, words
-    if design != "did":
-        raise ValueError(f"unknown design '{design}'")
-    cells = (*_pair(n_pilot), *_pair(n_comparison))
-    p, c = cells[0] + cells[1], cells[2] + cells[3]
-    words = f"{p:,} {noun} in the pilot and {c:,} in the comparison group (before and after)"
-    return sum(1 / n for n in cells), sum(cells) - 4, cells, 2, words
+        words += ", each seen before and after" if paired else ""
+        return _Layout(1 / p + 1 / c, 1 / p, p + c - 2, p + c, p, c, 2, words)
+    cells = (*pair(n_pilot), *pair(n_comparison))
+    weight = sum(1 / n for n in cells)  # four independent cells: their variances add
+    words += " (before and after)"
+    return _Layout(weight, 1 / cells[1], p + c - 4, p + c, p, c, 2, words)
 
 
-def _comparison_count(design: str, counts: tuple[int, ...], paired: bool) -> int | None:
-    if design in {"pre_post", "its"}:
-        return None
-    return int(counts[1] if design == "rct" or paired else counts[2] + counts[3])
+def _alternative_se(mde: Mde, distance: float, sign: float) -> float:
+    """Return the standard error when the changed group has moved ``distance`` on the test's scale.
+
+    A binary group's variance is p(1 - p) at its new rate; a count's log mean has
+    variance dispersion / mean, so it shrinks as the mean grows.
+    """
+    base = mde.baseline
+    if not mde.treated_share or base is None:
+        return mde.se
+    if mde.outcome_type == "binary":
+        moved = min(max(base + sign * distance, 0.0), 1.0)
+        ratio = moved * (1 - moved) / (base * (1 - base))
+    else:
+        ratio = math.exp(-sign * distance)
+    return mde.se * math.sqrt(1 - mde.treated_share + mde.treated_share * ratio)
+
+
+def _solve(mde: Mde, spread: float) -> Mde:
+    """Return the Mde with its size filled in: M x SE, SE taken at the change itself."""
+    sign = -1.0 if mde.better == "lower" and mde.outcome_type != "continuous" else 1.0
+    distance, limit = mde.multiplier * mde.se, math.inf
+    if mde.outcome_type == "binary" and mde.baseline is not None:
+        limit = mde.baseline if sign < 0 else 1 - mde.baseline
+    for _ in range(200):  # a fixed point: converges fast while the spread moves slowly
+        again = mde.multiplier * _alternative_se(mde, distance, sign)
+        if again > limit or again > 50:
+            distance = math.inf
+            break
+        done, distance = abs(again - distance) < 1e-12, again
+        if done:
+            break
+    size, ratio = distance, None
+    if mde.outcome_type == "binary":
+        size = 100.0 * distance
+        spread = 100.0 * spread
+    elif mde.outcome_type == "count" and mde.baseline is not None:
+        ratio = math.exp(distance)
+        size = mde.baseline * ((1 - 1 / ratio) if sign < 0 else (ratio - 1))
+    return replace(mde, mde=size, mde_standardised=size / spread, rate_ratio=ratio)
 
 
 def _its_weight(before: int, after: int) -> float:
@@ -345,3 +375,62 @@ def _its_weight(before: int, after: int) -> float:
     return float(np.linalg.inv(X.T @ X)[2, 2])
 
 
+# --- reading a pilot's data -----------------------------------------------------------------------
+
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.1f}".rstrip("0").rstrip(".") + "%"
+
+
+def _lower_first(text: str) -> str:
+    return text if text[:2].isupper() else text[:1].lower() + text[1:]
+
+
+def _describe(mde: Mde) -> str:
+    """Return what one outcome's pilot can detect, and whether that covers the hoped change."""
+    label = _lower_first(mde.label)
+    unit = f" {mde.unit}" if mde.unit else ""
+    change = f"a change in {label} of about {format_number(mde.mde)}{unit} or more"
+    if mde.outcome_type == "binary":
+        change = change.replace("a change", "a fall" if mde.better == "lower" else "a rise")
+    if mde.rate_ratio is not None and mde.baseline is not None:
+        fall = mde.better == "lower"
+        share = (1 - 1 / mde.rate_ratio) if fall else (mde.rate_ratio - 1)
+        change = (
+            f"a {'fall' if fall else 'rise'} in {label} of about "
+            f"{format_number(100 * share)}% or more, about {format_number(mde.mde)}{unit} "
+            f"from an average of {format_number(mde.baseline)}"
+        )
+    text = (
+        f"With {mde.sample}, this pilot can expect to detect {change} "
+        f"({_percent(mde.power)} power, {_percent(mde.alpha)} significance)."
+    )
+    if not math.isfinite(mde.mde):
+        text = (
+            f"With {mde.sample}, this pilot is too small to expect to detect even the largest "
+            f"possible change in {label} ({_percent(mde.power)} power, "
+            f"{_percent(mde.alpha)} significance)."
+        )
+    if mde.hoped_change is not None:
+        chance = mde.power_to_detect(mde.hoped_change)
+        hoped = f"The team hopes for {format_number(abs(mde.hoped_change))}{unit}"
+        if chance >= mde.power - 1e-9:
+            text += f" {hoped}: the pilot is big enough."
+        elif chance >= 0.5:
+            text += (
+                f" {hoped}: the pilot is a little small for that: a real change of that size "
+                f"would be picked up about {_percent(round(chance, 2))} of the time, short of "
+                f"the {_percent(mde.power)} planned for."
+            )
+        else:
+            text += (
+                f" {hoped}: the pilot is probably too small to detect it: a real change of "
+                "that size would be missed more often than not."
+            )
+    if mde.assumptions:
+        text += (
+            " How this was worked out: "
+            + "; ".join(_lower_first(note) for note in mde.assumptions)
+            + "."
+        )
+    return text

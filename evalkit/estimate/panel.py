@@ -1,0 +1,415 @@
+"""Difference-in-differences over many periods, and the event study.
+
+For a card with ``design: did``, a ``data.time`` column and no 2x2
+``data.period``. Two cases:
+
+- **One start for every pilot unit** (``time.start``, or a ``start_column``
+  holding the same period for every pilot unit): two-way fixed effects (TWFE),
+  the outcome on "in the pilot and on or after the start" plus the card's
+  covariates, with a fixed effect for every unit and every period. With no
+  ``data.unit`` (repeated cross-sections: different people each period) the
+  fixed effects are for the pilot/comparison group and the period.
+  Estimated by the within transformation: the fixed effects are swept out of
+  every column by alternating projections (Guimaraes and Portugal 2010, Stata
+  Journal 10(4):628-649; Correia's ``reghdfe``), then statsmodels OLS on the
+  swept arrays.
+- **Staggered starts** (a ``start_column`` with different periods): two-way
+  fixed effects would compare late joiners with early joiners whose effects
+  are still growing, so it is not used; see :mod:`evalkit.estimate.staggered`.
+
+Standard errors for TWFE are clustered by ``data.cluster`` if named, else by
+the unit; repeated cross-sections with no cluster get HC1. The small-sample
+factor is Stata's ``xtreg, fe vce(cluster)`` (and ``reghdfe``'s):
+G/(G-1) x (N-1)/(N-K), where K counts the slopes, the period effects and the
+constant but not unit effects nested within clusters (Cameron and Miller
+2015, J. Human Resources 50(2):317-372, section IIIB). Fixed effects not
+nested within clusters, and all of them for HC1 and classical errors, are
+counted in K, as a regression on dummies would count them. Intervals are
+t-based, with G - 1 degrees of freedom when clustered.
+
+The event study replaces the single "after" indicator with one indicator for
+each period relative to the start, the period just before the start (-1)
+being the reference. With one start for all, every relative period is
+identified (the comparison units pin down the period effects), so no
+endpoints are binned. Pre-start coefficients are tested jointly (F test on
+the cluster-robust covariance, as Stata's ``test``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from evalkit.card import Outcome, PilotCard
+from evalkit.contract import as_key, pilot_mask, post_mask
+from evalkit.errors import EstimationError
+from evalkit.estimate import staggered
+from evalkit.estimate._common import covariate_matrix, make_finding, outcome_rows
+from evalkit.estimate._ols import Coefficient, Covariance
+from evalkit.estimate._twfe import TwfeFit, absorb, absorbed_levels, fit_swept
+from evalkit.estimate.finding import Finding
+
+#: Fewer clusters than this and cluster-robust standard errors tend to be too small.
+FEW_CLUSTERS = 20
+
+
+@dataclass(frozen=True)
+class EventPoint:
+    """The estimated effect in one period relative to the start, with its 95% interval."""
+
+    relative_period: int
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class EventStudy:
+    """Effects by period relative to the start, and the joint test of the pre-start ones.
+
+    ``pretrend_p`` is None when there is only the reference period before the
+    start, so nothing can be tested.
+    """
+
+    points: tuple[EventPoint, ...]
+    reference: int
+    pre_periods: int
+    pretrend_p: float | None
+    pretrend_test: str
+    staggered: bool
+    method: str
+    scale: str = "difference"
+
+    def rows(self) -> list[dict[str, float]]:
+        """Return the points as plain records (for results.json)."""
+        return [
+            {
+                "relative_period": p.relative_period,
+                "estimate": p.estimate,
+                "ci_low": p.ci_low,
+                "ci_high": p.ci_high,
+            }
+            for p in self.points
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the points as a table, with whether each is before the start or the reference."""
+        frame = pd.DataFrame([p.__dict__ for p in self.points])
+        frame["when"] = np.where(frame["relative_period"] < 0, "before", "after")
+        frame["reference"] = frame["relative_period"] == self.reference
+        return frame
+
+
+@dataclass(frozen=True)
+class PanelRows:
+    """One outcome's records laid out for panel estimation (codes, not labels)."""
+
+    y: np.ndarray
+    period: np.ndarray  # position among the distinct times
+    start: np.ndarray  # position of the row's first period in the pilot; inf if never
+    fixed: tuple[np.ndarray, np.ndarray]  # (unit or group codes, period)
+    unit: np.ndarray | None
+    clusters: np.ndarray | None
+    covariates: np.ndarray
+    labels: tuple[str, ...]
+    unit_words: str
+    cluster_name: str
+
+    @property
+    def staggered(self) -> bool:
+        """Return True when pilot units start in different periods."""
+        return np.unique(self.start[np.isfinite(self.start)]).size > 1
+
+
+def read_panel(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> PanelRows:
+    """Return the outcome's records as codes: period positions, starts, fixed effects, clusters."""
+    time = card.data.time
+    assert time is not None
+    rows = outcome_rows(frame, outcome)
+    times = rows[time.column].to_numpy()
+    distinct = np.unique(times)
+    period = np.searchsorted(distinct, times)
+    labels = tuple(as_key(pd.Timestamp(v) if isinstance(v, np.datetime64) else v) for v in distinct)
+    start = np.full(len(rows), np.inf)
+    if time.start_column:
+        column = rows[time.start_column]
+        given = column.notna().to_numpy()
+        values = column.to_numpy()[given]
+        if np.issubdtype(distinct.dtype, np.datetime64) != np.issubdtype(
+            values.dtype, np.datetime64
+        ):
+            raise _error(
+                card,
+                f"'{time.start_column}' and '{time.column}' are not the same kind "
+                "of time (one holds dates, the other numbers)",
+                "data.time.start_column",
+                "write start periods the same way as the time column",
+            )
+        start[given] = np.searchsorted(distinct, values.astype(distinct.dtype))
+    else:
+        after = post_mask(card, rows)
+        if not after.any():
+            raise _error(
+                card,
+                f"no '{outcome.column}' record is on or after the start ({time.start})",
+                "data.time.start",
+                "check data.time.start against the periods in the data",
+            )
+        start[pilot_mask(card, rows)] = period[after].min()
+    start[start >= distinct.size] = np.inf  # starting after the data ends: not in the pilot yet
+    unit = pd.factorize(rows[card.data.unit])[0] if card.data.unit else None
+    group = unit if unit is not None else np.isfinite(start).astype(np.int64)
+    cluster_name = card.data.cluster or card.data.unit or ""
+    clusters = pd.factorize(rows[cluster_name])[0] if cluster_name else None
+    return PanelRows(
+        y=rows[outcome.column].to_numpy(dtype="float64"),
+        period=period,
+        start=start,
+        fixed=(group, period),
+        unit=unit,
+        clusters=clusters,
+        covariates=covariate_matrix(card, rows),
+        labels=labels,
+        unit_words=card.data.unit or "pilot/comparison group",
+        cluster_name=cluster_name,
+    )
+
+
+def estimate_panel_did(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Finding:
+    """Return the difference-in-differences estimate over many periods for one outcome.
+
+    With one start for everyone: two-way fixed effects. With staggered
+    starts: group-time effects against units not yet in the pilot, averaged
+    (Callaway and Sant'Anna 2021). The finding carries ``checks``
+    (pre_periods, pretrend_p, staggered) and ``event_study`` (effects by
+    period relative to the start).
+    """
+    rows = read_panel(card, frame, outcome)
+    if rows.staggered:
+        coefficient, method, notes, study = _staggered_analysis(card, outcome, rows)
+    else:
+        coefficient, method, notes, study = _twfe_analysis(card, outcome, rows)
+    finding = make_finding(card, outcome, coefficient, method, notes)
+    checks: dict[str, Any] = {
+        "pre_periods": study.pre_periods,
+        "pretrend_p": study.pretrend_p,
+        "staggered": study.staggered,
+    }
+    return finding.model_copy(update={"checks": checks, "event_study": study.rows()})
+
+
+def event_study(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> EventStudy:
+    """Return the outcome's effects by period relative to the start, with the pre-trend test."""
+    rows = read_panel(card, frame, outcome)
+    analyse = _staggered_analysis if rows.staggered else _twfe_analysis
+    return analyse(card, outcome, rows)[3]
+
+
+# --- one start for everyone: two-way fixed effects --------------------------------------------
+
+Analysis = tuple[Coefficient, str, tuple[str, ...], EventStudy]
+
+
+def _twfe_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> Analysis:
+    relative = rows.period - rows.start  # -inf outside the pilot
+    pilot = np.isfinite(rows.start)
+    problems = (
+        (pilot.any(), "no record is in the pilot"),
+        ((~pilot).any(), "no record is in the comparison group"),
+        ((relative[pilot] < 0).any(), "the pilot has no records before the start"),
+        ((relative[pilot] >= 0).any(), "the pilot has no records from the start on"),
+    )
+    for ok, message in problems:
+        if not ok:
+            raise _error(
+                card,
+                f"'{outcome.column}': {message}",
+                "data.time",
+                "difference-in-differences needs pilot and comparison records "
+                "both before and after the start",
+            )
+    cov: Covariance = "cluster" if rows.clusters is not None else "HC1"
+    # the event study: one indicator a period relative to the start, -1 the reference
+    periods = np.unique(relative[pilot]).astype(int)
+    reference = int(periods[periods < 0].max())
+    shown = [int(e) for e in periods if e != reference]
+    m, extra = len(shown), rows.covariates.shape[1]
+    columns = np.zeros((rows.y.size, 2 + m + extra), order="F")  # y, after, dummies, covariates
+    columns[:, 0] = rows.y
+    columns[:, 1] = relative >= 0
+    listed = np.isin(relative[pilot], shown)
+    index = np.searchsorted(shown, relative[pilot][listed])
+    columns[np.flatnonzero(pilot)[listed], 2 + index] = 1.0
+    columns[:, 2 + m :] = rows.covariates
+    # sweep the fixed effects out of every column once; both fits share the result
+    swept = absorb(columns, rows.fixed, overwrite=True)
+    static = swept[:, [1, *range(2 + m, 2 + m + extra)]]
+    absorbed = absorbed_levels(rows.fixed)
+    fit = fit_swept(
+        swept[:, 0], static, rows.fixed, cov=cov, clusters=rows.clusters, absorbed=absorbed
+    )
+    words = _error_words(rows, fit)
+    adjusted = f", adjusted for {', '.join(card.data.covariates)}" if card.data.covariates else ""
+    method = (
+        f"difference-in-differences over {len(rows.labels)} periods: OLS with {rows.unit_words} "
+        f"and period fixed effects (within transformation){adjusted}, {words}"
+    )
+    notes: list[str] = []
+    if rows.unit is None:
+        notes.append(
+            "No unit column, so records are taken as different people each period (repeated "
+            "cross-sections), with fixed effects for the pilot and comparison groups and for "
+            "each period."
+        )
+    if fit.clusters is not None and fit.clusters < FEW_CLUSTERS:
+        notes.append(
+            f"Only {fit.clusters} clusters: with so few, cluster-robust intervals tend to be "
+            "too narrow."
+        )
+
+    study_fit = fit_swept(
+        swept[:, 0],
+        swept[:, 2:],
+        rows.fixed,
+        cov=cov,
+        clusters=rows.clusters,
+        solver="normal",
+        absorbed=absorbed,
+    )
+    points = [_point(e, study_fit.coefficient(j), outcome) for j, e in enumerate(shown)]
+    before = [j for j, e in enumerate(shown) if e < reference]
+    p_value, test = None, "no test: only one period before the start"
+    if before:
+        f, q, p_value = study_fit.wald_test(before)
+        test = f"F({q}, {study_fit.df:g}) = {f:.2f}"
+    study = _study(
+        points,
+        reference=reference,
+        pre_periods=int((periods < 0).sum()),
+        pretrend_p=p_value,
+        test=test,
+        staggered=False,
+        method=method,
+        outcome=outcome,
+    )
+    return fit.coefficient(0), method, tuple(notes), study
+
+
+# --- staggered starts: Callaway and Sant'Anna --------------------------------------------------
+
+
+def _staggered_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> Analysis:
+    if rows.unit is None:
+        raise _error(
+            card,
+            "pilot units start at different times, but the card names no unit",
+            "data.unit",
+            "staggered starts are estimated by following each unit over "
+            "time: name its identifier column in data.unit",
+        )
+    result = staggered.estimate_staggered(
+        rows.y,
+        rows.unit,
+        rows.period,
+        rows.start,
+        rows.labels,
+        clusters=rows.clusters if card.data.cluster else None,
+        path=card.card_path,
+    )
+    notes = list(result.notes)
+    if card.data.covariates:
+        notes.append(
+            "The card's covariates are not used for staggered starts: the comparison assumes "
+            "parallel paths without them."
+        )
+    clustered = f", clustered by {card.data.cluster}" if card.data.cluster else ""
+    method = (
+        f"staggered difference-in-differences over {len(rows.labels)} periods (Callaway and "
+        "Sant'Anna 2021): each start group compared period by period with units not yet in "
+        "the pilot, averaged over its periods since the start and weighted by group size; "
+        f"influence-function standard errors{clustered}, normal 95% CI"
+    )
+    n = result.records
+    points = [_point(e, _normal(a.estimate, a.se, n), outcome) for e, a in result.dynamic.items()]
+    test = "no test: only one period before the start"
+    if result.pretest is not None:
+        test = f"chi-squared({result.pretest[1]}) = {result.pretest[0]:.2f}"
+    study = _study(
+        points,
+        reference=-1,
+        pre_periods=1 + sum(e < -1 for e in result.dynamic),
+        pretrend_p=result.pretest[2] if result.pretest is not None else None,
+        test=test,
+        staggered=True,
+        method=method,
+        outcome=outcome,
+    )
+    overall = result.overall
+    return _normal(overall.estimate, overall.se, n), method, tuple(notes), study
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+
+def _normal(estimate: float, se: float, n: int) -> Coefficient:
+    """Return a coefficient with a normal-based 95% CI and p-value."""
+    half = float(stats.norm.ppf(0.975)) * se
+    p = float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else float("nan")
+    return Coefficient(estimate, se, estimate - half, estimate + half, p, n, float("inf"))
+
+
+def _point(relative: int, coefficient: Coefficient, outcome: Outcome) -> EventPoint:
+    """Return an event-study point on the finding's scale (percentage points for binary)."""
+    factor = 100.0 if outcome.type == "binary" else 1.0
+    return EventPoint(
+        int(relative),
+        coefficient.estimate * factor,
+        coefficient.se * factor,
+        coefficient.ci_low * factor,
+        coefficient.ci_high * factor,
+    )
+
+
+def _study(
+    points: list[EventPoint],
+    *,
+    reference: int,
+    pre_periods: int,
+    pretrend_p: float | None,
+    test: str,
+    staggered: bool,
+    method: str,
+    outcome: Outcome,
+) -> EventStudy:
+    """Return the event study with the reference period shown at zero."""
+    shown = sorted(
+        [*points, EventPoint(reference, 0.0, 0.0, 0.0, 0.0)], key=lambda p: p.relative_period
+    )
+    return EventStudy(
+        points=tuple(shown),
+        reference=reference,
+        pre_periods=pre_periods,
+        pretrend_p=pretrend_p,
+        pretrend_test=test,
+        staggered=staggered,
+        method=f"event study: {method}",
+        scale="percentage points" if outcome.type == "binary" else "difference",
+    )
+
+
+def _error_words(rows: PanelRows, fit: TwfeFit) -> str:
+    if fit.clusters is None:
+        return "robust (HC1) standard errors, records taken as independent"
+    return (
+        f"cluster-robust by {rows.cluster_name} ({fit.clusters} clusters; small-sample "
+        f"factor as Stata's xtreg, fe), t-based 95% CI with {fit.df:g} df"
+    )
+
+
+def _error(card: PilotCard, message: str, where: str, hint: str) -> EstimationError:
+    return EstimationError(message, path=card.card_path, where=where, hint=hint)

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from evalkit.card import PilotCard
 from evalkit.errors import ConfigError, DataError
+from evalkit.estimate.finding import RATIO_SCALES
 from evalkit.estimate.wording import format_interval, format_number
 from evalkit.results import Results, shared_file_mode
 from evalkit.voice import VoiceItem
@@ -75,6 +76,12 @@ class SeenFinding(_Frozen):
     ci_high: float
     unit: str = ""
     summary: str = ""
+    scale: str = "difference"
+
+    @property
+    def ratio(self) -> bool:
+        """Return True for an estimate on a ratio scale (no change is 1)."""
+        return self.scale in RATIO_SCALES
 
 
 class TargetSeen(_Frozen):
@@ -354,8 +361,10 @@ def seen_from(results: Results, previous: LogEntry | None = None) -> Seen:
             if old is None:
                 since.append(f"{finding.label}: first measured this cycle.")
                 continue
-            now = format_interval(finding.estimate, finding.ci_low, finding.ci_high, finding.unit)
-            then = format_interval(old.estimate, old.ci_low, old.ci_high)
+            now = format_interval(
+                finding.estimate, finding.ci_low, finding.ci_high, finding.unit, ratio=finding.ratio
+            )
+            then = format_interval(old.estimate, old.ci_low, old.ci_high, ratio=old.ratio)
             since.append(
                 f"{finding.label}: {now} this cycle, against {then} in cycle {previous.cycle} "
                 "(95% confidence intervals)."

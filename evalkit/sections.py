@@ -95,6 +95,8 @@ def summary_markdown(analysis: Analysis, entry: LogEntry, entries: list[LogEntry
 
 def _plain_finding(finding: Finding) -> str:
     """Return one finding in resident's words: the interval decides the wording."""
+    if finding.no_change == 1.0:
+        return _plain_ratio(finding)
     unit = f" {finding.unit}" if finding.unit else ""
     label = finding.label[:1].lower() + finding.label[1:]
     if not finding.is_clear:
@@ -109,6 +111,25 @@ def _plain_finding(finding: Finding) -> str:
     return (
         f"We are fairly sure {label} was {direction}: by somewhere between "
         f"{format_number(low)} and {format_number(high)}{unit}. That is {verdict}."
+    )
+
+
+def _plain_ratio(finding: Finding) -> str:
+    """Return a ratio finding in resident's words: percent more or fewer."""
+    label = finding.label[:1].lower() + finding.label[1:]
+    if not finding.is_clear:
+        return (
+            f"We can't tell yet whether {label} changed: the data fit anything from "
+            f"{(1 - finding.ci_low) * 100:.0f}% fewer to {(finding.ci_high - 1) * 100:.0f}% "
+            "more."
+        )
+    fewer = finding.estimate < 1
+    low, high = sorted(abs(1 - v) * 100 for v in (finding.ci_low, finding.ci_high))
+    verdict = "an improvement" if finding.improved else "a change for the worse"
+    return (
+        f"We are fairly sure there were {'fewer' if fewer else 'more'} {label.lower()}: "
+        f"somewhere between {low:.0f}% and {high:.0f}% {'fewer' if fewer else 'more'}. "
+        f"That is {verdict}."
     )
 
 
@@ -174,7 +195,7 @@ def _across_cycles(entries: list[LogEntry]) -> list[str]:
         for entry in entries:
             found = next((f for f in entry.seen.findings if f.outcome == outcome), None)
             cells.append(
-                format_interval(found.estimate, found.ci_low, found.ci_high)
+                format_interval(found.estimate, found.ci_low, found.ci_high, ratio=found.ratio)
                 if found
                 else "not measured"
             )
@@ -216,10 +237,15 @@ def findings_markdown(analysis: Analysis) -> str:
         "|---|---|---|---|---|",
     ]
     for f in analysis.findings:
-        unit = f" {f.unit}" if f.unit else ""
+        if f.no_change == 1.0:  # a ratio: 0.73 means 27% fewer
+            change = f"{f.scale} {f.estimate:.2f}"
+            interval = f"{f.ci_low:.2f} to {f.ci_high:.2f}"
+        else:
+            unit = f" {f.unit}" if f.unit else ""
+            change = f"{format_signed(f.estimate)}{unit}"
+            interval = f"{format_signed(f.ci_low)} to {format_signed(f.ci_high)}"
         lines.append(
-            f"| {f.label} | {format_signed(f.estimate)}{unit} | {format_signed(f.ci_low)} to "
-            f"{format_signed(f.ci_high)} | {_p(f.p_value)} | "
+            f"| {f.label} | {change} | {interval} | {_p(f.p_value)} | "
             f"{describe_count(f.n, card.min_cell_count)} |"
         )
     lines += [
@@ -231,7 +257,7 @@ def findings_markdown(analysis: Analysis) -> str:
         "",
         "Methods: " + "; ".join(f"{f.label}: {f.method}" for f in analysis.findings) + ".",
     ]
-    notes = [note for f in analysis.findings for note in f.notes]
+    notes = list(dict.fromkeys(note for f in analysis.findings for note in f.notes))
     if notes:
         lines += ["", *[f"- {note}" for note in notes]]
     return "\n".join(lines)

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
@@ -177,14 +176,6 @@ outcomes:
     assert finding.scale == "percentage points"
     assert finding.estimate == pytest.approx(100 * expected, abs=1e-9)
     assert "percentage points" in finding.summary
-
-
-def test_designs_not_yet_built_are_refused_plainly(make_pilot: PilotFactory) -> None:
-    from .conftest import DID_CARD
-
-    card = load_pilot(make_pilot(DID_CARD.replace("design: did", "design: rct")))
-    with pytest.raises(EstimationError, match="design 'rct' cannot be estimated"):
-        estimate_effects(card, pd.DataFrame())
 
 
 def test_did_needs_all_four_cells(make_pilot: PilotFactory) -> None:

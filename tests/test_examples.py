@@ -51,7 +51,14 @@ def test_each_true_effect_lies_inside_its_interval(pilot: str) -> None:
     assert len(analysis.findings) == len(truth)
     for finding in analysis.findings:
         outcome = by_column[finding.outcome]
-        expected = truth[outcome.column] * (100 if outcome.type == "binary" else 1)
+        effect = truth[outcome.column]
+        if finding.scale == "rate ratio":
+            # the generator draws a mean of 1.6 before and 1.6 + effect after
+            expected = (1.6 + effect) / 1.6
+            difference = finding.mean_difference
+            assert difference["ci_low"] <= effect <= difference["ci_high"], finding.outcome
+        else:
+            expected = effect * (100 if outcome.type == "binary" else 1)
         assert finding.ci_low <= expected <= finding.ci_high, (finding.outcome, expected)
 
 

@@ -132,13 +132,13 @@ def effects_chart(findings: Sequence[Finding]) -> alt.VConcatChart:
     """
     panels = []
     for finding in findings:
-        unit = finding.unit or "change"
+        unit = finding.scale if finding.no_change == 1.0 else (finding.unit or "change")
         row = pd.DataFrame(
             {
                 "estimate": [finding.estimate],
                 "ci_low": [finding.ci_low],
                 "ci_high": [finding.ci_high],
-                "zero": [0.0],
+                "zero": [finding.no_change],  # 1 on a ratio scale
             }
         )
         base = alt.Chart(row)

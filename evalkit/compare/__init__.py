@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,7 +21,7 @@ from evalkit import __version__
 from evalkit.card import CARD_FILE, PilotCard, load_pilot
 from evalkit.compare.pool import Method, Pooled, pool_effects
 from evalkit.errors import ConfigError, EvalkitError
-from evalkit.estimate.finding import Finding
+from evalkit.estimate.finding import RATIO_SCALES, Finding
 from evalkit.learning import LogEntry, current_entries, log_path, read_log
 from evalkit.results import RESULTS_FILE, Results
 from evalkit.results import load_results as load_one
@@ -215,9 +216,7 @@ def build_comparison(pilots_dir: Path | str, method: Method = "REML") -> Compari
         first = estimates[0].finding
         pooled = None
         if len(estimates) >= 2:
-            pooled = pool_effects(
-                [e.finding.estimate for e in estimates], [e.finding.se for e in estimates], method
-            )
+            pooled = _pool(estimates, scale, method)
         outcomes.append(
             SharedOutcome(
                 outcome=outcome,
@@ -238,6 +237,35 @@ def build_comparison(pilots_dir: Path | str, method: Method = "REML") -> Compari
         generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         method=method,
         warnings=warnings,
+    )
+
+
+def _pool(estimates: list[PilotEstimate], scale: str, method: Method) -> Pooled:
+    """Return the pooled estimate; ratios are pooled on the log scale and shown as ratios."""
+    if scale not in RATIO_SCALES:
+        return pool_effects(
+            [e.finding.estimate for e in estimates], [e.finding.se for e in estimates], method
+        )
+    logs, ses = [], []
+    for e in estimates:
+        extra = e.finding.model_extra or {}
+        log_estimate = extra.get("log_estimate", math.log(e.finding.estimate))
+        # the delta method's SE of the log, when the finding did not carry it
+        log_se = extra.get("log_se", e.finding.se / e.finding.estimate)
+        logs.append(float(log_estimate))
+        ses.append(float(log_se))
+    pooled = pool_effects(logs, ses, method)
+
+    def exp(value: float | None) -> float | None:
+        return math.exp(value) if value is not None else None
+
+    return replace(
+        pooled,
+        estimate=math.exp(pooled.estimate),
+        ci_low=math.exp(pooled.ci_low),
+        ci_high=math.exp(pooled.ci_high),
+        pi_low=exp(pooled.pi_low),
+        pi_high=exp(pooled.pi_high),
     )
 
 

@@ -6,6 +6,7 @@ from evalkit.charts import Figure, figure
 from evalkit.charts.forest import forest_chart
 from evalkit.compare import Comparison, SharedOutcome
 from evalkit.estimate.evidence import LEVELS
+from evalkit.estimate.finding import RATIO_SCALES
 from evalkit.estimate.wording import format_interval, format_number
 
 DECISION_WORDS = {
@@ -91,13 +92,14 @@ def outcome_markdown(outcome: SharedOutcome) -> str:
         "",
     ]
     pooled = outcome.pooled
+    ratio = outcome.scale in RATIO_SCALES
     if pooled is None:
         lines.append("Only one pilot measures this, so nothing is pooled.")
     else:
         lines += [
             f"Pooled across {pooled.k} places (random effects, {pooled.method}): "
-            f"{format_interval(pooled.estimate, pooled.ci_low, pooled.ci_high, unit)} (95% CI). "
-            + pooled.heterogeneity_words(),
+            f"{format_interval(pooled.estimate, pooled.ci_low, pooled.ci_high, unit, ratio=ratio)}"
+            " (95% CI). " + pooled.heterogeneity_words(),
             "",
             f"Between-place variance \u03c4\u00b2 = {pooled.tau2:.3g}; I\u00b2 = {pooled.i2:.0f}%; "
             f"Q = {pooled.q:.2f} (p = {pooled.q_p_value:.3g}). A pooled number is an average "

@@ -12,19 +12,28 @@ from evalkit.estimate.describe import cell_means
 from evalkit.estimate.did import estimate_did
 from evalkit.estimate.evidence import Evidence, rate_evidence
 from evalkit.estimate.finding import Finding
+from evalkit.estimate.its import estimate_its
+from evalkit.estimate.power import Mde, minimum_detectable_effect, plan_pilot, power_summary
 from evalkit.estimate.pre_post import estimate_pre_post
+from evalkit.estimate.rct import estimate_rct
 
 __all__ = [
     "Evidence",
     "Finding",
+    "Mde",
     "cell_means",
     "estimate_effects",
+    "minimum_detectable_effect",
+    "plan_pilot",
+    "power_summary",
     "rate_evidence",
 ]
 
 ESTIMATORS: dict[str, Callable[[PilotCard, pd.DataFrame, Outcome], Finding]] = {
     "pre_post": estimate_pre_post,
     "did": estimate_did,
+    "its": estimate_its,
+    "rct": estimate_rct,
 }
 
 

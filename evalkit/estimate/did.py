@@ -8,9 +8,11 @@ import pandas as pd
 from evalkit.card import Outcome, PilotCard
 from evalkit.contract import pilot_mask, post_mask
 from evalkit.errors import EstimationError
-from evalkit.estimate._common import choose_errors, covariate_matrix, make_finding, outcome_rows
-from evalkit.estimate._ols import Covariance, fit_coefficient
+from evalkit.estimate._common import choose_errors, covariate_matrix, outcome_rows
+from evalkit.estimate._ols import Covariance
 from evalkit.estimate.finding import Finding
+from evalkit.estimate.outcomes import Model, estimate_outcome
+from evalkit.estimate.panel import estimate_panel_did
 
 
 def did_design(card: PilotCard, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -28,10 +30,18 @@ def estimate_did(
 ) -> Finding:
     """Return the difference-in-differences estimate for one outcome.
 
-    The estimate is the pilot group's before/after change minus the comparison
+    With a time column and no 2x2 period, the panel estimator runs instead
+    (:func:`evalkit.estimate.panel.estimate_panel_did`). Otherwise the
+    estimate is the pilot group's before/after change minus the comparison
     group's, from OLS of the outcome on pilot, after and their product (plus
     the card's covariates). ``cov`` overrides the choice of standard errors.
+    Binary outcomes add an odds ratio; for counts the headline is the ratio of
+    the two groups' before/after rate ratios, from Poisson or negative
+    binomial regression with the same terms (see :mod:`evalkit.estimate.outcomes`).
     """
+    if card.data.period is None and card.data.time is not None:
+        # many periods (or staggered starts): two-way fixed effects or Callaway-Sant'Anna
+        return estimate_panel_did(card, frame, outcome)
     rows = outcome_rows(frame, outcome)
     X, _ = did_design(card, rows)
     cells = np.bincount((2 * X[:, 1] + X[:, 2]).astype(np.int64), minlength=4)
@@ -47,8 +57,12 @@ def estimate_did(
     repeated = bool(unit and rows[unit].duplicated().any())
     errors = choose_errors(card, rows, repeated_units=repeated)
     y = rows[outcome.column].to_numpy(dtype="float64")
-    coefficient = fit_coefficient(y, X, column=3, cov=cov or errors.cov, groups=errors.groups)
     adjusted = f", adjusted for {', '.join(card.data.covariates)}" if card.data.covariates else ""
-    words = "classical standard errors" if cov == "nonrobust" else errors.words
-    method = f"difference-in-differences (2x2), OLS{adjusted}, {words}"
-    return make_finding(card, outcome, coefficient, method)
+    return estimate_outcome(
+        card,
+        outcome,
+        Model(y, X, 3, errors),
+        design="difference-in-differences (2x2)",
+        adjusted=adjusted,
+        cov=cov,
+    )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+#: Scales on which "no change" is 1, not 0.
+RATIO_SCALES = frozenset({"rate ratio", "odds ratio", "risk ratio"})
+
 
 class Finding(BaseModel):
     """One outcome's estimated change with its standard error, 95% CI, n and method."""
@@ -26,13 +29,18 @@ class Finding(BaseModel):
     notes: tuple[str, ...] = ()
 
     @property
+    def no_change(self) -> float:
+        """Return the value meaning "no change": 1 on a ratio scale, else 0."""
+        return 1.0 if self.scale in RATIO_SCALES else 0.0
+
+    @property
     def is_clear(self) -> bool:
         """Return True when the 95% interval excludes no change."""
-        return self.ci_low > 0 or self.ci_high < 0
+        return self.ci_low > self.no_change or self.ci_high < self.no_change
 
     @property
     def improved(self) -> bool | None:
         """Return True/False when clearly better/worse, None when we can't tell yet."""
         if not self.is_clear:
             return None
-        return (self.estimate < 0) == (self.better == "lower")
+        return (self.estimate < self.no_change) == (self.better == "lower")

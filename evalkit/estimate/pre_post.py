@@ -8,14 +8,9 @@ import pandas as pd
 from evalkit.card import Outcome, PilotCard
 from evalkit.contract import post_mask
 from evalkit.errors import EstimationError
-from evalkit.estimate._common import (
-    choose_errors,
-    covariate_matrix,
-    make_finding,
-    outcome_rows,
-)
-from evalkit.estimate._ols import fit_coefficient
+from evalkit.estimate._common import Errors, choose_errors, covariate_matrix, outcome_rows
 from evalkit.estimate.finding import Finding
+from evalkit.estimate.outcomes import Model, estimate_outcome
 
 #: Pair units when at least this share of them is seen both before and after.
 PAIRED_SHARE = 0.5
@@ -27,7 +22,8 @@ def estimate_pre_post(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) ->
     When the card names a unit and most units are seen both before and after,
     the change is the mean of each unit's own change (a paired comparison);
     otherwise the difference between before and after means, with covariates
-    from the card as adjustment.
+    from the card as adjustment. Binary outcomes add an odds ratio and count
+    outcomes report a rate ratio (see :mod:`evalkit.estimate.outcomes`).
     """
     rows = outcome_rows(frame, outcome)
     after = post_mask(card, rows)
@@ -49,10 +45,14 @@ def estimate_pre_post(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) ->
     errors = choose_errors(card, rows, repeated_units=repeated)
     X = np.column_stack([np.ones(len(rows)), after.astype("float64"), covariate_matrix(card, rows)])
     y = rows[outcome.column].to_numpy(dtype="float64")
-    coefficient = fit_coefficient(y, X, column=1, cov=errors.cov, groups=errors.groups)
     adjusted = f", adjusted for {', '.join(card.data.covariates)}" if card.data.covariates else ""
-    method = f"before/after difference in means, OLS{adjusted}, {errors.words}"
-    return make_finding(card, outcome, coefficient, method)
+    return estimate_outcome(
+        card,
+        outcome,
+        Model(y, X, 1, errors),
+        design="before/after difference in means",
+        adjusted=adjusted,
+    )
 
 
 def _paired(
@@ -75,12 +75,21 @@ def _paired(
         cluster_of = rows.drop_duplicates(unit).set_index(unit)[card.data.cluster]
         groups = cluster_of.loc[both].to_numpy()
         words = f"cluster-robust by {card.data.cluster}"
-    coefficient = fit_coefficient(
+    linear = Model(
         change,
         np.ones((len(change), 1)),
-        column=0,
-        cov="cluster" if groups is not None else "HC1",
-        groups=groups,
+        0,
+        Errors("cluster" if groups is not None else "HC1", groups, words),
+        "OLS on unit differences",
+    )
+    # odds and rate ratios compare each unit's before and after values (a difference of
+    # two rates is not a rate), with errors clustered by unit as the pairs are not independent
+    ratio_groups = np.concatenate([groups, groups]) if groups is not None else np.tile(both, 2)
+    ratio = Model(
+        np.concatenate([means[False].to_numpy(dtype="float64"), means[True].to_numpy("float64")]),
+        np.column_stack([np.ones(2 * len(both)), np.repeat([0.0, 1.0], len(both))]),
+        1,
+        Errors("cluster", ratio_groups, f"cluster-robust by {card.data.cluster or unit}"),
     )
     notes: tuple[str, ...] = ()
     if both.size < seen:
@@ -88,5 +97,11 @@ def _paired(
             f"{seen - both.size} of {seen} units were seen in only one period and are "
             "not in the paired estimate",
         )
-    method = f"paired before/after change within {unit}, OLS on unit differences, {words}"
-    return make_finding(card, outcome, coefficient, method, notes)
+    return estimate_outcome(
+        card,
+        outcome,
+        linear,
+        design=f"paired before/after change within {unit}",
+        ratio=ratio,
+        notes=notes,
+    )

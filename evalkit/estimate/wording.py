@@ -11,6 +11,14 @@ COMPARED_WITH = {
         "Compared with the comparison group over the same time, {label} in the pilot was",
         "in the pilot compared with the comparison group",
     ),
+    "its": (
+        "Right after the change, compared with where the earlier trend was heading, {label} was",
+        "compared with the earlier trend",
+    ),
+    "rct": (
+        "Compared with the comparison group, {label} in the pilot group was",
+        "in the pilot group compared with the comparison group",
+    ),
 }
 
 #: What each design cannot rule out, said once after its findings.
@@ -19,6 +27,11 @@ CAVEAT = {
     "that changed over the same time.",
     "did": "This relies on the pilot and comparison groups having been on similar paths "
     "before the change.",
+    "its": "An interrupted time series assumes the earlier trend would have carried on; "
+    "anything else that changed at the same moment is mixed in, and with few periods its "
+    "intervals are known to run a little narrow.",
+    "rct": "Random assignment makes the groups comparable; what remains uncertain is chance, "
+    "shown by the interval, and who was lost to follow-up.",
 }
 
 
@@ -40,8 +53,12 @@ def format_signed(value: float) -> str:
     return f"\u2212{text}" if value < 0 else (f"+{text}" if value > 0 else text)
 
 
-def format_interval(estimate: float, low: float, high: float, unit: str = "") -> str:
-    """Return an estimate with its interval, signed: "−18 days (−25 to −11)"."""
+def format_interval(
+    estimate: float, low: float, high: float, unit: str = "", *, ratio: bool = False
+) -> str:
+    """Return an estimate with its interval: "−18 days (−25 to −11)"; ratios as "×0.73 (…)"."""
+    if ratio:
+        return f"\u00d7{estimate:.2f} (\u00d7{low:.2f} to \u00d7{high:.2f})"
     unit_text = f" {unit}" if unit else ""
     return f"{format_signed(estimate)}{unit_text} ({format_signed(low)} to {format_signed(high)})"
 
@@ -78,4 +95,57 @@ def describe_change(
         f"{format_number(estimate)}{unit_text} {word}, but the 95% CI runs from "
         f"{format_number(abs(ci_low))}{unit_text} lower to {format_number(abs(ci_high))}"
         f"{unit_text} higher, so it is consistent with no change."
+    )
+
+
+def describe_ratio(
+    *,
+    label: str,
+    design: str,
+    estimate: float,
+    ci_low: float,
+    ci_high: float,
+    better: str,
+    more: str = "more",
+    fewer: str = "fewer",
+) -> str:
+    """Return one or two sentences saying by what percentage a count changed, with its 95% CI.
+
+    ``estimate`` and its interval are ratios: 0.88 reads "about 12% fewer".
+    As with :func:`describe_change`, the wording follows the interval: "we
+    can't tell yet" when it includes a ratio of 1 (no change).
+    """
+    leads = {
+        "pre_post": ("After the change, there were", "after the change"),
+        "did": (
+            "Compared with the comparison group over the same time, the pilot had",
+            "in the pilot compared with the comparison group",
+        ),
+        "rct": (
+            "Compared with the comparison group, the pilot group had",
+            "in the pilot group compared with the comparison group",
+        ),
+        "its": (
+            "After the change, compared with the earlier trend, there were",
+            "compared with the earlier trend",
+        ),
+    }
+    lead, short = leads.get(design, ("With the pilot, there were", "with the pilot"))
+    lower_label = label[:1].lower() + label[1:] if not label[:2].isupper() else label
+
+    def percent(ratio: float) -> str:
+        return f"{format_number(abs(ratio - 1.0) * 100.0)}%"
+
+    word = fewer if estimate < 1 else more
+    if ci_high < 1 or ci_low > 1:
+        near, far = sorted((ci_low, ci_high), key=lambda r: abs(r - 1.0))
+        return (
+            f"{lead} about {percent(estimate)} {word} {lower_label} "
+            f"(95% CI {percent(near)} to {percent(far)} {word}). "
+            f"{better.capitalize()} is better for this measure."
+        )
+    return (
+        f"We can't tell yet whether {lower_label} changed {short}: the best estimate is "
+        f"{percent(estimate)} {word}, but the 95% CI runs from {percent(ci_low)} {fewer} to "
+        f"{percent(ci_high)} {more}, so it is consistent with no change."
     )

@@ -1,0 +1,396 @@
+"""Outcome types: one Finding on the scale that suits a continuous, binary or count outcome.
+
+Each design builds its regressors and chooses its standard errors; this module
+turns them into a Finding:
+
+- ``continuous``: the OLS coefficient (a difference in means).
+- ``binary``: the OLS coefficient in percentage points stays the headline (a
+  risk difference from a linear probability model, robust standard errors);
+  an odds ratio from a logit with the same terms and the same kind of
+  standard errors is added as ``odds_ratio``.
+- ``count``: the headline is a rate ratio from Poisson regression, or from
+  negative binomial (NB2) regression when the Cameron and Trivedi (1990) test
+  finds overdispersion at the 5% level. Either way the standard errors are
+  sandwich (HC0) or cluster-robust, so the interval does not lean on the
+  variance model. The OLS difference in mean counts is kept as
+  ``mean_difference``, and ``log_estimate``/``log_se`` carry the log rate
+  ratio for pooling.
+
+Ratio intervals are Wald intervals on the log scale, exponentiated: normal
+quantiles, or t with clusters - 1 degrees of freedom when cluster-robust (as
+the OLS fits do). Cameron, A.C. and Trivedi, P.K. (1990) "Regression-based
+tests for overdispersion in the Poisson model", Journal of Econometrics 46,
+347-364.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.discrete.discrete_model import NegativeBinomial
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.regression.linear_model import OLS
+
+from evalkit.card import Outcome, PilotCard
+from evalkit.errors import EstimationError
+from evalkit.estimate._common import Errors, make_finding
+from evalkit.estimate._ols import Coefficient, Covariance, fit_coefficient
+from evalkit.estimate.finding import Finding
+from evalkit.estimate.wording import describe_ratio
+
+#: The scales whose "no change" is 1, not 0.
+RATIO_SCALES = frozenset({"rate ratio", "odds ratio"})
+#: Negative binomial replaces Poisson when the overdispersion test rejects at this level.
+OVERDISPERSION_ALPHA = 0.05
+
+RatioKind = Literal["rate", "odds"]
+
+
+@dataclass(frozen=True)
+class Model:
+    """One regression to fit: outcome, regressors, the column of interest and its errors."""
+
+    y: np.ndarray
+    X: np.ndarray
+    column: int
+    errors: Errors
+    words: str = "OLS"
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A rate or odds ratio with its 95% CI, Wald p-value and the log-scale estimate."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    log_estimate: float
+    log_se: float
+    n: int
+    model: str
+
+    def as_dict(self) -> dict[str, float]:
+        """Return the ratio as the plain numbers a Finding carries."""
+        return {
+            "estimate": self.estimate,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "p_value": self.p_value,
+        }
+
+
+@dataclass(frozen=True)
+class Overdispersion:
+    """The Cameron-Trivedi test of Poisson variance against NB2 (one-sided)."""
+
+    alpha: float
+    statistic: float
+    p_value: float
+
+
+class EstimationProblem(Exception):
+    """A ratio model could not be estimated on these data (said in plain words)."""
+
+
+def estimate_outcome(
+    card: PilotCard,
+    outcome: Outcome,
+    linear: Model,
+    *,
+    design: str,
+    adjusted: str = "",
+    cov: Covariance | None = None,
+    ratio: Model | None = None,
+    notes: tuple[str, ...] = (),
+    extras: Mapping[str, Any] | None = None,
+) -> Finding:
+    """Return the finding for one outcome on the scale its type calls for.
+
+    ``linear`` is the model whose coefficient is the difference (the headline
+    for continuous and binary outcomes); ``ratio`` the same comparison for the
+    logit or Poisson fit when it needs other rows (a paired design fits its
+    ratio on each unit's values, not on their differences). ``cov`` overrides
+    the standard errors, as for checking a textbook's classical errors.
+    """
+    linear, dropped = _complete_cases(linear)
+    ratio_model, _ = _complete_cases(ratio or linear)
+    if dropped:
+        notes = (*notes, f"{dropped} records without a value for every covariate were left out")
+    extra: dict[str, Any] = dict(extras or {})
+    coefficient = _fit_linear(linear, cov)
+    if outcome.type == "count":
+        return _count_finding(
+            card, outcome, coefficient, ratio_model, design, adjusted, cov, notes, extra
+        )
+    method = f"{design}, {linear.words}{adjusted}, {_linear_words(linear.errors, cov)}"
+    if outcome.type == "binary":
+        try:
+            odds = fit_ratio(ratio_model, kind="odds", cov=cov)
+        except EstimationProblem as problem:
+            notes = (*notes, f"no odds ratio: {problem}")
+        else:
+            extra["odds_ratio"] = odds.as_dict()
+            words = _glm_words(ratio_model.errors, cov)
+            method += f"; odds ratio from a logit with the same terms, {words}"
+    finding = make_finding(card, outcome, coefficient, method, notes)
+    return finding.model_copy(update=extra) if extra else finding
+
+
+def fit_ratio(
+    model: Model,
+    *,
+    kind: RatioKind,
+    cov: Covariance | None = None,
+    offset: np.ndarray | None = None,
+    hac_lags: int | None = None,
+    negative_binomial: bool = False,
+) -> Ratio:
+    """Return exp(coefficient) of a logit (odds ratio) or Poisson/NB2 fit (rate ratio).
+
+    Standard errors follow ``model.errors`` (HC0 sandwich, or cluster-robust),
+    unless ``cov`` overrides them or ``hac_lags`` asks for Newey-West errors
+    (interrupted time series on period totals).
+    """
+    if _separated(model, kind):
+        raise EstimationProblem(
+            "the outcome is always or never present in one group, so a ratio cannot be estimated"
+            if kind == "odds"
+            else "one group has no events at all, so a ratio cannot be estimated"
+        )
+    cov_type, cov_kwds, use_t = _glm_covariance(model.errors, cov, hac_lags)
+    with warnings.catch_warnings():
+        # separation and non-convergence are checked below and said in words
+        warnings.simplefilter("ignore")
+        try:
+            if negative_binomial:
+                result = NegativeBinomial(
+                    model.y, model.X, loglike_method="nb2", offset=offset
+                ).fit(disp=0, maxiter=200, cov_type=cov_type, cov_kwds=cov_kwds, use_t=use_t)
+                converged = bool(result.mle_retvals.get("converged", True))
+                name = "negative binomial (NB2) regression"
+            else:
+                family = families.Binomial() if kind == "odds" else families.Poisson()
+                result = GLM(model.y, model.X, family=family, offset=offset).fit(
+                    cov_type=cov_type, cov_kwds=cov_kwds, use_t=use_t
+                )
+                converged = bool(getattr(result, "converged", True))
+                name = "logit" if kind == "odds" else "Poisson regression"
+        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as exc:
+            raise EstimationProblem(f"the {kind} model could not be fitted ({exc})") from None
+    log_estimate = float(result.params[model.column])
+    log_se = float(result.bse[model.column])
+    if not (converged and math.isfinite(log_estimate) and math.isfinite(log_se) and log_se > 0):
+        raise EstimationProblem(
+            "the model did not settle on an estimate (an outcome that is always or never "
+            "present in one group cannot give a ratio)"
+        )
+    ci = np.asarray(result.conf_int(alpha=0.05))[model.column]
+    return Ratio(
+        estimate=math.exp(log_estimate),
+        ci_low=math.exp(float(ci[0])),
+        ci_high=math.exp(float(ci[1])),
+        p_value=float(np.asarray(result.pvalues)[model.column]),
+        log_estimate=log_estimate,
+        log_se=log_se,
+        n=int(result.nobs),
+        model=name,
+    )
+
+
+def measure_overdispersion(y: np.ndarray, X: np.ndarray) -> Overdispersion:
+    """Return the Cameron-Trivedi test of a Poisson fit's variance against NB2.
+
+    After the Poisson fit, ((y - mu)^2 - y) / mu is regressed on mu with no
+    constant; the t statistic of that coefficient is compared with a normal
+    distribution, one-sided (overdispersion only).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mu = GLM(y, X, family=families.Poisson()).fit().fittedvalues
+    mu = np.asarray(mu, dtype="float64")
+    auxiliary = ((y - mu) ** 2 - y) / mu
+    fit = OLS(auxiliary, mu[:, None]).fit()
+    statistic = float(fit.tvalues[0])
+    return Overdispersion(
+        alpha=float(fit.params[0]), statistic=statistic, p_value=float(stats.norm.sf(statistic))
+    )
+
+
+def is_ratio_scale(scale: str) -> bool:
+    """Return True when a finding's "no change" is a ratio of 1 rather than a difference of 0."""
+    return scale in RATIO_SCALES
+
+
+# --- count outcomes -------------------------------------------------------------------------------
+
+
+def _count_finding(
+    card: PilotCard,
+    outcome: Outcome,
+    difference: Coefficient,
+    model: Model,
+    design: str,
+    adjusted: str,
+    cov: Covariance | None,
+    notes: tuple[str, ...],
+    extra: dict[str, Any],
+) -> Finding:
+    dispersion = measure_overdispersion(model.y, model.X)
+    overdispersed = dispersion.p_value < OVERDISPERSION_ALPHA
+    test_words = (
+        f"Cameron-Trivedi overdispersion test p={_p_text(dispersion.p_value)}"
+        f"{', so negative binomial' if overdispersed else ''}"
+    )
+    try:
+        try:
+            ratio = fit_ratio(model, kind="rate", cov=cov, negative_binomial=overdispersed)
+        except EstimationProblem:
+            if not overdispersed:
+                raise
+            # NB2 can fail to converge on awkward data; Poisson with sandwich errors stays valid
+            ratio = fit_ratio(model, kind="rate", cov=cov)
+            notes = (*notes, "negative binomial did not converge; Poisson with robust errors used")
+    except EstimationProblem as problem:
+        raise EstimationError(
+            f"'{outcome.column}': {problem}",
+            path=card.card_path,
+            where="outcomes",
+            hint="a count outcome needs events in each group compared; "
+            "check the data, or describe this outcome as continuous",
+        ) from None
+    method = (
+        f"{design}, {ratio.model} rate ratio{adjusted}, {_glm_words(model.errors, cov)}; "
+        f"{test_words}"
+    )
+    summary = describe_ratio(
+        label=outcome.name,
+        design=card.design,
+        estimate=ratio.estimate,
+        ci_low=ratio.ci_low,
+        ci_high=ratio.ci_high,
+        better=outcome.better,
+    )
+    extra["mean_difference"] = {
+        "estimate": difference.estimate,
+        "se": difference.se,
+        "ci_low": difference.ci_low,
+        "ci_high": difference.ci_high,
+        "p_value": difference.p_value,
+        "unit": outcome.unit,
+    }
+    extra["overdispersion"] = {"statistic": dispersion.statistic, "p_value": dispersion.p_value}
+    return Finding(
+        outcome=outcome.measure_id,
+        label=outcome.name,
+        # the delta-method se keeps estimate and se on one scale; pool on log_estimate/log_se
+        estimate=ratio.estimate,
+        se=ratio.estimate * ratio.log_se,
+        ci_low=ratio.ci_low,
+        ci_high=ratio.ci_high,
+        p_value=ratio.p_value,
+        # records (or, when paired, units) compared: the same n as the difference
+        n=difference.n,
+        method=method,
+        better=outcome.better,
+        summary=summary,
+        scale="rate ratio",
+        unit="",
+        notes=notes,
+        log_estimate=ratio.log_estimate,
+        log_se=ratio.log_se,
+        **extra,
+    )
+
+
+# --- shared helpers -------------------------------------------------------------------------------
+
+
+def _complete_cases(model: Model) -> tuple[Model, int]:
+    """Return the model without rows missing the outcome or a regressor, and how many went."""
+    keep = np.isfinite(model.y) & np.isfinite(model.X).all(axis=1)
+    dropped = int((~keep).sum())
+    if not dropped:
+        return model, 0
+    groups = model.errors.groups[keep] if model.errors.groups is not None else None
+    return (
+        replace(
+            model, y=model.y[keep], X=model.X[keep], errors=replace(model.errors, groups=groups)
+        ),
+        dropped,
+    )
+
+
+def _separated(model: Model, kind: RatioKind) -> bool:
+    """Return True when the compared group has no variation a ratio could be estimated from.
+
+    Logit and Poisson fits on such data "converge" to a huge coefficient with a
+    small, meaningless standard error, so the check is made before fitting.
+    """
+    if model.y.ndim != 1:
+        return False  # period totals (successes, failures): the ITS checks its own periods
+    indicator = model.X[:, model.column]
+    if not np.isin(indicator, (0.0, 1.0)).all():
+        return False
+    for level in (0.0, 1.0):
+        values = model.y[indicator == level]
+        if not values.size:
+            return True
+        if kind == "odds" and (values.min() == values.max()):
+            return True
+        if kind == "rate" and values.sum() == 0:
+            return True
+    return False
+
+
+def _fit_linear(model: Model, cov: Covariance | None) -> Coefficient:
+    return fit_coefficient(
+        model.y,
+        model.X,
+        column=model.column,
+        cov=cov or model.errors.cov,
+        groups=model.errors.groups,
+    )
+
+
+def _glm_covariance(
+    errors: Errors, cov: Covariance | None, hac_lags: int | None
+) -> tuple[str, dict[str, Any] | None, bool]:
+    if hac_lags is not None:
+        return "HAC", {"maxlags": hac_lags}, False
+    chosen = cov or errors.cov
+    if chosen == "cluster":
+        if errors.groups is None:
+            raise ValueError("cluster-robust standard errors need groups")
+        return "cluster", {"groups": pd.factorize(errors.groups)[0]}, True
+    if chosen == "nonrobust":
+        return "nonrobust", None, False
+    # statsmodels' GLM HC1 applies no small-sample factor, so it is HC0; say so
+    return "HC0", None, False
+
+
+def _linear_words(errors: Errors, cov: Covariance | None) -> str:
+    if cov is None or cov == errors.cov:
+        return errors.words
+    return "classical standard errors" if cov == "nonrobust" else "robust (HC1) standard errors"
+
+
+def _glm_words(errors: Errors, cov: Covariance | None) -> str:
+    chosen = cov or errors.cov
+    if chosen == "nonrobust":
+        return "model-based standard errors"
+    if chosen == "cluster":
+        return errors.words
+    return "robust (HC0 sandwich) standard errors"
+
+
+def _p_text(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.2f}" if p >= 0.01 else f"{p:.3f}"

@@ -17,12 +17,7 @@ line 1).
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import difflib
-import hashlib
-import io
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,13 +27,23 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from evalkit.card import PilotCard, Scalar
+from evalkit.card import PilotCard
+from evalkit.contract.parse import _to_date, as_key, normalise, parse_column
+from evalkit.contract.read import MISSING_MARKERS, read_table
 from evalkit.errors import DataError, Problem
 
-#: Cell texts read as "no value" in CSV files, as councils' systems export them.
-MISSING_MARKERS = ("", "NA", "N/A", "n/a", "na", "NULL", "null", "None", "none", "-", ".")
-_TRUE = {"true", "yes", "y", "1", "t"}
-_FALSE = {"false", "no", "n", "0", "f"}
+__all__ = [
+    "MISSING_MARKERS",
+    "Rule",
+    "Validation",
+    "as_key",
+    "build_schema",
+    "normalise",
+    "parse_column",
+    "read_table",
+    "rules_for",
+    "validate_data",
+]
 _ROLE_TYPES = {
     "group": "str",
     "period": "str",
@@ -300,203 +305,6 @@ def validate_data(card: PilotCard, path: Path | None = None) -> Validation:
     if validation.rejected_share <= card.data.max_rejected_share:
         _check_roles(validation)  # too many failures is the first thing to report
     return validation
-
-
-# --- reading --------------------------------------------------------------------------------------
-
-
-def read_table(path: Path, sheet: str | int | None = None) -> tuple[pd.DataFrame, int, str]:
-    """Return a data file's raw rows, the line number of its first row, and its sha256.
-
-    CSV cells are kept as text (so nothing is lost before it is checked); XLSX
-    and Parquet keep the types stored in the file.
-    """
-    if not path.is_file():
-        raise DataError(
-            "the data file named in the card does not exist",
-            path=path,
-            hint="check data.path in pilot.yaml (it is relative to the pilot folder)",
-        )
-    content = path.read_bytes()
-    sha = hashlib.sha256(content).hexdigest()
-    if not content.strip():
-        raise DataError("the data file is empty", path=path, hint="export the data again")
-    suffix = path.suffix.lower()
-    if suffix in {".csv", ".txt"}:
-        return _read_csv(path, content), 2, sha
-    if suffix in {".xlsx", ".xlsm"}:
-        return _read_xlsx(path, content, sheet), 2, sha
-    if suffix in {".parquet", ".pq"}:
-        return _read_parquet(path, content), 1, sha
-    raise DataError(
-        f"evalkit cannot read '{suffix}' files",
-        path=path,
-        hint="save the data as CSV (UTF-8), XLSX or Parquet",
-    )
-
-
-def _read_csv(path: Path, content: bytes) -> pd.DataFrame:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = content[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"the file is not UTF-8 text (byte 0x{content[exc.start]:02x} cannot be read)",
-            path=path,
-            where=str(line),
-            hint="save it as 'CSV UTF-8' (in Excel: File > Save As > CSV UTF-8)",
-        ) from None
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            na_values=list(MISSING_MARKERS),
-            skipinitialspace=True,
-            skip_blank_lines=False,
-        )
-    except pd.errors.ParserError as exc:
-        raise DataError(
-            f"the file is not a well-formed CSV: {exc}".rstrip(),
-            path=path,
-            hint="every line needs the same number of commas as the header; "
-            "quote text that contains commas",
-        ) from None
-    except (pd.errors.EmptyDataError, csv.Error) as exc:
-        raise DataError(f"the file cannot be read as CSV: {exc}", path=path) from None
-    if not isinstance(frame.index, pd.RangeIndex):
-        # pandas makes the first columns an index when a row has more values than the header
-        raise DataError(
-            "the file is not a well-formed CSV: a row has more values than the header has columns",
-            path=path,
-            hint="every line needs the same number of commas as the header; "
-            "quote text that contains commas",
-        )
-    frame.columns = [str(c).strip() for c in frame.columns]
-    # drop blank lines but keep each row's index, so line numbers still match the file
-    return frame[frame.notna().any(axis=1)]
-
-
-def _read_xlsx(path: Path, content: bytes, sheet: str | int | None) -> pd.DataFrame:
-    try:
-        frame = pd.read_excel(io.BytesIO(content), sheet_name=sheet or 0, engine="openpyxl")
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        if isinstance(exc, ValueError) and "Worksheet" in str(exc):
-            raise DataError(
-                f"there is no sheet {sheet!r} in the workbook",
-                path=path,
-                hint="set data.sheet in pilot.yaml to the sheet's name",
-            ) from None
-        raise DataError(
-            f"the workbook cannot be opened ({type(exc).__name__}); it may be damaged "
-            "or not really an .xlsx file",
-            path=path,
-            hint="open it in Excel and save it again as .xlsx, or export it as CSV UTF-8",
-        ) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.astype(object).where(frame.notna(), None)
-
-
-def _read_parquet(path: Path, content: bytes) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(io.BytesIO(content))
-    except Exception as exc:  # pyarrow raises many types for a damaged file
-        raise DataError(
-            f"the Parquet file cannot be read ({type(exc).__name__})",
-            path=path,
-            hint="write the file again, or export the data as CSV UTF-8",
-        ) from None
-
-
-# --- parsing --------------------------------------------------------------------------------------
-
-
-def parse_column(series: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
-    """Return a column read as ``kind`` and a mask of cells that could not be read."""
-    missing = _is_missing(series)
-    if kind in {"float", "int"}:
-        values = _to_number(series)
-        bad = values.isna().to_numpy() & ~missing
-        if kind == "int":
-            fractional = (
-                values.notna().to_numpy()
-                & (np.floor(values.fillna(0)) != values.fillna(0)).to_numpy()
-            )
-            bad |= fractional
-            values = values.where(~fractional)
-        return values.astype("float64"), bad
-    if kind == "bool":
-        text = series.astype(str).str.strip().str.lower()
-        values = pd.Series(pd.NA, index=series.index, dtype="boolean")
-        values[text.isin(_TRUE).to_numpy() & ~missing] = True
-        values[text.isin(_FALSE).to_numpy() & ~missing] = False
-        return values, values.isna().to_numpy() & ~missing
-    if kind == "date":
-        values = _to_date(series)
-        return values, values.isna().to_numpy() & ~missing
-    if kind == "time":
-        numbers = _to_number(series)
-        if numbers.notna().to_numpy().sum() == (~missing).sum():
-            return numbers.astype("float64"), np.zeros(len(series), dtype=bool)
-        values = _to_date(series)
-        return values, values.isna().to_numpy() & ~missing
-    values = normalise(series).where(~missing)
-    return values, np.zeros(len(series), dtype=bool)
-
-
-def _is_missing(series: pd.Series) -> np.ndarray:
-    missing: np.ndarray = np.asarray(series.isna().to_numpy(), dtype=bool)
-    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-        text = series.astype(str).str.strip()
-        missing = missing | text.isin(MISSING_MARKERS).to_numpy()
-    return missing
-
-
-def _to_number(series: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype("float64")
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        return series.astype("float64")
-    text = series.astype(str).str.strip()
-    return pd.to_numeric(text, errors="coerce").astype("float64")
-
-
-def _to_date(series: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return series
-    first = pd.to_datetime(series, errors="coerce", format="ISO8601")
-    retry = first.isna() & series.notna()
-    if retry.any():
-        # UK data: 03/04/2025 is the 3rd of April
-        first[retry] = pd.to_datetime(series[retry], errors="coerce", dayfirst=True, format="mixed")
-    return first
-
-
-def as_key(value: Scalar | Any) -> str:
-    """Return a value from the card or the data as the text both are compared by."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if isinstance(value, float | np.floating):
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        stamp = pd.Timestamp(value)
-        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def normalise(series: pd.Series) -> pd.Series:
-    """Return a column as text keys comparable with card values (see :func:`as_key`)."""
-    if series.dtype == object and not series.map(lambda v: isinstance(v, str)).all():
-        return series.map(lambda v: None if v is None or v is pd.NA else as_key(v)).astype(object)
-    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(
-        series.dtype
-    ):
-        return series.map(as_key).astype(object)
-    return series.astype(str).str.strip().astype(object)
 
 
 # --- roles the estimators rely on ----------------------------------------------------------------

@@ -257,10 +257,83 @@ def findings_markdown(analysis: Analysis) -> str:
         "",
         "Methods: " + "; ".join(f"{f.label}: {f.method}" for f in analysis.findings) + ".",
     ]
+    doubts = design_doubts(analysis)
+    if doubts:
+        lines += [
+            "",
+            "**Where the design's assumptions look doubtful:**",
+            "",
+            *[f"- {doubt}" for doubt in doubts],
+        ]
+    power = underpowered_markdown(analysis)
+    if power:
+        lines += ["", power]
     notes = list(dict.fromkeys(note for f in analysis.findings for note in f.notes))
     if notes:
         lines += ["", *[f"- {note}" for note in notes]]
     return "\n".join(lines)
+
+
+def design_doubts(analysis: Analysis) -> list[str]:
+    """Return plain sentences for each design check that failed (pre-trends, few periods)."""
+    doubts = []
+    for finding in analysis.findings:
+        checks = getattr(finding, "checks", None) or {}
+        p = checks.get("pretrend_p")
+        if isinstance(p, float) and p < 0.05:
+            doubts.append(
+                f"{finding.label}: the pilot and comparison groups were already "
+                f"moving apart before the change (pre-trend test p = {p:.2g}), so "
+                "the estimate may mix the pilot's effect with that drift."
+            )
+        pre = checks.get("pre_periods")
+        if analysis.card.design == "its" and isinstance(pre, int) and pre < 8:
+            doubts.append(
+                f"{finding.label}: only {pre} periods before the change, so the "
+                "earlier trend, and what would have happened, is uncertain."
+            )
+    return doubts
+
+
+def underpowered_markdown(analysis: Analysis) -> str:
+    """Return a note when the pilot is too small to expect to detect the change it hopes for."""
+    from evalkit.errors import EstimationError
+    from evalkit.estimate.power import plan_pilot, power_summary
+
+    if not any(o.hoped_change is not None for o in analysis.card.outcomes):
+        return ""
+    try:
+        mdes = plan_pilot(analysis.card, analysis.validation.valid)
+    except EstimationError:
+        return ""
+    short = [m for m in mdes if m.detectable() is False]
+    if not short:
+        return ""
+    return "**Is the pilot big enough?** " + power_summary(short)
+
+
+def design_figures(analysis: Analysis) -> list[Figure]:
+    """Return the design's own charts: event studies for panel DiD, ITS counterfactuals."""
+    from evalkit.charts.event_study import event_study_chart
+    from evalkit.charts.its import its_chart
+    from evalkit.errors import EstimationError
+    from evalkit.estimate.its import its_chart_data
+    from evalkit.estimate.panel import event_study
+
+    card, frame = analysis.card, analysis.validation.valid
+    figures = []
+    for outcome in card.outcomes:
+        try:
+            if card.design == "its":
+                data = its_chart_data(card, frame, outcome)
+                figures.append(figure(its_chart(data, label=outcome.name, unit=outcome.unit)))
+            elif card.design == "did" and card.data.period is None and card.data.time:
+                study = event_study(card, frame, outcome)
+                chart = event_study_chart(study, label=outcome.name, unit=outcome.unit)
+                figures.append(figure(chart))
+        except EstimationError:
+            continue  # the finding itself already explains why this outcome cannot be drawn
+    return figures
 
 
 def trust_markdown(analysis: Analysis) -> str:

@@ -153,3 +153,88 @@ def test_learning_review_template_runs_with_papermill_and_writes_when_asked(
     assert (pilot / LOG_FILE).read_text() == before  # nothing written unless asked
     text = (tmp_path / "review.ipynb").read_text()
     assert "What we learned and what we will change" in text
+
+
+ITS_CARD = """\
+name: Extended hours
+place: Testford
+design: its
+data:
+  path: {data_path}
+  time: {{column: month, start: 2025-01}}
+outcomes:
+  - column: waits
+    label: Days waiting
+    unit: days
+    better: lower
+    hoped_change: -1
+"""
+
+PANEL_CARD = """\
+name: Ward pilots
+place: Testford
+design: did
+data:
+  path: {data_path}
+  unit: ward
+  group: {{column: arm, pilot: pilot}}
+  time: {{column: month, start: 2025-01}}
+outcomes:
+  - column: waits
+    label: Days waiting
+    unit: days
+    better: lower
+"""
+
+
+def _series(tmp_path: Path, panel: bool) -> str:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    months = pd.period_range("2023-07", "2026-06", freq="M").astype(str)
+    rows = []
+    for ward in range(12 if panel else 1):
+        pilot = ward < 6
+        for t, month in enumerate(months):
+            after = month >= "2025-01"
+            for _ in range(12):
+                waits = 40 + 0.1 * t - (4 if (after and (pilot or not panel)) else 0)
+                rows.append(
+                    {
+                        "ward": f"W{ward}",
+                        "arm": "pilot" if pilot else "comparison",
+                        "month": month,
+                        "waits": round(waits + rng.normal(0, 3), 1),
+                    }
+                )
+    return pd.DataFrame(rows).to_csv(index=False)
+
+
+@pytest.mark.parametrize(
+    ("card", "panel", "chart"),
+    [
+        (ITS_CARD, False, "Interrupted time series of Days waiting"),
+        (PANEL_CARD, True, "Periods relative to the start"),
+    ],
+)
+def test_design_charts_and_doubts_appear_in_the_report(
+    make_pilot: Callable[..., Path], tmp_path: Path, card: str, panel: bool, chart: str
+) -> None:
+    pilot = make_pilot(card, data=_series(tmp_path, panel))
+    out = tmp_path / "out"
+    out.mkdir()
+    notebook = execute_template(
+        template_path("pilot_report.ipynb"),
+        out / "report.ipynb",
+        {"pilot_dir": str(pilot), "output_dir": str(out)},
+        cwd=pilot,
+    )
+    html = export_html(notebook, out / "report.html").read_text(encoding="utf-8")
+    assert chart.lower() in html.lower()
+    results = load_results(out / "results.json")
+    finding = results.findings[0]
+    assert abs(finding.estimate - (-4)) < 4 * finding.se  # the planted change of -4 days
+    if not panel:
+        # a hoped-for change of 1 day is below what 36 monthly means can detect
+        assert "Is the pilot big enough?" in html

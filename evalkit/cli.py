@@ -139,11 +139,49 @@ def validate(pilot_dir: Path) -> None:
     is_flag=True,
     help="Run every pilot in PATHS (folders of pilots; default: ./pilots).",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="How many pilots to run at once, each in its own process (default: one per core).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run pilots whose inputs have not changed since their last report.",
+)
 @click.option("--timeout", type=float, default=None, help="Stop a pilot's report after SECONDS.")
+@click.option(
+    "--dask-scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run the pilots on the Dask cluster whose scheduler is at ADDRESS (evalkit[dask]).",
+)
+@click.option(
+    "--runs-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write the run manifest (default: runs/ beside the pilots folder).",
+)
 @explains_errors
-def run(paths: tuple[Path, ...], run_all: bool, timeout: float | None) -> None:
+def run(
+    paths: tuple[Path, ...],
+    run_all: bool,
+    jobs: int | None,
+    force: bool,
+    timeout: float | None,
+    dask_scheduler: str | None,
+    runs_dir: Path | None,
+) -> None:
     """Run pilots: validate, execute the report template, write reports/cycle-<n>/."""
+    import contextlib
+    import datetime as dt
+    import signal
+
+    from evalkit.manifest import default_runs_dir, write_manifest
     from evalkit.runner import find_pilots, run_pilots
+    from evalkit.workers import dask_executor, default_jobs
 
     if run_all:
         pilots = [p for folder in (paths or (Path("pilots"),)) for p in find_pilots(folder)]
@@ -154,41 +192,60 @@ def run(paths: tuple[Path, ...], run_all: bool, timeout: float | None) -> None:
     if not pilots:
         err.print("No pilots found (a pilot is a folder with a pilot.yaml).")
         sys.exit(1)
-    started = time.perf_counter()
-    if err.is_terminal:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as progress:
-            task = progress.add_task("starting", total=len(pilots))
+    workers = jobs or default_jobs()
+    options = {
+        "jobs": workers,
+        "force": force,
+        "timeout": timeout,
+        "dask_scheduler": dask_scheduler,
+    }
+    started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
+    finished: dict[Path, RunOutcome] = {}
+    # a scheduler stopping the run (SIGTERM) is treated like Ctrl-C: the manifest is still written
+    previous = None
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with contextlib.ExitStack() as stack:
+            executor = (
+                stack.enter_context(dask_executor(dask_scheduler)) if dask_scheduler else None
+            )
+            progress = stack.enter_context(_run_progress(len(pilots))) if err.is_terminal else None
+            running: list[str] = []
 
             def start(pilot: Path) -> None:
-                progress.update(task, description=f"running {pilot.name}")
+                running.append(pilot.name)
+                if progress is not None:
+                    progress.update(progress.task_ids[0], description=", ".join(running))
 
             def done(outcome: RunOutcome) -> None:
-                progress.advance(task)
-                _report_one(outcome)
+                finished[outcome.pilot] = outcome
+                if outcome.pilot.name in running:
+                    running.remove(outcome.pilot.name)
+                if progress is not None:
+                    progress.update(progress.task_ids[0], advance=1, description=", ".join(running))
+                _report_one(outcome, timestamp=progress is None)
 
-            outcomes = run_pilots(pilots, timeout=timeout, on_start=start, on_done=done)
-    else:
-        outcomes = run_pilots(pilots, timeout=timeout, on_done=_report_one)
-    table = Table(
-        title=f"{len(outcomes)} pilot(s) in {time.perf_counter() - started:.1f}s",
-        title_justify="left",
-    )
-    for column in ("pilot", "status", "seconds"):
-        table.add_column(column)
-    table.add_column("report or reason", overflow="fold")
-    for o in outcomes:
-        where = str(o.report_dir) if o.report_dir else o.message.splitlines()[0]
-        table.add_row(o.pilot.name, o.status, f"{o.seconds:.1f}", where)
-    out.print(table)
-    if any(o.status == "failed" for o in outcomes):
+            run_pilots(
+                pilots,
+                timeout=timeout,
+                force=force,
+                jobs=workers,
+                executor=executor,
+                on_start=start,
+                on_done=done,
+            )
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        manifest = None
+        try:
+            where = runs_dir or default_runs_dir(pilots)
+            manifest = write_manifest(where, pilots, finished, started=started, options=options)
+        except OSError as exc:
+            err.print(f"error: the run manifest could not be written: {exc}", soft_wrap=True)
+        _summarise_run(pilots, finished, time.perf_counter() - clock, manifest)
+    if manifest is None or any(o.status == "failed" for o in finished.values()):
         sys.exit(1)
 
 
@@ -211,6 +268,19 @@ def compare(pilots_dir: Path, out_dir: Path, timeout: float | None) -> None:
     for warning in warnings:
         err.print(f"warning: {warning.splitlines()[0]}", soft_wrap=True)
     out.print(f"Wrote {folder / 'comparison.html'} and {folder / 'comparison.json'}.")
+
+
+@cli.command()
+@click.argument("pilot_dir", type=click.Path(path_type=Path))
+@explains_errors
+def plan(pilot_dir: Path) -> None:
+    """Say the smallest change this pilot's data can expect to detect, outcome by outcome."""
+    from evalkit.card import load_pilot
+    from evalkit.contract import validate_data
+    from evalkit.estimate.power import plan_pilot, power_summary
+
+    card = load_pilot(pilot_dir)
+    out.print(power_summary(plan_pilot(card, validate_data(card).valid)), soft_wrap=True)
 
 
 @cli.command()
@@ -334,20 +404,68 @@ def log_correct(pilot_dir: Path, cycle: int | None, **fields: Any) -> None:
     out.print(f"Wrote correction {entry.id} superseding {entry.supersedes}; close it when done.")
 
 
-def _report_one(outcome: RunOutcome) -> None:
-    if outcome.report_dir is not None:
+def _run_progress(total: int) -> Progress:
+    progress = Progress(
+        SpinnerColumn(),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+    )
+    progress.add_task("starting", total=total)
+    return progress
+
+
+def _report_one(outcome: RunOutcome, *, timestamp: bool = False) -> None:
+    """Print one line as a pilot finishes (with the time, for a log); failures in full on stderr."""
+    import datetime as dt
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ ") if timestamp else ""
+    name = escape(outcome.pilot.name)
+    if outcome.status == "ok" and outcome.report_dir is not None:
+        why = f"  ({escape(outcome.note)})" if outcome.note else ""
         out.print(
-            f"[green]ok[/]     {escape(outcome.pilot.name)}  {outcome.seconds:.1f}s  "
-            f"{escape(str(outcome.report_dir / 'report.html'))}",
-            markup=True,
-        )
-    else:
-        err.print(
-            f"[red]failed[/] {escape(outcome.pilot.name)}  {outcome.seconds:.1f}s\n"
-            f"{escape(outcome.message)}",
+            f"{stamp}[green]ok[/]      {name}  {outcome.seconds:.1f}s  "
+            f"{escape(str(outcome.report_dir / 'report.html'))}{why}",
             markup=True,
             soft_wrap=True,
         )
+    elif outcome.status == "skipped":
+        out.print(
+            f"{stamp}[cyan]skipped[/] {name}  {escape(outcome.note)}", markup=True, soft_wrap=True
+        )
+    else:
+        err.print(
+            f"{stamp}[red]failed[/]  {name}  {outcome.seconds:.1f}s\n{escape(outcome.message)}",
+            markup=True,
+            soft_wrap=True,
+        )
+
+
+def _summarise_run(
+    pilots: list[Path], finished: dict[Path, RunOutcome], seconds: float, manifest: Path | None
+) -> None:
+    table = Table(title=f"{len(pilots)} pilot(s) in {seconds:.1f}s", title_justify="left")
+    for column in ("pilot", "status", "seconds"):
+        table.add_column(column)
+    table.add_column("report or reason", overflow="fold")
+    for pilot in pilots:
+        o = finished.get(pilot)
+        if o is None:
+            table.add_row(pilot.name, "interrupted", "", "stopped before this pilot finished")
+            continue
+        if o.status == "failed":
+            where = o.message.splitlines()[0] if o.message else "failed"
+        elif o.status == "skipped":
+            where = o.note
+        else:
+            where = str(o.report_dir)
+        table.add_row(o.pilot.name, o.status, f"{o.seconds:.1f}", where)
+    out.print(table)
+    if manifest is not None:
+        out.print(f"Manifest: {manifest}", soft_wrap=True)
 
 
 def main() -> None:

@@ -62,6 +62,7 @@ def execute_template(
     *,
     cwd: Path | None = None,
     timeout: float | None = None,
+    kernel_manager_class: type[AsyncKernelManager] = CurrentPythonKernelManager,
 ) -> Path:
     """Run a template with papermill into ``output``; raise the library's error if a cell fails.
 
@@ -78,7 +79,7 @@ def execute_template(
             str(output),
             parameters=parameters,
             kernel_name="python3",
-            kernel_manager_class=CurrentPythonKernelManager,
+            kernel_manager_class=kernel_manager_class,
             progress_bar=False,
             cwd=str(cwd) if cwd else None,
             execution_timeout=timeout,

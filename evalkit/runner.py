@@ -1,42 +1,64 @@
 """Running pilots: validate, execute the report template, check the results, publish.
 
-A run writes into a hidden partial folder and renames it into
-``reports/cycle-<n>/`` only when everything succeeded, so a failed or killed
-run leaves the previous report in place. What a failed run produced is kept
-in ``reports/cycle-<n>.failed/`` to help the person fix it.
+A run holds the pilot's lock (``reports/.evalkit-run.lock``), writes into a
+hidden partial folder and swaps it into ``reports/cycle-<n>/`` only when
+everything succeeded, so a failed or killed run leaves the previous report in
+place and two runs of one pilot cannot mix their files. What a failed run
+produced is kept in ``reports/cycle-<n>.failed/`` to help the person fix it.
+
+Many pilots run side by side in worker processes (``jobs``) or on a Dask
+cluster (``executor``); a pilot whose inputs have not changed since its last
+good report is skipped (see ``evalkit.fingerprint``).
+
+The data are validated here before a kernel starts, and the template
+validates them again: the template is a view that must also run on its own
+(plain papermill, JupyterLab). The check here costs about 0.1 s and stops a
+pilot with bad data in a fraction of a second, with every failing row listed
+in ``rejected_rows.csv``, instead of after a kernel start.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import json
+import math
 import os
 import shutil
 import time
 import traceback
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from evalkit.analysis import write_rejected
 from evalkit.card import CARD_FILE, PilotCard, load_pilot
-from evalkit.contract import validate_data
-from evalkit.errors import ConfigError, DataError, EvalkitError
-from evalkit.learning import log_path, read_log, refresh_draft
-from evalkit.results import RESULTS_FILE, load_results
-from evalkit.voice import load_voice
+from evalkit.errors import ConfigError, DataError, EvalkitError, NotebookError
+from evalkit.fingerprint import Fingerprint, fingerprint_inputs, record_inputs, recorded_inputs
+from evalkit.locks import pilot_lock
+from evalkit.workers import run_in_processes, run_on_executor
 
 REPORT_TEMPLATE = "pilot_report.ipynb"
+RESULTS_FILE = "results.json"  # evalkit.results.RESULTS_FILE, without loading pydantic models
+#: Written by the kernel while a report runs; kept only when the run fails.
+KERNEL_LOG = "kernel.log"
+#: A report counts as complete (and can be skipped) only with all of these.
+COMPLETE_REPORT = ("report.ipynb", "report.html", RESULTS_FILE)
 
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """How one pilot's run ended: where its report is, or why it failed."""
+    """How one pilot's run ended: where its report is, why it was skipped, or why it failed."""
 
     pilot: Path
-    status: Literal["ok", "failed"]
+    status: Literal["ok", "failed", "skipped"]
     seconds: float
     report_dir: Path | None = None
-    message: str = ""
+    message: str = ""  # why it failed, in full
+    note: str = ""  # why it ran (what changed) or why it was skipped
+    fingerprint: str = ""
+    timings: Mapping[str, float] = field(default_factory=dict, hash=False, compare=False)
 
 
 def find_pilots(pilots_dir: Path) -> list[Path]:
@@ -58,54 +80,9 @@ def run_pilot(
 
     Raises the library's error (card, data, estimation or notebook) with a
     plain message; the previous report is left untouched on any failure.
+    ``timeout`` is in seconds for the whole report.
     """
-    from evalkit.notebooks import execute_template, export_html, template_path
-
-    card = load_pilot(pilot_dir)
-    validation = validate_data(card)
-    voice = load_voice(card)
-    read_log(log_path(card))  # a hand edit that broke the log stops the run before any work
-    final = card.report_dir()
-    failed = final.with_name(final.name + ".failed")
-    try:
-        validation.raise_if_too_broken()
-    except DataError as exc:
-        _replace_dir(failed)
-        failed.mkdir(parents=True)
-        write_rejected(validation, failed)
-        raise DataError(
-            f"{exc.message} (every failing row is listed in {failed / 'rejected_rows.csv'})",
-            path=exc.path,
-            problems=exc.problems,
-            hint=exc.hint,
-        ) from None
-
-    partial = final.with_name(f".{final.name}.partial-{os.getpid()}")
-    _replace_dir(partial)
-    partial.mkdir(parents=True)
-    try:
-        notebook = execute_template(
-            template or template_path(REPORT_TEMPLATE),
-            partial / "report.ipynb",
-            {"pilot_dir": str(card.folder.resolve()), "output_dir": str(partial.resolve())},
-            cwd=card.folder.resolve(),
-            timeout=timeout,
-        )
-        load_results(partial / RESULTS_FILE)
-        export_html(notebook, partial / "report.html")
-    except BaseException as exc:
-        _replace_dir(failed)
-        partial.rename(failed)
-        if isinstance(exc, EvalkitError):
-            if exc.path is not None and exc.path.is_relative_to(partial):
-                exc.path = failed / exc.path.relative_to(partial)
-            exc.hint = (exc.hint + "; " if exc.hint else "") + f"partial output kept in {failed}"
-            exc.args = (exc.render(),)
-        raise
-    _swap_into_place(partial, final)
-    _replace_dir(failed)
-    refresh_draft(card, load_results(final / RESULTS_FILE), voice)
-    return final
+    return _run(Path(pilot_dir), template=template, timeout=timeout).report
 
 
 def run_pilots(
@@ -113,34 +90,52 @@ def run_pilots(
     *,
     template: Path | None = None,
     timeout: float | None = None,
+    force: bool = False,
+    jobs: int = 0,
+    executor: Executor | None = None,
     on_start: Callable[[Path], None] | None = None,
     on_done: Callable[[RunOutcome], None] | None = None,
 ) -> list[RunOutcome]:
-    """Run each pilot in turn; one pilot's failure never stops the others."""
-    outcomes = []
-    for pilot_dir in pilot_dirs:
-        if on_start is not None:
-            on_start(pilot_dir)
-        started = time.perf_counter()
-        try:
-            report = run_pilot(pilot_dir, template=template, timeout=timeout)
-            outcome = RunOutcome(pilot_dir, "ok", time.perf_counter() - started, report)
-        except EvalkitError as exc:
-            outcome = RunOutcome(
-                pilot_dir, "failed", time.perf_counter() - started, message=exc.render()
-            )
-        except Exception as exc:  # a bug hit by one pilot must not stop the others
-            outcome = RunOutcome(
-                pilot_dir,
-                "failed",
-                time.perf_counter() - started,
-                message=f"unexpected error (please report it as an evalkit bug): "
-                f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
-            )
-        outcomes.append(outcome)
+    """Run pilots and return their outcomes in the order given; one failure never stops the others.
+
+    A pilot whose inputs are unchanged since its last good report is skipped
+    unless ``force``. ``jobs`` = 0 runs pilots one by one in this process;
+    ``jobs`` >= 1 runs that many at once, each in a worker process, so a crash
+    stops only its own pilot; ``executor`` (e.g. a Dask cluster's) runs them
+    there instead. ``on_done`` hears of each pilot as it finishes.
+    """
+    pilots = list(pilot_dirs)
+    outcomes: dict[int, RunOutcome] = {}
+    jobs_to_run: list[_Job] = []
+    for index, pilot in enumerate(pilots):
+        job = _plan(index, pilot, template, timeout, force)
+        if isinstance(job, RunOutcome):
+            outcomes[index] = job
+            if on_done is not None:
+                on_done(job)
+        else:
+            jobs_to_run.append(job)
+
+    def done(position: int, outcome: RunOutcome) -> None:
+        outcomes[jobs_to_run[position].index] = outcome
         if on_done is not None:
             on_done(outcome)
-    return outcomes
+
+    def started(position: int) -> None:
+        if on_start is not None:
+            on_start(jobs_to_run[position].pilot)
+
+    if executor is not None:
+        run_on_executor(executor, _run_job, jobs_to_run, lost=_lost, on_done=done)
+    elif jobs >= 1 and jobs_to_run:
+        run_in_processes(
+            _run_job, jobs_to_run, jobs=jobs, lost=_lost, on_start=started, on_done=done
+        )
+    else:
+        for position, job in enumerate(jobs_to_run):
+            started(position)
+            done(position, _run_job(job))
+    return [outcomes[index] for index in range(len(pilots))]
 
 
 def latest_report(card: PilotCard) -> Path | None:
@@ -152,12 +147,312 @@ def latest_report(card: PilotCard) -> Path | None:
     return cycles[-1] if cycles else None
 
 
+# --- one pilot ---
+
+
+@dataclass(frozen=True)
+class _Ran:
+    report: Path
+    fingerprint: Fingerprint
+    timings: dict[str, float]
+
+
+class _Clock:
+    """Times the steps of one run (seconds each), for the manifest."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = self.laps.get(step, 0.0) + now - self._last
+        self._last = now
+
+
+def _run(pilot_dir: Path, *, template: Path | None, timeout: float | None) -> _Ran:
+    deadline = time.monotonic() + timeout if timeout else None
+    clock = _Clock()
+    card = load_pilot(pilot_dir)
+    template = template or _default_template()
+    # the kernel factory imports what the template needs while this process checks the data
+    preload = warm_up_factory(template)
+    inputs = fingerprint_inputs(card, template)  # as near as can be to reading the card
+
+    from evalkit.contract import validate_data
+    from evalkit.learning import log_path, read_log, refresh_draft
+    from evalkit.notebooks import export_html
+    from evalkit.results import load_results
+    from evalkit.voice import load_voice
+
+    with pilot_lock(card.reports_dir):
+        final = card.report_dir()
+        failed = final.with_name(final.name + ".failed")
+        _tidy_after_killed_runs(final)
+        validation = validate_data(card)
+        voice = load_voice(card)
+        read_log(log_path(card))  # a hand edit that broke the log stops the run before any work
+        try:
+            validation.raise_if_too_broken()
+        except DataError as exc:
+            from evalkit.analysis import write_rejected  # loads the estimators: only when needed
+
+            _replace_dir(failed)
+            failed.mkdir(parents=True)
+            write_rejected(validation, failed)
+            raise DataError(
+                f"{exc.message} (every failing row is listed in {failed / 'rejected_rows.csv'})",
+                path=exc.path,
+                problems=exc.problems,
+                hint=exc.hint,
+            ) from None
+        clock.lap("check")
+
+        partial = final.with_name(f".{final.name}.partial-{os.getpid()}")
+        _replace_dir(partial)
+        partial.mkdir(parents=True)
+        try:
+            notebook = _execute(template, partial, card, timeout, deadline, preload)
+            clock.lap("notebook")
+            results = load_results(partial / RESULTS_FILE)
+            export_html(notebook, partial / "report.html")
+            clock.lap("html")
+            refresh_draft(card, results, voice)
+            fingerprint = inputs.with_log(card)
+            record_inputs(partial / RESULTS_FILE, fingerprint)
+            (partial / KERNEL_LOG).unlink(missing_ok=True)
+        except BaseException as exc:
+            _replace_dir(failed)
+            partial.rename(failed)
+            if isinstance(exc, EvalkitError):
+                if exc.path is not None and exc.path.is_relative_to(partial):
+                    exc.path = failed / exc.path.relative_to(partial)
+                exc.hint = (
+                    exc.hint + "; " if exc.hint else ""
+                ) + f"partial output kept in {failed}"
+                exc.args = (exc.render(),)
+            raise
+        _swap_into_place(partial, final)
+        _replace_dir(failed)
+        clock.lap("publish")
+    timings = _split_notebook_time(clock.laps, final / "report.ipynb")
+    return _Ran(report=final, fingerprint=fingerprint, timings=timings)
+
+
+def _execute(
+    template: Path,
+    partial: Path,
+    card: PilotCard,
+    timeout: float | None,
+    deadline: float | None,
+    preload: tuple[str, ...],
+) -> Path:
+    """Run the template into the partial folder; a kernel that does not start is tried once more."""
+    from nbclient.exceptions import DeadKernelError
+
+    from evalkit.kernel_factory import FORKING
+    from evalkit.kernels import KernelOptions, kernel_manager_for
+    from evalkit.notebooks import execute_template
+
+    output = partial / "report.ipynb"
+    # first a kernel from the kernel factory; if it does not start, an ordinary new one
+    attempts = (FORKING, False)
+    for attempt, fork in enumerate(attempts):
+        manager, watch = kernel_manager_for(
+            KernelOptions(fork=fork, deadline=deadline, log=partial / KERNEL_LOG, preload=preload)
+        )
+        try:
+            return execute_template(
+                template,
+                output,
+                {"pilot_dir": str(card.folder.resolve()), "output_dir": str(partial.resolve())},
+                cwd=card.folder.resolve(),
+                # papermill takes whole seconds a cell; the deadline holds the whole report to
+                # the exact timeout
+                timeout=math.ceil(timeout) if timeout else None,
+                kernel_manager_class=manager,
+            )
+        except Exception as exc:
+            if watch.timed_out:
+                raise NotebookError(
+                    f"the report template ran for longer than {timeout} seconds",
+                    path=output,
+                    hint="raise --timeout, or check for a cell stuck on input",
+                ) from None
+            if isinstance(exc, EvalkitError):
+                raise
+            if attempt < len(attempts) - 1 and not _any_cell_ran(output):
+                continue
+            said = "stopped" if isinstance(exc, DeadKernelError) else "failed"
+            raise NotebookError(
+                f"the report's kernel {said} ({type(exc).__name__}: {exc})",
+                path=output if output.exists() else None,
+                hint=f"it may have run out of memory; its own messages are in {KERNEL_LOG}",
+            ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _any_cell_ran(notebook: Path) -> bool:
+    """Return whether papermill started any cell of a (partial) output notebook."""
+    try:
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return any(cell.get("metadata", {}).get("papermill", {}).get("start_time") for cell in cells)
+
+
+def _split_notebook_time(laps: dict[str, float], notebook: Path) -> dict[str, float]:
+    """Return the step timings with the notebook's time split into kernel start and cells."""
+    try:
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        ran = sum(c.get("metadata", {}).get("papermill", {}).get("duration") or 0 for c in cells)
+    except (OSError, ValueError, KeyError):
+        ran = 0.0
+    total = laps.get("notebook", 0.0)
+    return {
+        "check": laps.get("check", 0.0),
+        "kernel": max(total - ran, 0.0),
+        "cells": float(ran),
+        "html": laps.get("html", 0.0),
+        "publish": laps.get("publish", 0.0),
+    }
+
+
+def warm_up_factory(template: Path) -> tuple[str, ...]:
+    """Start this process's kernel factory for a template, if not started; return what it loads."""
+    from evalkit.kernel_factory import start_factory, template_modules
+
+    preload = template_modules(template)
+    start_factory(preload)
+    return preload
+
+
+def _default_template() -> Path:
+    from evalkit.notebooks import template_path
+
+    return template_path(REPORT_TEMPLATE)
+
+
+# --- many pilots ---
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One pilot to run, as sent to a worker (paths absolute: a worker's folder may differ)."""
+
+    index: int
+    pilot: Path  # as given, for the outcome
+    folder: Path
+    template: Path | None
+    timeout: float | None
+    note: str
+
+
+def _plan(
+    index: int, pilot: Path, template: Path | None, timeout: float | None, force: bool
+) -> _Job | RunOutcome:
+    """Return a job for a pilot to run, or its outcome if it can be skipped."""
+    job = _Job(
+        index, pilot, pilot.absolute(), template.absolute() if template else None, timeout, ""
+    )
+    try:
+        card = load_pilot(pilot)
+        template = template or _default_template()
+        job = replace(job, template=template.absolute())
+        current = fingerprint_inputs(card, template)
+    except EvalkitError:
+        return job  # the run itself will explain what is wrong
+    final = card.report_dir()
+    complete = all((final / name).is_file() for name in COMPLETE_REPORT)
+    recorded = recorded_inputs(final) if complete else None
+    if recorded is None:
+        note = "no earlier report with a fingerprint" if complete else "no report yet"
+        return replace(job, note=f"{note} for cycle {card.cycle}")
+    if recorded["fingerprint"] == current.digest:
+        if force:
+            return replace(job, note="unchanged, run because of --force")
+        return RunOutcome(
+            pilot,
+            "skipped",
+            0.0,
+            report_dir=final,
+            note="unchanged since its last report",
+            fingerprint=current.digest,
+        )
+    parts = recorded.get("parts")
+    changed = current.changed_since(parts if isinstance(parts, dict) else {})
+    return replace(job, note="changed: " + ", ".join(changed or ["inputs"]))
+
+
+def _run_job(job: _Job) -> RunOutcome:
+    """Run one pilot and return its outcome, never raising: what a worker does."""
+    started = time.perf_counter()
+    try:
+        ran = _run(job.folder, template=job.template, timeout=job.timeout)
+    except EvalkitError as exc:
+        message = exc.render()
+    except Exception as exc:  # a bug hit by one pilot must not stop the others
+        message = (
+            f"unexpected error (please report it as an evalkit bug): "
+            f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+        )
+    else:
+        report = job.pilot / ran.report.relative_to(job.folder)
+        return RunOutcome(
+            job.pilot,
+            "ok",
+            time.perf_counter() - started,
+            report,
+            note=job.note,
+            fingerprint=ran.fingerprint.digest,
+            timings=ran.timings,
+        )
+    return RunOutcome(job.pilot, "failed", time.perf_counter() - started, message=message)
+
+
+def _lost(job: _Job, reason: str) -> RunOutcome:
+    return RunOutcome(job.pilot, "failed", 0.0, message=reason, note=job.note)
+
+
+# --- publishing safely ---
+
+
+def _tidy_after_killed_runs(final: Path) -> None:
+    """Clear what a killed run of this cycle left behind (we hold the lock, so none is running)."""
+    for leftover in final.parent.glob(f".{final.name}.partial-*"):
+        _replace_dir(leftover)
+    for old in sorted(final.parent.glob(f".{final.name}.old-*")):
+        if final.exists():
+            _replace_dir(old)
+        else:  # killed between the two renames of a swap: put the previous report back
+            old.rename(final)
+
+
 def _swap_into_place(partial: Path, final: Path) -> None:
+    """Put the new report in place of the old one, in one step where the system allows."""
+    if final.exists() and _exchange(partial, final):
+        _replace_dir(partial)  # now holds the previous report
+        return
     old = final.with_name(f".{final.name}.old-{os.getpid()}")
     if final.exists():
         final.rename(old)
     partial.rename(final)
     _replace_dir(old)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
 
 
 def _replace_dir(path: Path) -> None:

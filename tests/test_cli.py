@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 import evalkit
 from evalkit.cli import cli
-from tests.conftest import DID_CARD, DID_ROWS, PilotFactory
+from tests.conftest import DID_CARD, DID_ROWS, REPO, PilotFactory
 
 ROWS = DID_ROWS.splitlines(keepends=True)
 
@@ -312,3 +312,16 @@ def test_validate_reads_an_xlsx_file(make_pilot: PilotFactory) -> None:
 
     assert result.exception is None, result.exception
     assert f"{len(ROWS) - 1} rows read, 0 rejected" in result.stdout
+
+
+def test_plan_says_what_the_pilot_can_detect(tmp_path: Path) -> None:
+    import shutil
+
+    pilot = tmp_path / "northbridge-ta"
+    shutil.copytree(
+        REPO / "pilots" / "northbridge-ta", pilot, ignore=shutil.ignore_patterns("reports")
+    )
+    done = CliRunner().invoke(cli, ["plan", str(pilot)])
+    assert done.exit_code == 0, done.output
+    assert "can expect to detect a change in days in temporary accommodation" in done.output
+    assert "80% power" in done.output

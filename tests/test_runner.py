@@ -19,6 +19,7 @@ from evalkit import runner
 from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import validate_data
 from evalkit.errors import ConfigError, DataError, NotebookError
+from evalkit.fingerprint import Fingerprint, fingerprint_inputs
 from evalkit.results import load_results
 from evalkit.runner import RunOutcome, find_pilots, latest_report, run_pilot, run_pilots
 from tests.conftest import DID_CARD, REPO, PilotFactory
@@ -169,6 +170,27 @@ def test_results_json_has_the_keys_design_md_names(northbridge_run: Ran) -> None
     for signal in raw["signals"]:
         assert {"kind", "level", "message"} <= set(signal)
     assert load_results(northbridge_run.report / "results.json").pilot.id == "northbridge-ta"
+
+
+def test_results_json_records_the_fingerprint_of_the_inputs(northbridge_run: Ran) -> None:
+    card = northbridge_run.pilot.card
+    raw = json.loads((northbridge_run.report / "results.json").read_text(encoding="utf-8"))
+    template = REPO / "templates" / "notebooks" / "pilot_report.ipynb"
+    now = fingerprint_inputs(card, template)
+
+    inputs = raw["run"]["inputs"]
+    assert inputs["fingerprint"] == now.digest
+    assert inputs["parts"] == dict(now.parts)
+    assert inputs["parts"]["data/cases.csv"] == raw["data"]["sha256"]
+    assert set(inputs["parts"]) == {
+        "pilot.yaml",
+        "data/cases.csv",
+        "voice.csv",
+        "learning_log.jsonl",
+        "template pilot_report.ipynb",
+        "evalkit",
+    }
+    assert str(northbridge_run.pilot.folder) not in json.dumps(inputs)  # no local paths published
 
 
 def test_results_describe_the_data_that_was_read(northbridge_run: Ran) -> None:
@@ -342,12 +364,13 @@ def test_run_pilots_carries_on_after_an_unexpected_error(
     """A bug hit by one pilot's data must not stop the other pilots' reports."""
     pilots = [tmp_path / name for name in ("a", "b", "c")]
 
-    def fake_run_pilot(pilot_dir: Path, **_: object) -> Path:
+    def fake_run(pilot_dir: Path, **_: object) -> runner._Ran:
         if pilot_dir.name == "b":
             raise RuntimeError("something evalkit did not expect")
-        return pilot_dir / "reports" / "cycle-1"
+        fingerprint = Fingerprint(digest="0" * 64, parts={})
+        return runner._Ran(pilot_dir / "reports" / "cycle-1", fingerprint, {})
 
-    monkeypatch.setattr(runner, "run_pilot", fake_run_pilot)
+    monkeypatch.setattr(runner, "_run", fake_run)
 
     outcomes = run_pilots(pilots)
 

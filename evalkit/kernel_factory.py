@@ -1,0 +1,256 @@
+"""The kernel factory: one process that imports a template's modules once and forks kernels.
+
+Starting a kernel the ordinary way starts a new interpreter that then imports
+pandas, statsmodels, altair and evalkit before a report's first line runs:
+about half of the time a small pilot's report takes. A kernel factory, one
+small process per worker, imports the modules a template uses once, then
+forks a new kernel for each pilot. Each pilot still gets its own kernel
+process, working folder and sockets; the factory itself never runs pilot
+code, so nothing one pilot does can reach another. A forked kernel gets the
+environment and working folder an ordinary one would, and its own random
+state.
+
+This module uses the standard library only, so a worker can start its
+factory before it loads anything else.
+"""
+
+from __future__ import annotations
+
+import ast
+import atexit
+import contextlib
+import importlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+#: Forking a process that has loaded pandas and numpy is well trodden on Linux; on macOS
+#: system libraries are not safe to use after a fork, so kernels start the ordinary way.
+FORKING = sys.platform.startswith("linux")
+#: Modules every kernel imports before it can run a cell.
+KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell")
+FACTORY_START_SECONDS = 120.0
+FORK_SECONDS = 30.0
+_SERVE = "from evalkit.kernel_factory import serve_kernels; serve_kernels()"
+
+
+def template_modules(template: Path) -> tuple[str, ...]:
+    """Return the modules a notebook template imports, for a kernel factory to load once."""
+    found = list(KERNEL_MODULES)
+    notebook = json.loads(template.read_text(encoding="utf-8"))  # nbformat would cost 1 s
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        try:
+            tree = ast.parse(source if isinstance(source, str) else "".join(source))
+        except SyntaxError:  # IPython magics: the kernel will cope, the factory need not
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.append(node.module)
+                found += [f"{node.module}.{alias.name}" for alias in node.names]
+    return tuple(dict.fromkeys(found))
+
+
+class KernelFactoryError(RuntimeError):
+    """The kernel factory could not give a kernel (the run then starts an ordinary one)."""
+
+
+class KernelFactory:
+    """The client side of a kernel factory process: one request, one kernel, at a time."""
+
+    def __init__(self, preload: tuple[str, ...]) -> None:
+        # each kernel gets the environment jupyter_client gives it; the factory's only
+        # matters to modules that read it on import, as a kernel's would be
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONEXECUTABLE"}
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _SERVE, *preload],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=tempfile.gettempdir(),
+        )
+        self._preload = preload
+        self._lock = threading.Lock()
+        self._buffer = b""
+        self._ready = False
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def fork_kernel(self, args: list[str], env: dict[str, str], cwd: str, log: Path | None) -> int:
+        """Return the process id of a new kernel started with ``args`` in ``cwd``."""
+        with self._lock:
+            try:
+                if not self._ready:
+                    ready = self._reply(FACTORY_START_SECONDS)
+                    if ready.get("ready") is not True:
+                        _unusable.add(self._preload)
+                        raise KernelFactoryError(str(ready.get("why", "it is not ready")))
+                    self._ready = True
+                request = {"args": args, "env": env, "cwd": cwd, "log": str(log) if log else None}
+                assert self._process.stdin is not None
+                self._process.stdin.write(json.dumps(request).encode() + b"\n")
+                self._process.stdin.flush()
+                reply = self._reply(FORK_SECONDS)
+            except (OSError, ValueError, KernelFactoryError) as exc:
+                self.close()
+                raise KernelFactoryError(f"the kernel factory failed: {exc}") from None
+        if "pid" not in reply:
+            raise KernelFactoryError(f"the kernel factory could not fork: {reply.get('error')}")
+        return int(reply["pid"])
+
+    def _reply(self, seconds: float) -> dict[str, Any]:
+        assert self._process.stdout is not None
+        handle = self._process.stdout.fileno()
+        limit = time.monotonic() + seconds
+        while b"\n" not in self._buffer:
+            left = limit - time.monotonic()
+            if left <= 0 or not select.select([handle], [], [], left)[0]:
+                raise KernelFactoryError(f"no answer within {seconds:.0f} seconds")
+            chunk = os.read(handle, 65536)
+            if not chunk:
+                raise KernelFactoryError("it stopped")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        reply = json.loads(line)
+        return reply if isinstance(reply, dict) else {}
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            if self._process.stdin is not None:
+                self._process.stdin.close()
+        try:
+            self._process.wait(2)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+_factories: dict[tuple[str, ...], KernelFactory] = {}
+_factories_lock = threading.Lock()
+#: Module sets a factory cannot safely fork after loading (kernels then start the ordinary way).
+_unusable: set[tuple[str, ...]] = set()
+
+
+def start_factory(preload: tuple[str, ...]) -> None:
+    """Start a kernel factory loading ``preload`` now, so it is ready by the first kernel."""
+    with contextlib.suppress(KernelFactoryError):
+        factory_for(preload)
+
+
+def factory_for(preload: tuple[str, ...]) -> KernelFactory:
+    """Return this process's kernel factory for ``preload``, starting one if there is none."""
+    with _factories_lock:
+        if not FORKING or preload in _unusable:
+            raise KernelFactoryError("kernels for this template start the ordinary way")
+        factory = _factories.get(preload)
+        if factory is None or not factory.alive():
+            if not _factories:
+                atexit.register(close_factories)
+            factory = _factories[preload] = KernelFactory(preload)
+        return factory
+
+
+def close_factories() -> None:
+    """Stop this process's kernel factories (they also stop when this process ends)."""
+    with _factories_lock:
+        for factory in _factories.values():
+            factory.close()
+        _factories.clear()
+
+
+# --- the factory process ---
+
+
+def serve_kernels() -> None:
+    """Run a kernel factory: import the modules named on the command line, then fork kernels.
+
+    Reads one JSON request a line on stdin (args, env, cwd, log) and answers
+    with the new kernel's process id on stdout. Stops when stdin closes, that
+    is when the process that started it ends.
+    """
+    replies = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # anything an import prints must not be read as an answer
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]
+    for name in sys.argv[1:]:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    if threading.active_count() > 1:  # a fork would copy a thread's locks, not the thread
+        names = ", ".join(t.name for t in threading.enumerate()[1:])
+        why = f"importing the template's modules started threads ({names})"
+        replies.write(json.dumps({"ready": False, "why": why}).encode() + b"\n")
+        return
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the system reaps finished kernels
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the run, which closes stdin
+    replies.write(b'{"ready": true}\n')
+    for line in sys.stdin.buffer:
+        request = json.loads(line)
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            replies.write(json.dumps({"error": str(exc)}).encode() + b"\n")
+            continue
+        if pid == 0:
+            replies.close()
+            _become_kernel(request)
+        replies.write(json.dumps({"pid": pid}).encode() + b"\n")
+
+
+def _become_kernel(request: dict[str, Any]) -> NoReturn:
+    """Turn a fresh fork of the factory into a kernel; it ends as any Python process does."""
+    os.setsid()  # its own process group, as jupyter_client gives an ordinary kernel
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    log = request.get("log")
+    out = os.open(log or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed()  # as a new interpreter would be: not the factory's random state
+    from ipykernel.kernelapp import launch_new_instance
+
+    args = [*request["args"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+    sys.argv = ["ipykernel_launcher", *args]
+    launch_new_instance(argv=args)
+    _leave()
+
+
+def _leave() -> NoReturn:
+    """End a kernel that was asked to shut down, never going back into the factory's loop.
+
+    The exit handlers run as usual (ipykernel closes its sockets there, so its
+    last messages are sent), then the process ends without tearing the
+    interpreter down: freeing a heap full of pandas and altair takes half a
+    second a pilot, and nothing needs it.
+    """
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_handlers is None:  # not CPython: leave the ordinary way
+        raise SystemExit(0)
+    run_exit_handlers()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            if stream is not None:
+                stream.flush()
+    os._exit(0)

@@ -271,6 +271,24 @@ def compare(pilots_dir: Path, out_dir: Path, timeout: float | None) -> None:
 
 
 @cli.command()
+@click.argument("report", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option(
+    "--out",
+    "pdf",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write the PDF (default: beside the report).",
+)
+@explains_errors
+def pdf(report: Path, pdf: Path | None) -> None:
+    """Print a report.html (or comparison.html) to PDF with headless Chromium."""
+    from evalkit.notebooks import export_pdf
+
+    written = export_pdf(report, pdf or report.with_suffix(".pdf"))
+    out.print(f"Wrote {written}.")
+
+
+@cli.command()
 @click.argument("pilot_dir", type=click.Path(path_type=Path))
 @explains_errors
 def plan(pilot_dir: Path) -> None:

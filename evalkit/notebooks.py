@@ -183,6 +183,55 @@ def _point_at(source: str, pilot: Path) -> str:
     return "\n".join(lines)
 
 
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-pdf-header-footer",
+)
+
+
+def export_pdf(html: Path, pdf: Path, *, browser: str | None = None) -> Path:
+    """Print a report to PDF with headless Chromium (its print stylesheet applies)."""
+    import shutil
+    import tempfile
+
+    chromium = browser or shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise errors.NotebookError(
+            "a PDF needs Chromium, which is not installed",
+            path=html,
+            hint="install it (Debian: apt-get install chromium) or print report.html from a "
+            "browser",
+        )
+    with tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run(
+            [
+                chromium,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                f"--print-to-pdf={pdf.resolve()}",
+                html.resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    if done.returncode != 0 or not pdf.is_file():
+        raise errors.NotebookError(
+            f"Chromium could not print the report (exit {done.returncode})",
+            path=html,
+            hint=done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "",
+        )
+    return pdf
+
+
 def _first_heading(nb: Any) -> str:
     for cell in nb.cells:
         for output in cell.get("outputs", []):

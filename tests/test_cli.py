@@ -325,3 +325,15 @@ def test_plan_says_what_the_pilot_can_detect(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     assert "can expect to detect a change in days in temporary accommodation" in done.output
     assert "80% power" in done.output
+
+
+def test_pdf_prints_a_report_with_chromium(tmp_path: Path) -> None:
+    html = tmp_path / "report.html"
+    html.write_text(
+        "<!DOCTYPE html><html lang='en'><head><title>t</title></head>"
+        "<body><main><h1>Report</h1><p>Hello</p></main></body></html>"
+    )
+    done = CliRunner().invoke(cli, ["pdf", str(html)])
+    assert done.exit_code == 0, done.output
+    pdf = tmp_path / "report.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")

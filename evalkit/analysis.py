@@ -7,8 +7,6 @@ numbers it shows are the numbers results.json holds.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from evalkit import __version__
+from evalkit.atomic import write_atomically
 from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import Validation, pilot_mask, post_mask, validate_data
 from evalkit.estimate import Evidence, Finding, cell_means, estimate_effects, rate_evidence
@@ -30,7 +29,6 @@ from evalkit.results import (
     Results,
     RunInfo,
     TargetContext,
-    shared_file_mode,
     write_results,
 )
 from evalkit.voice import VoiceItem, load_voice
@@ -162,11 +160,7 @@ def write_rejected(validation: Validation, output: Path) -> Path:
     if card.quality.pseudonymise_rejected and unit is not None and unit in rows.columns:
         rows = rows.copy()
         rows[unit] = pseudonymise(rows[unit], pilot_salt(card.folder))
-    handle, temporary = tempfile.mkstemp(dir=output, prefix=".rejected-", suffix=".csv")
-    os.chmod(temporary, shared_file_mode())
-    os.close(handle)
-    rows.to_csv(temporary, index=False)
-    os.replace(temporary, path)
+    write_atomically(path, rows.to_csv(index=False))
     return path
 
 

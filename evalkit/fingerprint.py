@@ -19,14 +19,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evalkit import __version__
+from evalkit.atomic import write_atomically
 from evalkit.card import CARD_FILE, PilotCard
 
 #: The learning log's file name (``evalkit.learning.LOG_FILE``; not imported from
@@ -92,12 +91,7 @@ def record_inputs(results: Path, fingerprint: Fingerprint) -> None:
     raw = json.loads(results.read_text(encoding="utf-8"))
     raw["run"][INPUTS_KEY] = fingerprint.to_json()
     text = json.dumps(raw, indent=2, ensure_ascii=False) + "\n"
-    mode = results.stat().st_mode & 0o777
-    handle, temporary = tempfile.mkstemp(dir=results.parent, prefix=".results-", suffix=".json")
-    os.chmod(temporary, mode)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(temporary, results)
+    write_atomically(results, text, mode=results.stat().st_mode & 0o777)
 
 
 def hash_file(path: Path) -> str:

@@ -18,20 +18,19 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
-import os
 import secrets
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from evalkit.atomic import write_atomically
 from evalkit.card import PilotCard
 from evalkit.errors import ConfigError, DataError
 from evalkit.estimate.finding import RATIO_SCALES
 from evalkit.estimate.wording import format_interval, format_number
-from evalkit.results import Results, shared_file_mode
+from evalkit.results import Results
 from evalkit.voice import VoiceItem
 
 LOG_FILE = "learning_log.jsonl"
@@ -195,9 +194,9 @@ def append_entry(card: PilotCard, entry: LogEntry) -> LogEntry:
         if existing and not existing.endswith(b"\n"):
             existing += b"\n"
         line = json.dumps(entry.model_dump(mode="json"), ensure_ascii=False) + "\n"
-        _atomic_write(path, existing + line.encode("utf-8"))
+        write_atomically(path, existing + line.encode("utf-8"))
         entries = current_entries(read_log(path))
-        _atomic_write(card.folder / LOG_MARKDOWN, render_log(card, entries).encode("utf-8"))
+        write_atomically(card.folder / LOG_MARKDOWN, render_log(card, entries).encode("utf-8"))
     return entry
 
 
@@ -494,18 +493,3 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _atomic_write(path: Path, content: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(temporary, shared_file_mode())
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise

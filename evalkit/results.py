@@ -7,13 +7,12 @@ that changes meaning bumps it. Readers refuse a newer version than they know.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from evalkit.atomic import write_atomically
 from evalkit.errors import DataError
 from evalkit.estimate.evidence import Evidence
 from evalkit.estimate.finding import Finding
@@ -79,13 +78,7 @@ class Results(_Frozen):
 def write_results(results: Results, path: Path) -> Path:
     """Write results.json atomically (a crash leaves the old file or the new, never half)."""
     text = json.dumps(results.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
-    os.chmod(temporary, shared_file_mode())
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(temporary, path)
-    return path
+    return write_atomically(path, text)
 
 
 def load_results(path: Path) -> Results:
@@ -109,10 +102,3 @@ def load_results(path: Path) -> Results:
         raise DataError(
             f"results file is not valid: {first['msg']}", path=path, where=where
         ) from None
-
-
-def shared_file_mode() -> int:
-    """Return the mode a new file gets under the umask (mkstemp's 0600 would hide reports)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask

@@ -10,14 +10,15 @@ import pandas as pd
 
 from evalkit.analysis import Analysis
 from evalkit.charts import Figure, figure
-from evalkit.charts.bunching import bunching_chart
-from evalkit.charts.spc import spc_chart
 from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.wording import CAVEAT, format_interval, format_number, format_signed
 from evalkit.learning import LogEntry, entry_markdown
-from evalkit.quality import trust_table
-from evalkit.quality.disclosure import describe_count, is_small
+from evalkit.quality.disclosure import describe_count
+
+# the trust section lives in its own module; templates reach it through this one
+from evalkit.sections_trust import quality_figures as quality_figures
+from evalkit.sections_trust import trust_markdown as trust_markdown
 
 DESIGN_WORDS = {
     "pre_post": "a before-and-after comparison of the same people or cases",
@@ -336,121 +337,6 @@ def design_figures(analysis: Analysis) -> list[Figure]:
     return figures
 
 
-def trust_markdown(analysis: Analysis) -> str:
-    """Return what the data can and cannot be trusted for: checks, rejections, signals."""
-    validation = analysis.validation
-    lines = [
-        "## What the data can be trusted for",
-        "",
-        f"{validation.rows_read:,} rows were read from `{analysis.card.data.path}`; "
-        f"{_rejected_text(analysis)} failed a check and were left out of the estimates. "
-        "The rows left out are listed, with their reasons, in "
-        "`rejected_rows.csv` beside this report (kept for the local team, not published).",
-        "",
-    ]
-    summary = validation.failure_summary()
-    threshold = analysis.card.min_cell_count
-    if not summary.empty:
-        lines += ["| Column | Check failed | Rows |", "|---|---|---|"]
-        for column, rule, rows in summary[["column", "rule", "rows"]].itertuples(index=False):
-            lines.append(f"| {column} | {rule} | {describe_count(rows, threshold)} |")
-        lines.append("")
-    table = trust_table(validation)
-    lines += [
-        "Every column the analysis uses was checked:",
-        "",
-        "| Column | Used as | Expected |",
-        "|---|---|---|",
-    ]
-    for row in table.itertuples():
-        lines.append(f"| {row.column} | {row[2]} | {row.expected} |")
-    lines.append("")
-    questions = [s for s in analysis.signals if s.level != "info"]
-    if questions:
-        lines += ["**Questions for the team** (not judgements):", ""]
-        lines += [f"- {signal.message}" for signal in questions]
-    else:
-        lines.append("No data-quality questions were raised by this run.")
-    lines += ["", *_quality_lines(analysis)]
-    return "\n".join(lines)
-
-
-def _quality_lines(analysis: Analysis) -> list[str]:
-    quality, threshold = analysis.quality, analysis.card.min_cell_count
-    missing = quality.profile.missing
-    lines = [
-        "### Missing values by group and period",
-        "",
-        "| Column | " + " | ".join(missing.columns[1:]) + " |",
-        "|---" * len(missing.columns) + "|",
-    ]
-    for row in missing.itertuples(index=False):
-        cells = ["—" if value != value else f"{value:.0%}" for value in row[1:]]
-        lines.append(f"| {row[0]} | " + " | ".join(cells) + " |")
-    duplicates = quality.profile.duplicate_units
-    lines += [
-        "",
-        f"Rows whose unit id repeats within a period: {describe_count(duplicates, threshold)}.",
-        "",
-    ]
-    if quality.attrition is not None or quality.equivalence:
-        lines += ["### Attrition and baseline equivalence", ""]
-        if quality.attrition is not None:
-            lines += [quality.attrition.message, ""]
-        if quality.equivalence:
-            lines += [
-                "| Outcome at baseline | Measure | Standardised difference | WWC band |",
-                "|---|---|---|---|",
-            ]
-            for name, eq in quality.equivalence.items():
-                lines.append(f"| {name} | {eq.measure} | {eq.difference:+.2f} | {eq.level} |")
-            lines.append("")
-    other = [
-        s
-        for s in analysis.signals
-        if s.kind in {"bunching", "recording-break", "who-is-served", "special-cause"}
-    ]
-    if other:
-        lines += ["### Patterns worth a look", "", *[f"- {signal.message}" for signal in other], ""]
-    if quality.over_time or quality.bunching:
-        lines += [
-            "Charts over time below use statistical process control (XmR charts, as in "
-            "NHS *Making Data Count*): the process limits show the range ordinary "
-            "variation covers; points marked as special causes are worth a question. "
-            "Targets are drawn for context only.",
-            "",
-        ]
-    if quality.skipped:
-        lines += ["**Checks not run:**", "", *[f"- {reason}" for reason in quality.skipped]]
-    return lines
-
-
-def quality_figures(analysis: Analysis) -> list[Figure]:
-    """Return the data-trust charts: XmR charts over time and target pile-up histograms."""
-    by_name = {o.name: o for o in analysis.card.outcomes}
-    threshold = analysis.card.min_cell_count
-    figures = []
-    for name, over in analysis.quality.over_time.items():
-        outcome = by_name[name]
-        unit = "%" if outcome.type == "binary" else outcome.unit
-        target = outcome.target.value if outcome.target else None
-        chart = spc_chart(
-            over.chart,
-            label=name,
-            unit=unit,
-            target=target,
-            suppressed_periods=over.suppressed_periods,
-            min_count=threshold,
-        )
-        figures.append(figure(chart))
-    for name, result in analysis.quality.bunching.items():
-        chart = bunching_chart(
-            result, label=name, unit=by_name[name].unit, min_cell_count=threshold
-        )
-        figures.append(figure(chart))
-    return figures
-
-
 def targets_markdown(analysis: Analysis) -> str:
     """Return targets as context beside the latest pilot mean; never a pass or fail."""
     card = analysis.card
@@ -484,13 +370,6 @@ def targets_markdown(analysis: Analysis) -> str:
 
 def _p(value: float) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def _rejected_text(analysis: Analysis) -> str:
-    rejected, threshold = len(analysis.validation.rejected), analysis.card.min_cell_count
-    if is_small(rejected, threshold):
-        return describe_count(rejected, threshold)  # a share would give the count away
-    return f"{rejected:,} ({analysis.validation.rejected_share:.1%})"
 
 
 def cells_table(cells: pd.DataFrame) -> str:

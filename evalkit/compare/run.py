@@ -8,9 +8,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from evalkit.atomic import write_atomically
 from evalkit.compare import COMPARISON_SCHEMA_VERSION, Comparison
 from evalkit.errors import DataError
-from evalkit.results import shared_file_mode
 
 COMPARISON_TEMPLATE = "central_comparison.ipynb"
 COMPARISON_JSON = "comparison.json"
@@ -20,14 +20,8 @@ def write_comparison(comparison: Comparison, output_dir: Path | str) -> Path:
     """Write comparison.json atomically into ``output_dir``; return its path."""
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    path = output / COMPARISON_JSON
-    handle, temporary = tempfile.mkstemp(dir=output, prefix=".comparison-", suffix=".json")
-    os.chmod(temporary, shared_file_mode())
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(comparison.to_json(), out, indent=2, ensure_ascii=False, default=str)
-        out.write("\n")
-    os.replace(temporary, path)
-    return path
+    text = json.dumps(comparison.to_json(), indent=2, ensure_ascii=False, default=str) + "\n"
+    return write_atomically(output / COMPARISON_JSON, text)
 
 
 def run_comparison(

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 # user text (paths, cell values) is printed as it is, never read as console markup
-out = Console(highlight=False, markup=False)
-err = Console(stderr=True, highlight=False, markup=False)
+out = Console(highlight=False, markup=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
 def explains_errors(command: F) -> F:
@@ -48,7 +48,7 @@ def explains_errors(command: F) -> F:
         except EvalkitError as exc:
             if click.get_current_context().find_root().params.get("debug"):
                 raise
-            err.print(f"[bold red]error:[/] {escape(exc.render())}", markup=True, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(exc.render())}", markup=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -120,7 +120,6 @@ def validate(pilot_dir: Path) -> None:
         out.print(
             f"{validation.path}:{line}: {column}: {rule}{found}",
             markup=False,
-            soft_wrap=True,
         )
     verdict = (
         "too many to estimate on"
@@ -243,7 +242,7 @@ def run(
             where = runs_dir or default_runs_dir(pilots)
             manifest = write_manifest(where, pilots, finished, started=started, options=options)
         except OSError as exc:
-            err.print(f"error: the run manifest could not be written: {exc}", soft_wrap=True)
+            err.print(f"error: the run manifest could not be written: {exc}")
         _summarise_run(pilots, finished, time.perf_counter() - clock, manifest)
     if manifest is None or any(o.status == "failed" for o in finished.values()):
         sys.exit(1)
@@ -266,7 +265,7 @@ def compare(pilots_dir: Path, out_dir: Path, timeout: float | None) -> None:
 
     folder, warnings = run_comparison(pilots_dir, out_dir, timeout=timeout)
     for warning in warnings:
-        err.print(f"warning: {warning.splitlines()[0]}", soft_wrap=True)
+        err.print(f"warning: {warning.splitlines()[0]}")
     out.print(f"Wrote {folder / 'comparison.html'} and {folder / 'comparison.json'}.")
 
 
@@ -298,7 +297,7 @@ def plan(pilot_dir: Path) -> None:
     from evalkit.estimate.power import plan_pilot, power_summary
 
     card = load_pilot(pilot_dir)
-    out.print(power_summary(plan_pilot(card, validate_data(card).valid)), soft_wrap=True)
+    out.print(power_summary(plan_pilot(card, validate_data(card).valid)))
 
 
 @cli.command()
@@ -310,7 +309,7 @@ def lab(pilot_dir: Path | None, no_browser: bool) -> None:
     from evalkit.notebooks import lab_command
 
     command = lab_command(pilot_dir, open_browser=not no_browser)
-    err.print(f"Starting JupyterLab: {' '.join(command.args)}", soft_wrap=True)
+    err.print(f"Starting JupyterLab: {' '.join(command.args)}")
     sys.exit(command.run())
 
 
@@ -448,17 +447,13 @@ def _report_one(outcome: RunOutcome, *, timestamp: bool = False) -> None:
             f"{stamp}[green]ok[/]      {name}  {outcome.seconds:.1f}s  "
             f"{escape(str(outcome.report_dir / 'report.html'))}{why}",
             markup=True,
-            soft_wrap=True,
         )
     elif outcome.status == "skipped":
-        out.print(
-            f"{stamp}[cyan]skipped[/] {name}  {escape(outcome.note)}", markup=True, soft_wrap=True
-        )
+        out.print(f"{stamp}[cyan]skipped[/] {name}  {escape(outcome.note)}", markup=True)
     else:
         err.print(
             f"{stamp}[red]failed[/]  {name}  {outcome.seconds:.1f}s\n{escape(outcome.message)}",
             markup=True,
-            soft_wrap=True,
         )
 
 
@@ -483,7 +478,7 @@ def _summarise_run(
         table.add_row(o.pilot.name, o.status, f"{o.seconds:.1f}", where)
     out.print(table)
     if manifest is not None:
-        out.print(f"Manifest: {manifest}", soft_wrap=True)
+        out.print(f"Manifest: {manifest}")
 
 
 def main() -> None:

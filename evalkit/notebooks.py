@@ -183,8 +183,8 @@ def _point_at(source: str, pilot: Path) -> str:
     return "\n".join(lines)
 
 
+#: Flags for headless Chromium on a closed network (no background calls home).
 CHROMIUM_FLAGS = (
-    "--headless",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -192,7 +192,6 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--no-pdf-header-footer",
 )
 
 
@@ -213,6 +212,8 @@ def export_pdf(html: Path, pdf: Path, *, browser: str | None = None) -> Path:
         done = subprocess.run(
             [
                 chromium,
+                "--headless",
+                "--no-pdf-header-footer",
                 *CHROMIUM_FLAGS,
                 f"--user-data-dir={profile}",
                 f"--print-to-pdf={pdf.resolve()}",

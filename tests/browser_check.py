@@ -37,19 +37,12 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from evalkit.notebooks import CHROMIUM_FLAGS
+
 REPO = Path(__file__).resolve().parents[1]
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
-#: Playwright adds --headless and a fresh profile (--user-data-dir) itself.
-CHROMIUM_FLAGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
+# CHROMIUM_FLAGS (evalkit.notebooks): Playwright adds --headless and a fresh profile itself.
 ALLOWED_SCHEMES = ("file:", "data:", "about:", "blob:")
 FAILING_IMPACTS = ("serious", "critical")
 #: Screenshots are 1000 CSS pixels wide at scale 1, which keeps each PNG small.

@@ -77,8 +77,28 @@ def example_pilot(tmp_path: Path) -> Callable[[str], Path]:
     """Return a function copying a shipped example pilot (without reports) into tmp_path."""
 
     def copy(name: str = "northbridge-ta") -> Path:
-        target = tmp_path / name
-        shutil.copytree(REPO / "pilots" / name, target, ignore=shutil.ignore_patterns("reports"))
-        return target
+        return copy_example(name, tmp_path)
 
     return copy
+
+
+def copy_example(name: str, base: Path) -> Path:
+    """Return a copy of a shipped example pilot (without its reports) inside ``base``."""
+    target = base / name
+    shutil.copytree(REPO / "pilots" / name, target, ignore=shutil.ignore_patterns("reports"))
+    return target
+
+
+def render_report(pilot: Path, out: Path) -> Path:
+    """Run the real report template on ``pilot`` into ``out`` and export report.html; return out."""
+    from evalkit.notebooks import execute_template, export_html, template_path
+
+    out.mkdir(parents=True, exist_ok=True)
+    notebook = execute_template(
+        template_path("pilot_report.ipynb"),
+        out / "report.ipynb",
+        {"pilot_dir": str(pilot), "output_dir": str(out)},
+        cwd=pilot,
+    )
+    export_html(notebook, out / "report.html")
+    return out

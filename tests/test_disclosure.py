@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,7 +13,6 @@ import pytest
 from evalkit.analysis import write_rejected
 from evalkit.card import load_pilot
 from evalkit.contract import validate_data
-from evalkit.notebooks import execute_template, export_html, template_path
 from evalkit.quality.disclosure import (
     SALT_ENV,
     describe_count,
@@ -24,7 +22,7 @@ from evalkit.quality.disclosure import (
     pseudonymise,
 )
 
-from .conftest import REPO
+from .conftest import copy_example, render_report
 
 COUNT_HEADERS = {"records", "rows", "records used", "n"}
 
@@ -68,19 +66,8 @@ class _Tables(HTMLParser):
 def published(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a folder with an example pilot's report.html and results.json."""
     base = tmp_path_factory.mktemp(request.param)
-    pilot = base / request.param
-    shutil.copytree(
-        REPO / "pilots" / request.param, pilot, ignore=shutil.ignore_patterns("reports")
-    )
-    out = base / "out"
-    out.mkdir()
-    notebook = execute_template(
-        template_path("pilot_report.ipynb"),
-        out / "report.ipynb",
-        {"pilot_dir": str(pilot), "output_dir": str(out)},
-        cwd=pilot,
-    )
-    export_html(notebook, out / "report.html")
+    pilot = copy_example(request.param, base)
+    out = render_report(pilot, base / "out")
     (out / "pilot").symlink_to(pilot)
     return out
 

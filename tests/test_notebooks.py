@@ -13,10 +13,10 @@ import nbformat
 import pytest
 
 from evalkit.errors import DataError
-from evalkit.notebooks import execute_template, export_html, template_path
+from evalkit.notebooks import execute_template, template_path
 from evalkit.results import load_results
 
-from .conftest import REPO
+from .conftest import REPO, copy_example, render_report
 
 EXTERNAL = re.compile(
     r"""<script[^>]+src\s*=\s*["']?(https?:)?//|<link[^>]+href\s*=\s*["']?(https?:)?//|"""
@@ -28,23 +28,8 @@ EXTERNAL = re.compile(
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a folder holding the template executed on a copy of an example pilot."""
-    import shutil
-
     base = tmp_path_factory.mktemp("report")
-    pilot = base / "northbridge-ta"
-    shutil.copytree(
-        REPO / "pilots" / "northbridge-ta", pilot, ignore=shutil.ignore_patterns("reports")
-    )
-    out = base / "out"
-    out.mkdir()
-    notebook = execute_template(
-        template_path("pilot_report.ipynb"),
-        out / "report.ipynb",
-        {"pilot_dir": str(pilot), "output_dir": str(out)},
-        cwd=pilot,
-    )
-    export_html(notebook, out / "report.html")
-    return out
+    return render_report(copy_example("northbridge-ta", base), base / "out")
 
 
 def test_template_has_a_parameters_cell_with_working_defaults() -> None:
@@ -222,15 +207,8 @@ def test_design_charts_and_doubts_appear_in_the_report(
     make_pilot: Callable[..., Path], tmp_path: Path, card: str, panel: bool, chart: str
 ) -> None:
     pilot = make_pilot(card, data=_series(tmp_path, panel))
-    out = tmp_path / "out"
-    out.mkdir()
-    notebook = execute_template(
-        template_path("pilot_report.ipynb"),
-        out / "report.ipynb",
-        {"pilot_dir": str(pilot), "output_dir": str(out)},
-        cwd=pilot,
-    )
-    html = export_html(notebook, out / "report.html").read_text(encoding="utf-8")
+    out = render_report(pilot, tmp_path / "out")
+    html = (out / "report.html").read_text(encoding="utf-8")
     assert chart.lower() in html.lower()
     results = load_results(out / "results.json")
     finding = results.findings[0]

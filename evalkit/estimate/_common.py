@@ -34,7 +34,7 @@ def covariate_matrix(card: PilotCard, frame: pd.DataFrame) -> np.ndarray:
     return frame[list(card.data.covariates)].to_numpy(dtype="float64")
 
 
-def choose_errors(card: PilotCard, frame: pd.DataFrame, repeated_units: bool) -> Errors:
+def choose_errors(card: PilotCard, frame: pd.DataFrame) -> Errors:
     """Return cluster-robust errors (by the card's cluster, or unit if units repeat), else HC1."""
     if card.data.cluster:
         return Errors(
@@ -42,7 +42,8 @@ def choose_errors(card: PilotCard, frame: pd.DataFrame, repeated_units: bool) ->
             frame[card.data.cluster].to_numpy(),
             f"cluster-robust by {card.data.cluster}",
         )
-    if repeated_units and card.data.unit:
+    unit = card.data.unit
+    if unit and frame[unit].duplicated().any():
         return Errors(
             "cluster", frame[card.data.unit].to_numpy(), f"cluster-robust by {card.data.unit}"
         )

@@ -53,9 +53,7 @@ def estimate_did(
             where="data",
             hint="difference-in-differences needs outcomes for both groups in both periods",
         )
-    unit = card.data.unit
-    repeated = bool(unit and rows[unit].duplicated().any())
-    errors = choose_errors(card, rows, repeated_units=repeated)
+    errors = choose_errors(card, rows)
     y = rows[outcome.column].to_numpy(dtype="float64")
     adjusted = f", adjusted for {', '.join(card.data.covariates)}" if card.data.covariates else ""
     return estimate_outcome(

@@ -41,8 +41,7 @@ def estimate_pre_post(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) ->
         seen = pd.unique(units).size
         if both.size >= 2 and both.size >= PAIRED_SHARE * seen:
             return _paired(card, rows, outcome, after, both, seen)
-    repeated = bool(unit and rows[unit].duplicated().any())
-    errors = choose_errors(card, rows, repeated_units=repeated)
+    errors = choose_errors(card, rows)
     X = np.column_stack([np.ones(len(rows)), after.astype("float64"), covariate_matrix(card, rows)])
     y = rows[outcome.column].to_numpy(dtype="float64")
     adjusted = f", adjusted for {', '.join(card.data.covariates)}" if card.data.covariates else ""

@@ -60,9 +60,7 @@ def estimate_rct(
             where="data.group",
             hint="a randomised comparison needs outcomes recorded in both arms",
         )
-    unit = card.data.unit
-    repeated = bool(unit and rows[unit].duplicated().any())
-    errors = choose_errors(card, rows, repeated_units=repeated)
+    errors = choose_errors(card, rows)
     X = np.column_stack([np.ones(len(rows)), pilot.astype("float64"), covariate_matrix(card, rows)])
     y = rows[outcome.column].to_numpy(dtype="float64")
     covariates = card.data.covariates

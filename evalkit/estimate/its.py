@@ -7,7 +7,9 @@ moved, and the uncertainty that matters is how one period's value leans on
 the last; fitting the records themselves would treat thousands of records as
 independent evidence about a trend seen only T times. Each period counts once
 (unweighted), and Newey-West standard errors absorb both uneven period sizes
-and autocorrelation.
+and autocorrelation; their critical values come from a bootstrap of the t
+statistic (see ``_its_interval``), because the usual t quantile gives intervals
+that run narrow in series this short.
 
 The model (Wagner et al. 2002, J Clin Pharm Ther 27, 299-309; Linden 2015,
 Stata Journal 15, 480-500)::
@@ -19,9 +21,12 @@ slope per period. Seasonality adds month or quarter effects; covariates from
 the card enter as their period means. With a comparison group (controlled
 ITS) the model is fitted to the pilot-minus-comparison series, so b2 and b3
 are the differences between the two groups' changes and shocks shared by both
-cancel. Newey-West (HAC, Bartlett kernel) standard errors use
-floor(0.75 T^(1/3)) lags (Stock and Watson, Introduction to Econometrics,
-eq. 15.17), at least 1; intervals are t-based on T - k degrees of freedom.
+cancel. Newey-West (HAC, Bartlett kernel) standard errors use ceil(1.3 sqrt(T))
+lags (Lazarus et al. 2018); intervals are the estimate plus or minus a
+bootstrap critical value times that standard error. The odds and rate ratios
+of binary and count outcomes come from GLMs of the period totals with the
+usual Newey-West intervals on floor(0.75 T^(1/3)) lags (Stock and Watson,
+Introduction to Econometrics, eq. 15.17): a second scale, not calibrated.
 """
 
 from __future__ import annotations
@@ -32,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
@@ -40,6 +44,14 @@ from evalkit.card import Outcome, PilotCard
 from evalkit.contract import as_key, pilot_mask
 from evalkit.errors import EstimationError
 from evalkit.estimate._common import Errors, make_finding, outcome_rows
+from evalkit.estimate._its_interval import (
+    BOOTSTRAP_DRAWS,
+    Calibration,
+    ErrorModel,
+    calibrate,
+    fit_error_model,
+    newey_west_lags,
+)
 from evalkit.estimate._ols import Coefficient
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.outcomes import EstimationProblem, Model, Ratio, fit_ratio
@@ -63,6 +75,7 @@ class Series:
     time: np.ndarray  # periods since the first (months for dates)
     value: np.ndarray  # mean per period (pilot, or pilot minus comparison)
     rows: np.ndarray  # records behind each value: one column a group (pilot, comparison)
+    sampling_var: np.ndarray  # variance of each value as a mean of its records
     totals: np.ndarray | None  # pilot's sum and count per period, for the ratio models
     after: np.ndarray
     start_time: float
@@ -95,6 +108,8 @@ class _Fit:
     X: np.ndarray
     result: Any
     lags: int
+    errors: ErrorModel
+    calibration: Calibration  # for the level and slope changes, in that order
 
 
 def estimate_its(
@@ -110,9 +125,9 @@ def estimate_its(
     same terms and Newey-West errors. ``maxlags`` overrides the lag rule.
     """
     fit = _fit_its(card, frame, outcome, maxlags)
-    series, result = fit.series, fit.result
-    level = _coefficient(result, LEVEL, int(series.rows.sum()))
-    slope = _coefficient(result, SLOPE, int(series.rows.sum()))
+    series = fit.series
+    level = _coefficient(fit, LEVEL, int(series.rows.sum()))
+    slope = _coefficient(fit, SLOPE, int(series.rows.sum()))
     factor = 100.0 if outcome.type == "binary" else 1.0
     seasons = {"month": ["month effects"], "quarter": ["quarter effects"]}
     assert card.data.time is not None  # period_series has checked
@@ -123,7 +138,8 @@ def estimate_its(
         kind = "controlled interrupted time series (pilot minus comparison)"
     method = (
         f"{kind}, segmented regression on {len(series.value)} period means{adjusted}, "
-        f"Newey-West standard errors ({fit.lags} lag{'s' if fit.lags > 1 else ''}); "
+        f"Newey-West standard errors ({fit.lags} lag{'s' if fit.lags > 1 else ''}) with "
+        f"critical values from {BOOTSTRAP_DRAWS} bootstrap draws of a fitted error model; "
         "headline: level change at the start"
     )
     notes: list[str] = []
@@ -165,8 +181,8 @@ def its_chart_data(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> It
 
     The counterfactual is the fitted model with the level and slope changes set
     to zero (the earlier trend carried on, seasons and covariates kept); its
-    band is the 95% t interval of that prediction from the model's Newey-West
-    covariance. Periods with fewer records than ``min_cell_count`` keep their
+    band is the prediction's Newey-West standard error times its own bootstrap
+    critical value. Periods with fewer records than ``min_cell_count`` keep their
     fitted values but their observed value is blanked.
     """
     fit = _fit_its(card, frame, outcome, None)
@@ -177,7 +193,9 @@ def its_chart_data(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> It
     counterfactual_X[:, [LEVEL, SLOPE]] = 0.0
     counterfactual = counterfactual_X @ params
     spread = np.sqrt(np.einsum("ij,jk,ik->i", counterfactual_X, covariance, counterfactual_X))
-    half = stats.t.ppf(0.975, result.df_resid) * spread
+    observed_t = np.zeros(len(counterfactual_X))  # p-values are not wanted here
+    band = calibrate(fit.X, counterfactual_X, observed_t, fit.errors, fit.lags)
+    half = band.critical * spread
     factor = 100.0 if outcome.type == "binary" else 1.0
     hidden = ((series.rows > 0) & (series.rows < card.min_cell_count)).any(axis=1)
     observed = np.where(hidden, np.nan, series.value)
@@ -193,7 +211,7 @@ def its_chart_data(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> It
             "after": series.after,
         }
     )
-    level = _coefficient(result, LEVEL, int(series.rows.sum()))
+    level = _coefficient(fit, LEVEL, int(series.rows.sum()))
     return ItsChartData(
         points=points,
         start_label=series.start_label,
@@ -208,7 +226,12 @@ def its_chart_data(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> It
 
 
 def hac_lags(periods: int) -> int:
-    """Return the Newey-West lag length for a series of this many periods: floor(0.75 T^(1/3))."""
+    """Return the Newey-West lag length for the level and slope changes: ceil(1.3 sqrt(T))."""
+    return newey_west_lags(periods)
+
+
+def ratio_lags(periods: int) -> int:
+    """Return the Newey-West lag length for the ratio models: floor(0.75 T^(1/3)), at least 1."""
     lags: int = math.floor(0.75 * math.pow(periods, 1.0 / 3.0))
     return max(1, lags)
 
@@ -260,6 +283,7 @@ def period_series(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Ser
     means = pilot.groupby("_period")[columns].mean()
     counts = pilot.groupby("_period")[outcome.column].agg(["sum", "count"])
     group_rows = counts[["count"]]
+    sampling_var = _sampling_variance(pilot, outcome.column)
     dropped = 0
     if comparison is not None:
         other = comparison.groupby("_period")[columns].mean()
@@ -268,6 +292,7 @@ def period_series(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Ser
         dropped = len(means.index.union(other.index)) - len(shared)
         means = means.loc[shared] - other.loc[shared]
         group_rows = pd.concat([counts["count"], other_counts], axis=1).loc[shared]
+        sampling_var = (sampling_var + _sampling_variance(comparison, outcome.column)).loc[shared]
     periods = means.index.to_numpy(dtype="float64")
     time = periods - periods[0] if len(periods) else periods
     season = _seasons(time_role.seasonality, periods, per)
@@ -276,6 +301,7 @@ def period_series(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Ser
         time=time,
         value=means[outcome.column].to_numpy(dtype="float64"),
         rows=group_rows.to_numpy(dtype="float64"),
+        sampling_var=sampling_var.to_numpy(dtype="float64"),
         totals=None if comparison is not None else counts.to_numpy(dtype="float64"),
         after=periods >= start,
         start_time=(start - periods[0]) if len(periods) else 0.0,
@@ -324,7 +350,25 @@ def _fit_its(card: PilotCard, frame: pd.DataFrame, outcome: Outcome, maxlags: in
         )
     lags = maxlags if maxlags is not None else hac_lags(len(series.value))
     result = OLS(series.value, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
-    return _Fit(series, X, result, lags)
+    errors = fit_error_model(series.value, X, series.time, series.sampling_var)
+    contrasts = np.eye(X.shape[1])[[LEVEL, SLOPE]]
+    observed_t = np.asarray(result.tvalues)[[LEVEL, SLOPE]]
+    calibration = calibrate(X, contrasts, observed_t, errors, lags)
+    return _Fit(series, X, result, lags, errors, calibration)
+
+
+def _sampling_variance(values: pd.DataFrame, column: str) -> pd.Series:
+    """Return each period's variance of the mean of its records (pooled where one record)."""
+    grouped = values.groupby("_period")[column]
+    count = grouped.count()
+    variance = grouped.var(ddof=1)
+    several = count > 1
+    if not several.any():
+        return pd.Series(0.0, index=count.index)  # one record a period: no sampling error
+    pooled = float(((count[several] - 1) * variance[several]).sum() / (count[several] - 1).sum())
+    variance = variance.where(several, pooled).fillna(pooled)
+    result: pd.Series = variance / count
+    return result
 
 
 def _design(series: Series) -> np.ndarray:
@@ -354,16 +398,20 @@ def _seasons(seasonality: str, periods: np.ndarray, per: str) -> np.ndarray | No
     return position % (12 if seasonality == "month" else 4)
 
 
-def _coefficient(result: Any, column: int, n: int) -> Coefficient:
-    ci = np.asarray(result.conf_int(alpha=0.05))[column]
+def _coefficient(fit: _Fit, column: int, n: int) -> Coefficient:
+    """Return the level (or slope) change with its bootstrap-calibrated interval and p-value."""
+    which = (LEVEL, SLOPE).index(column)
+    estimate = float(fit.result.params[column])
+    se = float(fit.result.bse[column])
+    half = float(fit.calibration.critical[which]) * se
     return Coefficient(
-        estimate=float(result.params[column]),
-        se=float(result.bse[column]),
-        ci_low=float(ci[0]),
-        ci_high=float(ci[1]),
-        p_value=float(result.pvalues[column]),
+        estimate=estimate,
+        se=se,
+        ci_low=estimate - half,
+        ci_high=estimate + half,
+        p_value=float(fit.calibration.p_value[which]),
         n=n,
-        df=float(result.df_resid),
+        df=float(fit.result.df_resid),
     )
 
 
@@ -377,6 +425,10 @@ def _checks(fit: _Fit, before: int, after: int) -> dict[str, Any]:
         "periods": before + after,
         "few_pre_periods": before < RECOMMENDED_PRE_PERIODS,
         "hac_lags": fit.lags,
+        "critical_value": float(fit.calibration.critical[0]),
+        "bootstrap_draws": BOOTSTRAP_DRAWS,
+        "drift_autocorrelation": fit.errors.rho,
+        "sampling_share": fit.errors.sampling_share,
         "residual_autocorrelation": lag1,
         "ljung_box_p": float(ljung["lb_pvalue"].iloc[0]),
     }
@@ -388,11 +440,12 @@ def _level_ratio(fit: _Fit, outcome: Outcome) -> tuple[str, Ratio]:
     assert series.totals is not None
     total, count = series.totals[:, 0], series.totals[:, 1]
     errors = Errors("HC1", None, "")
+    lags = ratio_lags(len(series.value))
     if outcome.type == "count":
         model = Model(total, fit.X, LEVEL, errors)
-        return "rate_ratio", fit_ratio(model, kind="rate", offset=np.log(count), hac_lags=fit.lags)
+        return "rate_ratio", fit_ratio(model, kind="rate", offset=np.log(count), hac_lags=lags)
     model = Model(np.column_stack([total, count - total]), fit.X, LEVEL, errors)
-    return "odds_ratio", fit_ratio(model, kind="odds", hac_lags=fit.lags)
+    return "odds_ratio", fit_ratio(model, kind="odds", hac_lags=lags)
 
 
 def _start_error(card: PilotCard, start: object, expected: str) -> EstimationError:

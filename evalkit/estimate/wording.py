@@ -28,8 +28,9 @@ CAVEAT = {
     "did": "This relies on the pilot and comparison groups having been on similar paths "
     "before the change.",
     "its": "An interrupted time series assumes the earlier trend would have carried on; "
-    "anything else that changed at the same moment is mixed in, and with few periods its "
-    "intervals are known to run a little narrow.",
+    "anything else that changed at the same moment is mixed in. Its intervals allow for "
+    "how each period leans on the last, which a short series shows only roughly, so they "
+    "are wide when there are few periods.",
     "rct": "Random assignment makes the groups comparable; what remains uncertain is chance, "
     "shown by the interval, and who was lost to follow-up.",
 }

@@ -44,7 +44,9 @@ def jtrain2_pilot(make_pilot: PilotFactory, tmp_path: Path, covariates: str) -> 
 
 
 def test_rct_reproduces_wooldridge_jtrain2(make_pilot: PilotFactory, tmp_path: Path) -> None:
-    """Wooldridge, Introductory Econometrics (7th ed., 2020), Section 7-6a, pp. 340-341.
+    """Wooldridge, Introductory Econometrics (7th ed., 2020), Section 7-6a, pp. 340-341
+    (the pages the `wooldridge` R package's JTRAIN2 notes list: "Used in Text: pages 18,
+    340-341, 626").
 
     JTRAIN2 (LaLonde 1986: the National Supported Work experiment, n = 445, 185
     randomly assigned to job training). Printed, with the usual OLS standard errors:

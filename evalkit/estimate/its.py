@@ -24,15 +24,15 @@ are the differences between the two groups' changes and shocks shared by both
 cancel. Newey-West (HAC, Bartlett kernel) standard errors use ceil(1.3 sqrt(T))
 lags (Lazarus et al. 2018); intervals are the estimate plus or minus a
 bootstrap critical value times that standard error. The odds and rate ratios
-of binary and count outcomes come from GLMs of the period totals with the
-usual Newey-West intervals on floor(0.75 T^(1/3)) lags (Stock and Watson,
-Introduction to Econometrics, eq. 15.17): a second scale, not calibrated.
+of binary and count outcomes come from GLMs of the period totals with
+Newey-West standard errors on the same lags, their t statistics calibrated
+by the same bootstrap draws as the level change.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -228,12 +228,6 @@ def its_chart_data(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> It
 def hac_lags(periods: int) -> int:
     """Return the Newey-West lag length for the level and slope changes: ceil(1.3 sqrt(T))."""
     return newey_west_lags(periods)
-
-
-def ratio_lags(periods: int) -> int:
-    """Return the Newey-West lag length for the ratio models: floor(0.75 T^(1/3)), at least 1."""
-    lags: int = math.floor(0.75 * math.pow(periods, 1.0 / 3.0))
-    return max(1, lags)
 
 
 def period_series(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Series:
@@ -440,12 +434,26 @@ def _level_ratio(fit: _Fit, outcome: Outcome) -> tuple[str, Ratio]:
     assert series.totals is not None
     total, count = series.totals[:, 0], series.totals[:, 1]
     errors = Errors("HC1", None, "")
-    lags = ratio_lags(len(series.value))
     if outcome.type == "count":
         model = Model(total, fit.X, LEVEL, errors)
-        return "rate_ratio", fit_ratio(model, kind="rate", offset=np.log(count), hac_lags=lags)
-    model = Model(np.column_stack([total, count - total]), fit.X, LEVEL, errors)
-    return "odds_ratio", fit_ratio(model, kind="odds", hac_lags=lags)
+        key, ratio = (
+            "rate_ratio",
+            fit_ratio(model, kind="rate", offset=np.log(count), hac_lags=fit.lags),
+        )
+    else:
+        model = Model(np.column_stack([total, count - total]), fit.X, LEVEL, errors)
+        key, ratio = "odds_ratio", fit_ratio(model, kind="odds", hac_lags=fit.lags)
+    # the GLM's Newey-West t is calibrated by the linear model's bootstrap draws
+    observed_t = np.array([ratio.log_estimate / ratio.log_se])
+    level = np.eye(fit.X.shape[1])[[LEVEL]]
+    calibration = calibrate(fit.X, level, observed_t, fit.errors, fit.lags)
+    half = float(calibration.critical[0]) * ratio.log_se
+    return key, replace(
+        ratio,
+        ci_low=math.exp(ratio.log_estimate - half),
+        ci_high=math.exp(ratio.log_estimate + half),
+        p_value=float(calibration.p_value[0]),
+    )
 
 
 def _start_error(card: PilotCard, start: object, expected: str) -> EstimationError:

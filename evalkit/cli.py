@@ -464,6 +464,7 @@ def _summarise_run(
     for column in ("pilot", "status", "seconds"):
         table.add_column(column)
     table.add_column("report or reason", overflow="fold")
+    widest = 0
     for pilot in pilots:
         o = finished.get(pilot)
         if o is None:
@@ -476,7 +477,11 @@ def _summarise_run(
         else:
             where = str(o.report_dir)
         table.add_row(o.pilot.name, o.status, f"{o.seconds:.1f}", where)
-    out.print(table)
+        widest = max(widest, len(o.pilot.name) + len(where))
+    # a log file is no terminal: widen the table so report paths stay whole (up to 400 columns)
+    wide = max(out.width, min(400, widest + 40))
+    console = out if out.is_terminal else Console(file=out.file, width=wide, highlight=False)
+    console.print(table)
     if manifest is not None:
         out.print(f"Manifest: {manifest}")
 

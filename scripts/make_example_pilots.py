@@ -27,6 +27,7 @@ TRUE_EFFECTS = {
     "northbridge-ta": {"days_in_ta": -21.0, "settled_within_6m": 0.08},
     "eastmoor-family-hub": {"wellbeing": 3.0, "missed_appointments": -0.4},
     "southvale-ta": {"days_in_ta": -12.0},
+    "westmere-social-work": {"rereferred_within_12m": -0.07, "days_open": -9.0},
 }
 
 NORTHBRIDGE_WARDS = {
@@ -34,6 +35,30 @@ NORTHBRIDGE_WARDS = {
     "comparison": ["Hillfoot", "Millbrook", "Westfield", "Abbey Park"],
 }
 EASTMOOR_SITES = ["Eastmoor Central Hub", "Brackley Road Hub", "Oakfield Children's Centre"]
+WESTMERE_TEAMS = ["Westmere North", "Westmere South", "Riverside", "Children with Disabilities"]
+
+
+def add_mess(
+    rng: np.random.Generator,
+    frame: pd.DataFrame,
+    missing: list[tuple[str, int, str]],
+    bad: list[tuple[str, str]],
+) -> pd.DataFrame:
+    """Return ``frame`` with blanks (column, how many, as written) and one bad value per pair.
+
+    The rows are drawn at random: first every blank, then the bad values in
+    other rows, so each bad row fails for exactly one reason.
+    """
+    rows = len(frame)
+    blank = rng.choice(rows, size=sum(count for _, count, _ in missing), replace=False)
+    first = 0
+    for column, count, written in missing:
+        frame.loc[blank[first : first + count], column] = written
+        first += count
+    wrong = rng.choice(np.setdiff1d(np.arange(rows), blank), size=len(bad), replace=False)
+    for row, (column, value) in zip(wrong, bad, strict=True):
+        frame.loc[row, column] = value
+    return frame
 
 
 def make_northbridge(rng: np.random.Generator) -> pd.DataFrame:
@@ -82,20 +107,22 @@ def make_northbridge(rng: np.random.Generator) -> pd.DataFrame:
         [str(pd.Period(ordinal=int(o), freq="M")) for o in start + months],
     )
     # the mess a real export has
-    missing = rng.choice(rows, size=70, replace=False)
-    frame.loc[missing[:50], "days_in_ta"] = ""  # still in TA when the data were extracted
-    frame.loc[missing[50:], "settled_within_6m"] = "NA"
-    bad = rng.choice(np.setdiff1d(np.arange(rows), missing), size=9, replace=False)
-    frame.loc[bad[0], "days_in_ta"] = "-14"
-    frame.loc[bad[1], "days_in_ta"] = "unknown"
-    frame.loc[bad[2], "household_size"] = "0"
-    frame.loc[bad[3], "household_size"] = "23"
-    frame.loc[bad[4], "arm"] = ""
-    frame.loc[bad[5], "referral_source"] = "self referral"
-    frame.loc[bad[6], "days_in_ta"] = "1,204"
-    frame.loc[bad[7], "settled_within_6m"] = "yes"
-    frame.loc[bad[8], "phase"] = ""
-    return frame
+    return add_mess(
+        rng,
+        frame,
+        missing=[("days_in_ta", 50, ""), ("settled_within_6m", 20, "NA")],  # still in TA
+        bad=[
+            ("days_in_ta", "-14"),
+            ("days_in_ta", "unknown"),
+            ("household_size", "0"),
+            ("household_size", "23"),
+            ("arm", ""),
+            ("referral_source", "self referral"),
+            ("days_in_ta", "1,204"),
+            ("settled_within_6m", "yes"),
+            ("phase", ""),
+        ],
+    )
 
 
 def make_southvale(rng: np.random.Generator) -> pd.DataFrame:
@@ -126,14 +153,17 @@ def make_southvale(rng: np.random.Generator) -> pd.DataFrame:
             "days_in_ta": np.round(np.clip(days, 1, None)).astype(int).astype(str),
         }
     )
-    blank = rng.choice(rows, size=60, replace=False)
-    frame.loc[blank, "days_in_ta"] = "NULL"
-    bad = rng.choice(np.setdiff1d(np.arange(rows), blank), size=4, replace=False)
-    frame.loc[bad[0], "days_in_ta"] = "tbc"
-    frame.loc[bad[1], "placement_type"] = "refuge"
-    frame.loc[bad[2], "service"] = ""
-    frame.loc[bad[3], "days_in_ta"] = "-3"
-    return frame
+    return add_mess(
+        rng,
+        frame,
+        missing=[("days_in_ta", 60, "NULL")],
+        bad=[
+            ("days_in_ta", "tbc"),
+            ("placement_type", "refuge"),
+            ("service", ""),
+            ("days_in_ta", "-3"),
+        ],
+    )
 
 
 def make_eastmoor(rng: np.random.Generator) -> pd.DataFrame:
@@ -183,6 +213,54 @@ def make_eastmoor(rng: np.random.Generator) -> pd.DataFrame:
     frame.loc[bad[5], "timepoint"] = "folow-up"
     frame.loc[bad[6], "family_id"] = ""
     return frame
+
+
+def make_westmere(rng: np.random.Generator) -> pd.DataFrame:
+    """Return children's social care cases closed month by month, before and after
+    relational practice began in April 2024 (interrupted time series, 42 months)."""
+    months = pd.period_range("2022-04", "2025-09", freq="M")
+    effect = TRUE_EFFECTS["westmere-social-work"]
+    t = np.arange(len(months))
+    after = months >= pd.Period("2024-04", "M")
+    shock = np.empty(len(months))  # month-to-month drift in the service: AR(1)
+    shock[0] = rng.normal(0, 0.015)
+    for i in range(1, len(months)):
+        shock[i] = 0.4 * shock[i - 1] + rng.normal(0, 0.015)
+    summer = np.isin(months.month, [7, 8])  # more closures, and quicker ones, before holidays
+    rereferral = 0.27 - 0.0008 * t + effect["rereferred_within_12m"] * after + 0.02 * summer + shock
+    days = 128 + 0.15 * t + effect["days_open"] * after - 6 * summer + 300 * shock
+    closed = rng.poisson(np.where(summer, 105, 80))
+    month = np.repeat(np.arange(len(months)), closed)
+    rows = int(closed.sum())
+    first_day = months.to_timestamp()[month]
+    day = rng.integers(0, 28, rows)
+    team = rng.choice(WESTMERE_TEAMS, size=rows, p=[0.35, 0.35, 0.2, 0.1])
+    frame = pd.DataFrame(
+        {
+            "case_ref": [f"WM{i:06d}" for i in rng.permutation(rows) + 100001],
+            "closed_date": (first_day + pd.to_timedelta(day, "D")).strftime("%Y-%m-%d"),
+            "team": team,
+            "child_age_band": rng.choice(["0-4", "5-9", "10-15", "16-17"], size=rows),
+            "days_open": np.round(
+                np.clip(days[month] + rng.gamma(2.0, 30.0, rows) - 60.0, 5, None)
+            ).astype(int),
+            "rereferred_within_12m": (rng.random(rows) < rereferral[month]).astype(int),
+        }
+    ).astype(str)
+    # the mess a real case-management extract has; follow-up not yet recorded for some
+    return add_mess(
+        rng,
+        frame,
+        missing=[("rereferred_within_12m", 60, ""), ("days_open", 30, "NULL")],
+        bad=[
+            ("closed_date", "2023-02-30"),
+            ("team", "Westmere Nrth"),
+            ("days_open", "-2"),
+            ("rereferred_within_12m", "Y"),
+            ("days_open", "see notes"),
+            ("case_ref", ""),
+        ],
+    )
 
 
 NORTHBRIDGE_CARD = """\
@@ -472,6 +550,45 @@ outcomes:
 """
 
 
+WESTMERE_CARD = """\
+# Example pilot (synthetic data made by scripts/make_example_pilots.py).
+name: Relational practice in children's social work
+place: Westmere
+team: Westmere children's services
+cycle: 1
+theory_of_change:
+  problem: Families are passed between workers and come back to children's services
+  activities: [relational practice training, smaller caseloads, one worker throughout]
+  outcomes: [fewer re-referrals within a year, cases closed sooner]
+  assumptions: [families engage more with one worker who knows them, help sticks when it is trusted]
+learning_questions:
+  - Do fewer families come back within a year of their case closing?
+  - Are cases open for less time?
+design: its
+data:
+  path: data/closed_cases.csv
+  unit: case_ref
+  time: {column: closed_date, start: 2024-04, seasonality: month}
+  columns:
+    team:
+      type: str
+      required: true
+      allowed: [Westmere North, Westmere South, Riverside, Children with Disabilities]
+    child_age_band: {type: str, allowed: [0-4, 5-9, 10-15, 16-17]}
+outcomes:
+  - column: rereferred_within_12m
+    id: re-referral-within-12-months
+    label: Re-referred within 12 months
+    type: binary
+    better: lower
+  - column: days_open
+    label: Days the case was open
+    unit: days
+    better: lower
+    min: 0
+"""
+
+
 def write_history(folder: Path, pilot: str) -> None:
     """Write the pilot's closed cycle-1 log entry, its voice file and LEARNING_LOG.md."""
     entry = LogEntry.model_validate(
@@ -515,6 +632,9 @@ def main(pilots_dir: Path) -> None:
     southvale = pilots_dir / "southvale-ta"
     write_pilot(southvale, SOUTHVALE_CARD, "ta_cases.csv", make_southvale(rng))
     (southvale / LOG_FILE).touch()
+    westmere = pilots_dir / "westmere-social-work"
+    write_pilot(westmere, WESTMERE_CARD, "closed_cases.csv", make_westmere(rng))
+    (westmere / LOG_FILE).touch()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from evalkit.contract import validate_data
 from evalkit.quality import assess_quality
 from evalkit.quality.attrition import Attrition
 
-from .conftest import PilotFactory
+from .conftest import REPO, PilotFactory
 
 CARD = """\
 name: Planted pilot
@@ -141,3 +141,12 @@ def test_false_alarm_and_detection_rates_over_seeds(
             detected[plant] += expected[plant] in _signals(make_pilot, seed, {plant})
     print("detection rates over 20 planted pilots:", detected)
     assert all(count >= 18 for count in detected.values()), detected
+
+
+def test_successive_groups_have_no_one_to_lose_to_follow_up() -> None:
+    """Westmere's cases each close once: a month's cases are not the earlier months' cases,
+    so 'seen before, no outcome after' would be a false alarm of 100%."""
+    card = load_pilot(REPO / "pilots" / "westmere-social-work")
+    quality = assess_quality(validate_data(card))
+    assert quality.attrition is None
+    assert any("no unit appears both before and after" in s for s in quality.skipped)

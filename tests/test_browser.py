@@ -29,7 +29,7 @@ from .browser_check import (
 )
 from .conftest import REPO
 
-PILOTS = ("eastmoor-family-hub", "northbridge-ta", "southvale-ta")
+PILOTS = ("eastmoor-family-hub", "northbridge-ta", "southvale-ta", "westmere-social-work")
 PAGES = (*PILOTS, "comparison")
 
 BROKEN_PAGE = """<!doctype html><html><head><title>Broken</title>

@@ -253,6 +253,21 @@ def test_usage_errors_exit_2(args: list[str], said: str, tmp_path: Path) -> None
     assert not (tmp_path / "x").exists()
 
 
+def test_run_all_summary_keeps_report_paths_whole_in_a_log(
+    make_pilot: PilotFactory, tmp_path: Path
+) -> None:
+    name = "relational-practice-in-childrens-social-work-north-team"
+    make_pilot(folder=f"pilots/{name}")
+
+    result = evalkit_cmd("run", "--all", tmp_path / "pilots")
+
+    assert result.returncode == 0, result.stderr
+    # piped to a log (no terminal): the table widens rather than break the path
+    report = str(tmp_path / "pilots" / name / "reports" / "cycle-1")
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert any(report in row and "│ ok" in row for row in rows), result.stdout
+
+
 def test_run_all_with_no_pilots_exits_1(tmp_path: Path) -> None:
     (tmp_path / "pilots" / "notes").mkdir(parents=True)
 

@@ -34,7 +34,7 @@ def _digest(folder: Path) -> dict[str, str]:
 
 def test_the_shipped_pilots_are_exactly_what_the_seeded_generator_makes(tmp_path: Path) -> None:
     _generator().main(tmp_path)
-    for name in ("northbridge-ta", "eastmoor-family-hub"):
+    for name in ("northbridge-ta", "eastmoor-family-hub", "southvale-ta", "westmere-social-work"):
         assert _digest(tmp_path / name) == _digest(REPO / "pilots" / name), name
         # runs append drafts to the log; the shipped history is its first line
         made = (tmp_path / name / "learning_log.jsonl").read_text().splitlines()
@@ -42,7 +42,7 @@ def test_the_shipped_pilots_are_exactly_what_the_seeded_generator_makes(tmp_path
         assert made == shipped[: len(made)], name
 
 
-@pytest.mark.parametrize("pilot", ["northbridge-ta", "eastmoor-family-hub"])
+@pytest.mark.parametrize("pilot", ["northbridge-ta", "eastmoor-family-hub", "westmere-social-work"])
 def test_each_true_effect_lies_inside_its_interval(pilot: str) -> None:
     truth = _generator().TRUE_EFFECTS[pilot]
     analysis = analyse_pilot(REPO / "pilots" / pilot)
@@ -62,7 +62,7 @@ def test_each_true_effect_lies_inside_its_interval(pilot: str) -> None:
         assert finding.ci_low <= expected <= finding.ci_high, (finding.outcome, expected)
 
 
-@pytest.mark.parametrize("pilot", ["northbridge-ta", "eastmoor-family-hub"])
+@pytest.mark.parametrize("pilot", ["northbridge-ta", "eastmoor-family-hub", "westmere-social-work"])
 def test_examples_are_realistically_messy(pilot: str) -> None:
     analysis = analyse_pilot(REPO / "pilots" / pilot)
     validation = analysis.validation
@@ -71,8 +71,10 @@ def test_examples_are_realistically_messy(pilot: str) -> None:
     assert validation.valid[[o.column for o in analysis.card.outcomes]].isna().any().any()
 
 
-def test_the_two_examples_differ_in_design_and_local_columns() -> None:
+def test_the_examples_differ_in_design_and_local_columns() -> None:
     north = analyse_pilot(REPO / "pilots" / "northbridge-ta").card
     east = analyse_pilot(REPO / "pilots" / "eastmoor-family-hub").card
-    assert {north.design, east.design} == {"did", "pre_post"}
+    west = analyse_pilot(REPO / "pilots" / "westmere-social-work").card
+    assert {north.design, east.design, west.design} == {"did", "pre_post", "its"}
     assert set(north.data.columns).isdisjoint(east.data.columns)
+    assert set(west.data.columns).isdisjoint(north.data.columns | east.data.columns)

@@ -159,12 +159,7 @@ def calibrate(
     standard error) recorded. The critical value is the 95% quantile of |t*|
     and the p-value (1 + #{|t*| >= |t|}) / (draws + 1).
     """
-    rng = np.random.default_rng(SEED)
-    root = np.linalg.cholesky(model.covariance())
-    errors = root @ rng.standard_normal((X.shape[0], draws))
-    projector = np.linalg.solve(X.T @ X, X.T)  # (X'X)^-1 X'
-    shifts = projector @ errors
-    resid = errors - X @ shifts
+    projector, shifts, resid = _draws(X, model, draws)
     critical = np.empty(len(contrasts))
     p_value = np.empty(len(contrasts))
     for first in range(0, len(contrasts), _CHUNK):
@@ -179,3 +174,26 @@ def calibrate(
         exceed = (t_star >= np.abs(observed_t[chunk])[:, None]).sum(axis=1)
         p_value[chunk] = (1.0 + exceed) / (draws + 1.0)
     return Calibration(critical=critical, p_value=p_value)
+
+
+def prediction_band(X: np.ndarray, rows: np.ndarray, model: ErrorModel) -> np.ndarray:
+    """Return the half-width of a 95% band for each row's prediction (rows @ coefficients).
+
+    The band is the 95% quantile of |rows @ (b* - b)| over the bootstrap draws:
+    how far the fitted line moves when the period values are redrawn from the
+    error model. It depends only on the design and the error model, so it is
+    smooth where a per-point Newey-West standard error would be erratic.
+    """
+    _, shifts, _ = _draws(X, model, BOOTSTRAP_DRAWS)
+    band: np.ndarray = np.quantile(np.abs(rows @ shifts), 0.95, axis=1)
+    return band
+
+
+def _draws(X: np.ndarray, model: ErrorModel, draws: int) -> tuple[np.ndarray, ...]:
+    """Return (X'X)^-1 X', the coefficient shifts b* - b and residuals of seeded error draws."""
+    rng = np.random.default_rng(SEED)
+    root = np.linalg.cholesky(model.covariance())
+    errors = root @ rng.standard_normal((X.shape[0], draws))
+    projector = np.linalg.solve(X.T @ X, X.T)
+    shifts = projector @ errors
+    return projector, shifts, errors - X @ shifts

@@ -51,6 +51,7 @@ from evalkit.estimate._its_interval import (
     calibrate,
     fit_error_model,
     newey_west_lags,
+    prediction_band,
 )
 from evalkit.estimate._ols import Coefficient
 from evalkit.estimate.finding import Finding
@@ -181,21 +182,18 @@ def its_chart_data(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> It
 
     The counterfactual is the fitted model with the level and slope changes set
     to zero (the earlier trend carried on, seasons and covariates kept); its
-    band is the prediction's Newey-West standard error times its own bootstrap
-    critical value. Periods with fewer records than ``min_cell_count`` keep their
-    fitted values but their observed value is blanked.
+    band holds 95% of the counterfactual's bootstrap draws under the fitted error
+    model (smooth, unlike per-point Newey-West errors). Periods with fewer records
+    than ``min_cell_count`` keep their fitted values but their observed value is
+    blanked.
     """
     fit = _fit_its(card, frame, outcome, None)
     series, result = fit.series, fit.result
     params = np.asarray(result.params)
-    covariance = np.asarray(result.cov_params())
     counterfactual_X = fit.X.copy()
     counterfactual_X[:, [LEVEL, SLOPE]] = 0.0
     counterfactual = counterfactual_X @ params
-    spread = np.sqrt(np.einsum("ij,jk,ik->i", counterfactual_X, covariance, counterfactual_X))
-    observed_t = np.zeros(len(counterfactual_X))  # p-values are not wanted here
-    band = calibrate(fit.X, counterfactual_X, observed_t, fit.errors, fit.lags)
-    half = band.critical * spread
+    half = prediction_band(fit.X, counterfactual_X, fit.errors)
     factor = 100.0 if outcome.type == "binary" else 1.0
     hidden = ((series.rows > 0) & (series.rows < card.min_cell_count)).any(axis=1)
     observed = np.where(hidden, np.nan, series.value)

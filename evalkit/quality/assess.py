@@ -212,8 +212,13 @@ def assess_quality(validation: Validation) -> QualityReport:
                     pilot_values, comparison_values, binary=o.type == "binary"
                 )
         result["equivalence"] = equivalence
-    elif card.data.unit and has_period and not frame.empty:
+    elif card.data.unit and has_period and not frame.empty and _units_followed(validation):
         result["attrition"] = _panel_attrition(validation)
+    elif card.data.unit and has_period and not frame.empty:
+        skipped.append(
+            "attrition: no unit appears both before and after the change (successive groups, "
+            "such as cases closed each month), so there is no one to lose to follow-up"
+        )
     else:
         skipped.append("attrition and baseline equivalence: no comparison group or period")
 
@@ -286,6 +291,14 @@ def _bunching_window(threshold: float) -> tuple[float, float] | None:
     """
     reach = abs(threshold) * BUNCHING_REACH
     return (threshold - reach, threshold + reach) if reach >= 3 else None
+
+
+def _units_followed(validation: Validation) -> bool:
+    """Return True when some unit is seen both before and after the change."""
+    card, frame = validation.card, validation.valid
+    after = post_mask(card, frame)
+    before_units = set(pd.unique(frame.loc[~after, card.data.unit]))
+    return any(unit in before_units for unit in pd.unique(frame.loc[after, card.data.unit]))
 
 
 def _panel_attrition(validation: Validation) -> LostToFollowUp:

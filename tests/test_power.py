@@ -35,6 +35,7 @@ from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import validate_data
 from evalkit.errors import EstimationError
 from evalkit.estimate import estimate_effects
+from evalkit.estimate._its_interval import ErrorModel, calibrate, newey_west_lags
 from evalkit.estimate.power import (
     Mde,
     design_effect,
@@ -45,7 +46,7 @@ from evalkit.estimate.power import (
 )
 from evalkit.estimate.wording import format_number
 
-from .conftest import DID_CARD, DID_ROWS, PilotFactory
+from .conftest import DID_CARD, DID_ROWS, REPO, PilotFactory
 
 # --- published tables ----------------------------------------------------------------------------
 
@@ -204,7 +205,10 @@ def test_time_series_level_change_se_agrees_with_statsmodels_ols() -> None:
     residual_sd = math.sqrt(fit.scale)
     assert plan.se / 3.0 == pytest.approx(fit.bse[2] / residual_sd, rel=1e-10)
     assert plan.df == before + after - 4
-    assert plan.mde == pytest.approx(multiplier(df=32) * plan.se, rel=1e-12)
+    # Bloom's formula with the critical value of evalkit's calibrated test, not t's 2.04
+    assert plan.critical is not None and plan.critical > stats.t.ppf(0.975, 32)
+    assert plan.mde == pytest.approx((plan.critical + stats.t.ppf(0.8, 32)) * plan.se, rel=1e-9)
+    assert plan.mde > multiplier(df=32) * plan.se
 
 
 # --- the function's contract ---------------------------------------------------------------------
@@ -625,18 +629,23 @@ def test_cluster_design_effect_matches_a_long_simulation() -> None:
 
 
 def test_time_series_level_change_at_the_mde_is_found_80_percent_of_the_time() -> None:
-    before, after, sd, reps = 24, 12, 2.0, 4000
+    """evalkit's ITS test: Newey-West t (statsmodels here) against the bootstrap critical
+    value of the design; at the planned MDE it rejects 80% of the time (independent periods)."""
+    before, after, sd, reps = 24, 12, 2.0, 2000
     plan = minimum_detectable_effect(design="its", n_pilot=360, periods=(before, after), sd=sd)
     time = np.arange(before + after, dtype=float)
     post = (time >= before).astype(float)
     X = np.column_stack([np.ones_like(time), time, post, (time - before) * post])
+    lags = newey_west_lags(len(time))
+    independent = ErrorModel(1.0, 0.0, np.zeros(len(time)), time)
+    critical = calibrate(X, np.eye(4)[[2]], np.zeros(1), independent, lags).critical[0]
     rng = np.random.default_rng(3)
-    y = 20 - 0.1 * time + plan.mde * post + rng.normal(0, sd, (reps, len(time)))
-    beta, residual, *_ = np.linalg.lstsq(X, y.T, rcond=None)
-    scale = residual / (len(time) - 4)
-    se = np.sqrt(scale * np.linalg.inv(X.T @ X)[2, 2])
-    p = 2 * stats.t.sf(np.abs(beta[2] / se), len(time) - 4)
-    assert _within_monte_carlo_error(float(np.mean(p < 0.05)), 0.8, reps)
+    rejected = 0
+    for _ in range(reps):
+        y = 20 - 0.1 * time + plan.mde * post + rng.normal(0, sd, len(time))
+        fit = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+        rejected += abs(fit.tvalues[2]) > critical
+    assert _within_monte_carlo_error(rejected / reps, 0.8, reps)
 
 
 def test_binary_mde_holds_in_a_simulation_of_a_risk_difference() -> None:
@@ -686,3 +695,12 @@ def test_a_pilot_too_small_for_any_possible_change_says_so() -> None:
     text = power_summary([plan])
     assert "too small to expect to detect even the largest possible change in settled" in text
     assert "missed more often than not" in text
+
+
+def test_plan_counts_a_dated_series_in_months_as_the_time_series_is_fitted() -> None:
+    """Westmere's records carry the day each case closed; the series, and its plan, are monthly:
+    April 2022 to March 2024 before the change, April 2024 to September 2025 after."""
+    card = load_pilot(REPO / "pilots" / "westmere-social-work")
+    plans = plan_pilot(card, validate_data(card).valid)
+    assert [plan.sample for plan in plans] == ["24 time points before the change and 18 after"] * 2
+    assert all(plan.critical is not None and plan.critical > 2.02 for plan in plans)

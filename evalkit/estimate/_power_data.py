@@ -18,6 +18,7 @@ from evalkit.card import Outcome, PilotCard
 from evalkit.contract import pilot_mask, post_mask
 from evalkit.errors import EstimationError
 from evalkit.estimate._common import outcome_rows
+from evalkit.estimate.its import period_numbers
 from evalkit.estimate.power import Counts, Mde, minimum_detectable_effect
 from evalkit.estimate.pre_post import PAIRED_SHARE
 from evalkit.estimate.wording import format_number
@@ -174,7 +175,7 @@ def _read_series(
     if after is None or card.data.time is None:
         raise _error(card, outcome, "needs data.time with a start to plan a time series")
     keep = pilot if pilot is not None else np.ones(len(y), dtype=bool)
-    when = rows[card.data.time.column].to_numpy()[keep]
+    when = period_numbers(rows[card.data.time.column])[keep]  # months for dates, as the ITS
     later = pd.Series(after[keep]).groupby(when).max().to_numpy()
     before = pd.Series(y[keep]).groupby(when).mean().to_numpy()[~later]
     n_before, n_after = len(before), int(later.sum())
@@ -194,7 +195,12 @@ def _read_series(
     sd = float(np.sqrt((residual**2).sum() / max(n_before - 2, 1)))
     if not sd > 0 or (outcome.type != "continuous" and before.mean() <= 0):
         raise _error(card, outcome, "does not vary around its trend before the change")
-    notes.append(f"Spread around the before-period trend: sd {format_number(sd)}{_unit(outcome)}")
+    shown = (
+        f"{format_number(100 * sd)} percentage points"
+        if outcome.type == "binary"
+        else (f"{format_number(sd)}{_unit(outcome)}")
+    )
+    notes.append(f"Spread around the before-period trend: sd {shown}")
     n = int(keep.sum())
     return _Sample(n, None, sd, float(before.mean()), (*notes,), periods=(n_before, n_after))
 

@@ -228,6 +228,15 @@ def hac_lags(periods: int) -> int:
     return newey_west_lags(periods)
 
 
+def period_numbers(column: pd.Series) -> np.ndarray:
+    """Return each record's period: a calendar month number for dates, else the value itself."""
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        months = column.dt.to_period("M")
+        numbers: np.ndarray = (months.dt.year * 12 + months.dt.month).to_numpy(dtype="float64")
+        return numbers
+    return column.to_numpy(dtype="float64")
+
+
 def period_series(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Series:
     """Return the outcome as one mean per period (pilot minus comparison when there are groups)."""
     time_role = card.data.time
@@ -240,9 +249,8 @@ def period_series(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Ser
         )
     rows = outcome_rows(frame, outcome)
     column = rows[time_role.column]
+    index = period_numbers(column)
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        months = column.dt.to_period("M")
-        index = (months.dt.year * 12 + months.dt.month).to_numpy(dtype="float64")
         try:
             start_month = pd.Timestamp(as_key(time_role.start)).to_period("M")
         except ValueError:
@@ -255,7 +263,6 @@ def period_series(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Ser
             return f"{year:04d}-{month + 1:02d}"
 
     else:
-        index = column.to_numpy(dtype="float64")
         try:
             start = float(time_role.start)  # type: ignore[arg-type]
         except (TypeError, ValueError):

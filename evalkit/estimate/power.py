@@ -17,7 +17,9 @@ research", and Djimeu & Houndolo 2016, 3ie Working Paper 26). SE by design:
   the units' before/after changes compared (collapsing, as Bertrand, Duflo &
   Mullainathan 2004 advise)
 - ``its``: the level change's OLS standard error in a segmented regression on
-  the series' time points, with no autocorrelation
+  the series' time points, with no autocorrelation; the test is evalkit's
+  (Newey-West t against a bootstrap critical value), so Bloom's formula takes
+  the critical value that matches that test's power (``planned_critical``)
 
 Binary outcomes use sd = sqrt(p (1 - p)) at the baseline rate p, in percentage
 points. Counts are judged on the rate-ratio scale by the delta method: the log
@@ -37,6 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from evalkit.card import PilotCard
+from evalkit.estimate._its_interval import planned_critical
 from evalkit.estimate.wording import format_number
 
 PlanDesign = Literal["rct", "pre_post", "did", "its"]
@@ -78,6 +81,7 @@ class Mde:
     better: str = "higher"
     hoped_change: float | None = None
     treated_share: float = 0.0
+    critical: float | None = None  # the test's critical value when it is not the t quantile
 
     def power_to_detect(self, change: float) -> float:
         """Return the chance that a real change of this size (in ``mde``'s units) is found."""
@@ -86,7 +90,10 @@ class Mde:
             after = self.baseline + change
             distance = math.inf if after <= 0 else abs(math.log(after / self.baseline))
         se = _alternative_se(self, distance, 1.0 if change >= 0 else -1.0)
-        shift = distance / se - _quantile(1 - self.alpha / 2, self.df)
+        critical = self.critical
+        if critical is None:
+            critical = _quantile(1 - self.alpha / 2, self.df)
+        shift = distance / se - critical
         # Bloom's approximation: the far tail of the two-sided test is left out
         return float(stats.norm.cdf(shift) if math.isinf(self.df) else stats.t.cdf(shift, self.df))
 
@@ -179,6 +186,15 @@ def minimum_detectable_effect(
     elif df < 1:
         raise ValueError("too few records or clusters for this design")
     m = multiplier(power=power, alpha=alpha, df=df)
+    critical = None
+    if design == "its":
+        assert layout.design is not None
+        critical = planned_critical(layout.design, 2, alpha, power, df)
+        m = critical + _quantile(power, df)
+        said.append(
+            f"Tested as evalkit does: Newey-West t against a bootstrap critical value "
+            f"(here {critical:.2f} in effect, rather than {_quantile(1 - alpha / 2, df):.2f})"
+        )
     se = (sd_change if paired and sd_change is not None else spread) * math.sqrt(
         layout.weight * deff
     )
@@ -208,6 +224,7 @@ def minimum_detectable_effect(
         better=better,
         hoped_change=hoped_change,
         treated_share=layout.treated / layout.weight if varies else 0.0,
+        critical=critical,
     )
     return _solve(mde, spread)
 
@@ -244,6 +261,7 @@ class _Layout:
     n_comparison: int | None
     groups: int
     sample: str
+    design: np.ndarray | None = None  # the planned segmented regression (its)
 
 
 def _quantile(p: float, df: float) -> float:
@@ -299,7 +317,9 @@ def _layout(
         b, a = periods
         words = f"{b:,} time points before the change and {a:,} after"
         n = total(n_pilot)
-        return _Layout(_its_weight(b, a), 0.0, b + a - (4 if a > 1 else 3), n, n, None, 1, words)
+        X = _its_design(b, a)
+        weight = float(np.linalg.inv(X.T @ X)[2, 2])
+        return _Layout(weight, 0.0, b + a - X.shape[1], n, n, None, 1, words, X)
     if design == "pre_post":
         if paired:
             n = n_pilot if isinstance(n_pilot, int) else min(n_pilot)
@@ -364,15 +384,14 @@ def _solve(mde: Mde, spread: float) -> Mde:
     return replace(mde, mde=size, mde_standardised=size / spread, rate_ratio=ratio)
 
 
-def _its_weight(before: int, after: int) -> float:
-    """Return the level change's variance over sd² in a segmented regression on time points."""
+def _its_design(before: int, after: int) -> np.ndarray:
+    """Return a planned segmented regression on time points: [1, t, after, (t - start) after]."""
     time = np.arange(before + after, dtype="float64")
     post = (time >= before).astype("float64")
     columns = [np.ones_like(time), time, post]
     if after > 1:
         columns.append((time - before) * post)
-    X = np.column_stack(columns)
-    return float(np.linalg.inv(X.T @ X)[2, 2])
+    return np.column_stack(columns)
 
 
 # --- reading a pilot's data -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from evalkit.estimate._its_interval import (
     ErrorModel,
     calibrate,
     contrast_hac_variance,
+    draw,
     fit_error_model,
     newey_west_lags,
     prediction_band,
@@ -53,7 +54,7 @@ def test_critical_value_of_a_mean_is_kiefer_vogelsang(lags: int, published: floa
     periods = 500
     X = np.ones((periods, 1))
     model = ErrorModel(1.0, 0.0, np.zeros(periods), np.arange(periods, dtype=float))
-    found = calibrate(X, np.eye(1), np.zeros(1), model, lags, draws=20_000)
+    found = calibrate(draw(X, model, draws=20_000), np.eye(1), np.zeros(1), lags)
     assert found.critical[0] == pytest.approx(published, abs=0.06)
 
 
@@ -108,8 +109,8 @@ def test_calibration_is_seeded_and_its_p_value_agrees_with_the_interval() -> Non
     fit = OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": newey_west_lags(48)})
     contrasts = np.eye(4)
     t = np.asarray(fit.tvalues)
-    first = calibrate(X, contrasts, t, model, newey_west_lags(48))
-    second = calibrate(X, contrasts, t, model, newey_west_lags(48))
+    first = calibrate(draw(X, model), contrasts, t, newey_west_lags(48))
+    second = calibrate(draw(X, model), contrasts, t, newey_west_lags(48))
     assert np.array_equal(first.critical, second.critical)
     assert np.array_equal(first.p_value, second.p_value)
     # a coefficient is outside its 95% interval's zero exactly when p < 0.05 (to one draw)
@@ -127,4 +128,4 @@ def test_prediction_band_is_the_exact_band_when_errors_are_independent() -> None
     rows = X.copy()
     rows[:, 2:] = 0.0  # the counterfactual: the earlier trend carried on
     exact = 1.96 * 2.0 * np.sqrt(np.einsum("ij,jk,ik->i", rows, np.linalg.inv(X.T @ X), rows))
-    assert prediction_band(X, rows, model) == pytest.approx(exact, rel=0.08)
+    assert prediction_band(draw(X, model), rows) == pytest.approx(exact, rel=0.08)

@@ -35,7 +35,7 @@ from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import validate_data
 from evalkit.errors import EstimationError
 from evalkit.estimate import estimate_effects
-from evalkit.estimate._its_interval import ErrorModel, calibrate, newey_west_lags
+from evalkit.estimate._its_interval import ErrorModel, calibrate, draw, newey_west_lags
 from evalkit.estimate.power import (
     Mde,
     design_effect,
@@ -638,7 +638,7 @@ def test_time_series_level_change_at_the_mde_is_found_80_percent_of_the_time() -
     X = np.column_stack([np.ones_like(time), time, post, (time - before) * post])
     lags = newey_west_lags(len(time))
     independent = ErrorModel(1.0, 0.0, np.zeros(len(time)), time)
-    critical = calibrate(X, np.eye(4)[[2]], np.zeros(1), independent, lags).critical[0]
+    critical = calibrate(draw(X, independent), np.eye(4)[[2]], np.zeros(1), lags).critical[0]
     rng = np.random.default_rng(3)
     rejected = 0
     for _ in range(reps):

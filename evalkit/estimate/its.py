@@ -47,8 +47,10 @@ from evalkit.estimate._common import Errors, make_finding, outcome_rows
 from evalkit.estimate._its_interval import (
     BOOTSTRAP_DRAWS,
     Calibration,
+    Draws,
     ErrorModel,
     calibrate,
+    draw,
     fit_error_model,
     newey_west_lags,
     prediction_band,
@@ -110,6 +112,7 @@ class _Fit:
     result: Any
     lags: int
     errors: ErrorModel
+    draws: Draws
     calibration: Calibration  # for the level and slope changes, in that order
 
 
@@ -193,7 +196,7 @@ def its_chart_data(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> It
     counterfactual_X = fit.X.copy()
     counterfactual_X[:, [LEVEL, SLOPE]] = 0.0
     counterfactual = counterfactual_X @ params
-    half = prediction_band(fit.X, counterfactual_X, fit.errors)
+    half = prediction_band(fit.draws, counterfactual_X)
     factor = 100.0 if outcome.type == "binary" else 1.0
     hidden = ((series.rows > 0) & (series.rows < card.min_cell_count)).any(axis=1)
     observed = np.where(hidden, np.nan, series.value)
@@ -352,8 +355,9 @@ def _fit_its(card: PilotCard, frame: pd.DataFrame, outcome: Outcome, maxlags: in
     errors = fit_error_model(series.value, X, series.time, series.sampling_var)
     contrasts = np.eye(X.shape[1])[[LEVEL, SLOPE]]
     observed_t = np.asarray(result.tvalues)[[LEVEL, SLOPE]]
-    calibration = calibrate(X, contrasts, observed_t, errors, lags)
-    return _Fit(series, X, result, lags, errors, calibration)
+    draws = draw(X, errors)
+    calibration = calibrate(draws, contrasts, observed_t, lags)
+    return _Fit(series, X, result, lags, errors, draws, calibration)
 
 
 def _sampling_variance(values: pd.DataFrame, column: str) -> pd.Series:
@@ -451,7 +455,7 @@ def _level_ratio(fit: _Fit, outcome: Outcome) -> tuple[str, Ratio]:
     # the GLM's Newey-West t is calibrated by the linear model's bootstrap draws
     observed_t = np.array([ratio.log_estimate / ratio.log_se])
     level = np.eye(fit.X.shape[1])[[LEVEL]]
-    calibration = calibrate(fit.X, level, observed_t, fit.errors, fit.lags)
+    calibration = calibrate(fit.draws, level, observed_t, fit.lags)
     half = float(calibration.critical[0]) * ratio.log_se
     return key, replace(
         ratio,

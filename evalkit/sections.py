@@ -12,7 +12,13 @@ from evalkit.analysis import Analysis
 from evalkit.charts import Figure, figure
 from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.finding import Finding
-from evalkit.estimate.wording import CAVEAT, format_interval, format_number, format_signed
+from evalkit.estimate.wording import (
+    CAVEAT,
+    format_interval,
+    format_number,
+    format_signed,
+    in_sentence,
+)
 from evalkit.learning import LogEntry, entry_markdown
 from evalkit.quality.disclosure import describe_count
 
@@ -72,7 +78,7 @@ def summary_markdown(analysis: Analysis, entry: LogEntry, entries: list[LogEntry
     if decided is not None and decided.next_changes:
         lines.append(
             f"**What the team is changing.** After cycle {decided.cycle} the team "
-            f"decided to {decided.decision}: {_sentence_case('; '.join(decided.next_changes))}."
+            f"decided to {decided.decision}: {in_sentence('; '.join(decided.next_changes))}."
         )
     else:
         lines.append(
@@ -99,7 +105,7 @@ def _plain_finding(finding: Finding) -> str:
     if finding.no_change == 1.0:
         return _plain_ratio(finding)
     unit = f" {finding.unit}" if finding.unit else ""
-    label = finding.label[:1].lower() + finding.label[1:]
+    label = in_sentence(finding.label)
     if not finding.is_clear:
         return (
             f"We can't tell yet whether {label} changed: the data fit anything from "
@@ -117,7 +123,7 @@ def _plain_finding(finding: Finding) -> str:
 
 def _plain_ratio(finding: Finding) -> str:
     """Return a ratio finding in resident's words: percent more or fewer."""
-    label = finding.label[:1].lower() + finding.label[1:]
+    label = in_sentence(finding.label)
     if not finding.is_clear:
         return (
             f"We can't tell yet whether {label} changed: the data fit anything from "
@@ -132,11 +138,6 @@ def _plain_ratio(finding: Finding) -> str:
         f"somewhere between {low:.0f}% and {high:.0f}% {'fewer' if fewer else 'more'}. "
         f"That is {verdict}."
     )
-
-
-def _sentence_case(text: str) -> str:
-    """Return text with a capital first letter lowered, unless it starts an acronym."""
-    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 def glossary_markdown() -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -102,3 +104,16 @@ def render_report(pilot: Path, out: Path) -> Path:
     )
     export_html(notebook, out / "report.html")
     return out
+
+
+def evalkit_cmd(
+    *args: str | Path, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m evalkit ARGS`` in a fresh interpreter, as a scheduler would."""
+    return subprocess.run(
+        [sys.executable, "-m", "evalkit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,20 +13,9 @@ from click.testing import CliRunner
 
 import evalkit
 from evalkit.cli import cli
-from tests.conftest import DID_CARD, DID_ROWS, REPO, PilotFactory
+from tests.conftest import DID_CARD, DID_ROWS, REPO, PilotFactory, evalkit_cmd
 
 ROWS = DID_ROWS.splitlines(keepends=True)
-
-
-def evalkit_cmd(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m evalkit ARGS`` in a fresh interpreter, as a scheduler would."""
-    return subprocess.run(
-        [sys.executable, "-m", "evalkit", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 def sha256(path: Path) -> str:

@@ -17,7 +17,8 @@ from evalkit.charts import COMPARISON_COLOUR, PILOT_COLOUR, figure
 from evalkit.charts.its import its_chart
 from evalkit.contract import validate_data
 from evalkit.errors import EstimationError
-from evalkit.estimate.its import estimate_its, hac_lags, its_chart_data
+from evalkit.estimate._its_interval import newey_west_lags
+from evalkit.estimate.its import estimate_its, its_chart_data
 
 from .conftest import DATA, PilotFactory
 
@@ -179,7 +180,7 @@ def test_its_matches_formula_fit_with_months_and_a_covariate(tmp_path: Path) -> 
     )
     finding = estimate_its(card, records, card.outcomes[0])
     data = period_frame(records)
-    lags = hac_lags(len(data))
+    lags = newey_west_lags(len(data))
     fit = smf.ols("days ~ t + after + since + C(calendar_month) + household_size", data).fit(
         cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True
     )
@@ -228,7 +229,7 @@ def test_controlled_its_matches_formula_fit_on_the_gap(tmp_path: Path) -> None:
     )
     data = period_frame(pilot).assign(gap=gap.to_numpy())
     fit = smf.ols("gap ~ t + after + since", data).fit(
-        cov_type="HAC", cov_kwds={"maxlags": hac_lags(len(data))}, use_t=True
+        cov_type="HAC", cov_kwds={"maxlags": newey_west_lags(len(data))}, use_t=True
     )
     assert finding.estimate == pytest.approx(fit.params["after"], rel=1e-8)
     assert finding.se == pytest.approx(fit.bse["after"], rel=1e-8)
@@ -414,7 +415,7 @@ def test_binary_its_on_numeric_periods_with_quarters_adds_an_odds_ratio(tmp_path
     successes = by_quarter["sum"].to_numpy()
     endog = np.column_stack([successes, by_quarter["count"] - successes])
     fit = sm.GLM(endog, X, family=sm.families.Binomial()).fit(
-        cov_type="HAC", cov_kwds={"maxlags": hac_lags(24)}
+        cov_type="HAC", cov_kwds={"maxlags": newey_west_lags(24)}
     )
     odds = finding.odds_ratio
     assert odds["estimate"] == pytest.approx(np.exp(fit.params[2]), rel=1e-8)

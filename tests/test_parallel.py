@@ -41,20 +41,10 @@ from evalkit.locks import LOCK_FILE, pilot_lock
 from evalkit.results import load_results
 from evalkit.runner import _tidy_after_killed_runs, run_pilot, run_pilots
 from evalkit.workers import default_jobs, run_in_processes
-from tests.conftest import DID_CARD, REPO, PilotFactory
+from tests.conftest import DID_CARD, REPO, PilotFactory, evalkit_cmd
 from tests.test_runner import MINIMAL_BODY, hidden_leftovers, snapshot, write_template
 
 TEMPLATE = REPO / "templates" / "notebooks" / "pilot_report.ipynb"
-
-
-def evalkit_cmd(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evalkit", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,14 +14,7 @@ from evalkit.contract import rules_for
 from evalkit.errors import ConfigError
 from evalkit.scaffold import create_pilot
 
-
-def evalkit_cmd(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evalkit", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from .conftest import evalkit_cmd
 
 
 def snapshot(folder: Path) -> dict[str, str]:

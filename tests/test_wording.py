@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.estimate.wording import describe_change, format_number
+from evalkit.estimate.wording import describe_change, format_number, in_sentence
 
 
 @pytest.mark.parametrize(
@@ -67,3 +67,16 @@ def test_an_interval_spanning_zero_says_we_cannot_tell() -> None:
     assert "consistent with no change" in text
     # a small p-value is not what drives the wording; the interval is
     assert "significant" not in text
+
+
+@pytest.mark.parametrize(
+    ("label", "mid_sentence"),
+    [
+        ("Days in temporary accommodation", "days in temporary accommodation"),
+        ("WEMWBS score", "WEMWBS score"),
+        ("A&E attendances", "A&E attendances"),
+        ("Weekly home visits; one liaison officer", "weekly home visits; one liaison officer"),
+    ],
+)
+def test_labels_read_mid_sentence_with_acronyms_kept(label: str, mid_sentence: str) -> None:
+    assert in_sentence(label) == mid_sentence

@@ -226,11 +226,6 @@ def its_chart_data(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> It
     )
 
 
-def hac_lags(periods: int) -> int:
-    """Return the Newey-West lag length for the level and slope changes: ceil(1.3 sqrt(T))."""
-    return newey_west_lags(periods)
-
-
 def period_numbers(column: pd.Series) -> np.ndarray:
     """Return each record's period: a calendar month number for dates, else the value itself."""
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
@@ -350,7 +345,7 @@ def _fit_its(card: PilotCard, frame: pd.DataFrame, outcome: Outcome, maxlags: in
             where="data.time",
             hint="collect more periods, or drop seasonality or covariates from the card",
         )
-    lags = maxlags if maxlags is not None else hac_lags(len(series.value))
+    lags = maxlags if maxlags is not None else newey_west_lags(len(series.value))
     result = OLS(series.value, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
     errors = fit_error_model(series.value, X, series.time, series.sampling_var)
     contrasts = np.eye(X.shape[1])[[LEVEL, SLOPE]]

@@ -40,7 +40,7 @@ from scipy import stats
 
 from evalkit.card import PilotCard
 from evalkit.estimate._its_interval import planned_critical
-from evalkit.estimate.wording import format_number
+from evalkit.estimate.wording import format_number, in_sentence
 
 PlanDesign = Literal["rct", "pre_post", "did", "its"]
 Counts = int | tuple[int, int]  # the same number in each period, or (before, after)
@@ -401,13 +401,9 @@ def _percent(share: float) -> str:
     return f"{100 * share:.1f}".rstrip("0").rstrip(".") + "%"
 
 
-def _lower_first(text: str) -> str:
-    return text if text[:2].isupper() else text[:1].lower() + text[1:]
-
-
 def _describe(mde: Mde) -> str:
     """Return what one outcome's pilot can detect, and whether that covers the hoped change."""
-    label = _lower_first(mde.label)
+    label = in_sentence(mde.label)
     unit = f" {mde.unit}" if mde.unit else ""
     change = f"a change in {label} of about {format_number(mde.mde)}{unit} or more"
     if mde.outcome_type == "binary":
@@ -449,7 +445,7 @@ def _describe(mde: Mde) -> str:
     if mde.assumptions:
         text += (
             " How this was worked out: "
-            + "; ".join(_lower_first(note) for note in mde.assumptions)
+            + "; ".join(in_sentence(note) for note in mde.assumptions)
             + "."
         )
     return text

@@ -64,6 +64,11 @@ def format_interval(
     return f"{format_signed(estimate)}{unit_text} ({format_signed(low)} to {format_signed(high)})"
 
 
+def in_sentence(label: str) -> str:
+    """Return a label as it reads mid-sentence: first letter lower, acronyms ("WEMWBS") kept."""
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
 def describe_change(
     *,
     label: str,
@@ -81,7 +86,7 @@ def describe_change(
     when it spans it.
     """
     unit_text = f" {unit}" if unit else ""
-    lower_label = label[:1].lower() + label[1:] if not label[:2].isupper() else label
+    lower_label = in_sentence(label)
     opening, short = COMPARED_WITH.get(design, ("With the pilot, {label} was", "with the pilot"))
     word = "lower" if estimate < 0 else "higher"
     if ci_high < 0 or ci_low > 0:
@@ -132,7 +137,7 @@ def describe_ratio(
         ),
     }
     lead, short = leads.get(design, ("With the pilot, there were", "with the pilot"))
-    lower_label = label[:1].lower() + label[1:] if not label[:2].isupper() else label
+    lower_label = in_sentence(label)
 
     def percent(ratio: float) -> str:
         return f"{format_number(abs(ratio - 1.0) * 100.0)}%"

@@ -212,13 +212,15 @@ def assess_quality(validation: Validation) -> QualityReport:
                     pilot_values, comparison_values, binary=o.type == "binary"
                 )
         result["equivalence"] = equivalence
-    elif card.data.unit and has_period and not frame.empty and _units_followed(validation):
-        result["attrition"] = _panel_attrition(validation)
     elif card.data.unit and has_period and not frame.empty:
-        skipped.append(
-            "attrition: no unit appears both before and after the change (successive groups, "
-            "such as cases closed each month), so there is no one to lose to follow-up"
-        )
+        lost = _panel_attrition(validation)
+        if lost is None:
+            skipped.append(
+                "attrition: no unit appears both before and after the change (successive "
+                "groups, such as cases closed each month), so there is no one to lose to follow-up"
+            )
+        else:
+            result["attrition"] = lost
     else:
         skipped.append("attrition and baseline equivalence: no comparison group or period")
 
@@ -293,21 +295,18 @@ def _bunching_window(threshold: float) -> tuple[float, float] | None:
     return (threshold - reach, threshold + reach) if reach >= 3 else None
 
 
-def _units_followed(validation: Validation) -> bool:
-    """Return True when some unit is seen both before and after the change."""
-    card, frame = validation.card, validation.valid
-    after = post_mask(card, frame)
-    before_units = set(pd.unique(frame.loc[~after, card.data.unit]))
-    return any(unit in before_units for unit in pd.unique(frame.loc[after, card.data.unit]))
+def _panel_attrition(validation: Validation) -> LostToFollowUp | None:
+    """Return the share of units seen before the change with no outcome after it.
 
-
-def _panel_attrition(validation: Validation) -> LostToFollowUp:
-    """Return the share of units seen before the change with no outcome after it."""
+    None when no unit is seen both before and after (successive groups, not a panel).
+    """
     card, frame = validation.card, validation.valid
     assert card.data.unit is not None
     after = post_mask(card, frame)
     outcome = card.outcomes[0].column
     units = pd.unique(frame.loc[~after, card.data.unit])
+    if not np.isin(units, frame.loc[after, card.data.unit].to_numpy()).any():
+        return None
     with_outcome = set(frame.loc[after & frame[outcome].notna().to_numpy(), card.data.unit])
     lost = int(sum(1 for u in units if u not in with_outcome))
     overall = 100.0 * lost / len(units) if len(units) else 0.0

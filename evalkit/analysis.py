@@ -14,12 +14,11 @@ from typing import Any
 import pandas as pd
 
 from evalkit import __version__
-from evalkit.atomic import write_atomically
 from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import Validation, pilot_mask, post_mask, validate_data
 from evalkit.estimate import Evidence, Finding, cell_means, estimate_effects, rate_evidence
 from evalkit.learning import LogEntry, current_entries, log_path, preview_draft, read_log
-from evalkit.quality import QualityReport, Signal, assess_quality, data_signals
+from evalkit.quality import QualityReport, Signal, assess_quality, data_signals, published_rows
 from evalkit.quality.attrition import Attrition
 from evalkit.quality.disclosure import pilot_salt, pseudonymise, suppress_count
 from evalkit.results import (
@@ -31,6 +30,7 @@ from evalkit.results import (
     TargetContext,
     write_results,
 )
+from evalkit.safe_csv import write_csv
 from evalkit.voice import VoiceItem, load_voice
 
 REJECTED_FILE = "rejected_rows.csv"
@@ -67,7 +67,7 @@ class Analysis:
             design=card.design,
             evidence=self.evidence,
             data=DataInfo(
-                rows=self.validation.rows_read,
+                rows=self.published_rows(),
                 rejected_rows=suppress_count(len(self.validation.rejected), card.min_cell_count),
                 sha256=self.validation.sha256,
                 file=card.data.path,
@@ -82,6 +82,15 @@ class Analysis:
                 parameters=parameters or {},
             ),
         )
+
+    def published_rows(self) -> int | None:
+        """Return the rows read as they may be published: None when they would give a count away.
+
+        A report states the rows read only when this is not None: beside the
+        findings' n and the rejected rows, the total would otherwise let a small
+        count be worked out (rows - n).
+        """
+        return published_rows(self.validation, [f.n for f in self.findings])
 
     def targets(self) -> tuple[TargetContext, ...]:
         """Return each outcome's target beside the pilot's mean after the change."""
@@ -126,10 +135,16 @@ def analyse_pilot(pilot: PilotCard | Path | str) -> Analysis:
     validation.raise_if_too_broken()
     frame = validation.valid
     findings = tuple(estimate_effects(card, frame))
-    cells = {outcome.column: cell_means(card, frame, outcome) for outcome in card.outcomes}
+    # each table is published beside its finding's n, which its suppression allows for
+    cells = {
+        outcome.column: cell_means(card, frame, outcome, published_n=finding.n)
+        for outcome, finding in zip(card.outcomes, findings, strict=True)
+    }
     quality = assess_quality(validation)
     facts = {
         "rejected_share": validation.rejected_share,
+        "rejected_rows": float(len(validation.rejected)),
+        "min_cell_count": float(card.min_cell_count),
         "smallest_group": _smallest_cell(card, frame),
         **_quality_facts(card.design, quality),
         **_design_facts(findings),
@@ -139,7 +154,7 @@ def analyse_pilot(pilot: PilotCard | Path | str) -> Analysis:
         validation=validation,
         findings=findings,
         evidence=rate_evidence(card.design, facts),
-        signals=(*data_signals(validation), *quality.signals()),
+        signals=(*data_signals(validation, [f.n for f in findings]), *quality.signals()),
         cells=cells,
         voice=tuple(load_voice(card)),
         quality=quality,
@@ -152,6 +167,8 @@ def write_rejected(validation: Validation, output: Path) -> Path:
 
     With ``quality.pseudonymise_rejected`` in the card, unit ids are replaced by
     salted hashes: the team holding the salt can still find a row, no one else can.
+    A cell a spreadsheet would run as a formula is written with an apostrophe in
+    front (see :mod:`evalkit.safe_csv`); the data file itself is never touched.
     """
     path = output / REJECTED_FILE
     rows = validation.rejected
@@ -160,8 +177,7 @@ def write_rejected(validation: Validation, output: Path) -> Path:
     if card.quality.pseudonymise_rejected and unit is not None and unit in rows.columns:
         rows = rows.copy()
         rows[unit] = pseudonymise(rows[unit], pilot_salt(card.folder))
-    write_atomically(path, rows.to_csv(index=False))
-    return path
+    return write_csv(rows, path)
 
 
 def _design_facts(findings: tuple[Finding, ...]) -> dict[str, float]:

@@ -4,7 +4,9 @@ A card says what a pilot is, what it measures and how its data are laid out.
 It is owned by the pilot: local columns and their checks are declared here,
 never in central code. Every mistake in a card is reported at once, each with
 its key path (``outcomes[1].better``), the line in the file, what was found,
-what is allowed and, for a misspelt key, the nearest valid one.
+what is allowed and, for a misspelt key, the nearest valid one. A card is read
+as plain YAML only (no tags, anchors or aliases, at most 1 MB), so reading any
+file named pilot.yaml takes a moment and little memory.
 """
 
 from __future__ import annotations
@@ -12,14 +14,21 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NoReturn, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from evalkit.errors import ConfigError, Problem
 
 CARD_FILE = "pilot.yaml"
+#: A card describes a pilot in a few kilobytes; a file far larger is not a card.
+MAX_CARD_BYTES = 1_000_000
+#: Cards nest five or six levels; the limit keeps YAML's recursive reader far from Python's.
+MAX_CARD_DEPTH = 32
 
 Scalar = bool | int | float | dt.date | str
 Design = Literal["pre_post", "did", "its", "rct"]
@@ -194,25 +203,7 @@ def load_pilot(path: Path | str) -> PilotCard:
             path=card_path,
             hint=f"create one with `evalkit new {folder}` or point at a folder with {CARD_FILE}",
         )
-    try:
-        text = card_path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"the card is not UTF-8 text (byte {exc.start})",
-            path=card_path,
-            hint="save the file as UTF-8",
-        ) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = str(mark.line + 1) if mark is not None else ""
-        raise ConfigError(
-            f"the card is not valid YAML: {getattr(exc, 'problem', exc)}",
-            path=card_path,
-            where=where,
-            hint="check indentation and that each `key: value` is on its own line",
-        ) from None
+    raw, lines = _parse_card(_read_card(card_path), card_path)
     if not isinstance(raw, dict):
         raise ConfigError(
             "the card must be a set of `key: value` lines",
@@ -223,13 +214,12 @@ def load_pilot(path: Path | str) -> PilotCard:
     try:
         card = PilotCard.model_validate({**raw, "folder": folder})
     except ValidationError as exc:
-        lines = _key_lines(text)
         errors = exc.errors()
         problems = [_problem_from(e, lines) for e in errors if not _is_echo(e, errors)]
         raise ConfigError(
             f"{len(problems)} problem(s) in the pilot card", path=card_path, problems=problems
         ) from None
-    problems = _check_card(card, _key_lines(text))
+    problems = _check_card(card, lines)
     if problems:
         raise ConfigError(
             f"{len(problems)} problem(s) in the pilot card", path=card_path, problems=problems
@@ -393,15 +383,11 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-def _key_lines(text: str) -> dict[str, int]:
-    """Return the 1-based line of each key path in the YAML text, for messages."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
+def _key_lines(root: yaml.Node | None) -> dict[str, int]:
+    """Return the 1-based line of each key path in the card, for messages."""
     lines: dict[str, int] = {}
 
-    def walk(node: Any, prefix: str) -> None:
+    def walk(node: yaml.Node, prefix: str) -> None:
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 key = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
@@ -416,3 +402,120 @@ def _key_lines(text: str) -> dict[str, int]:
     if root is not None:
         walk(root, "")
     return lines
+
+
+# --- reading the YAML safely -----------------------------------------------------------------
+
+
+def _read_card(card_path: Path) -> str:
+    """Return the card's text, refusing a file too large to be a card or not UTF-8."""
+    try:
+        with card_path.open("rb") as handle:
+            content = handle.read(MAX_CARD_BYTES + 1)  # never more, whatever the file holds
+    except OSError as exc:
+        raise ConfigError(
+            f"the card cannot be read ({exc.strerror})",
+            path=card_path,
+            hint="check the file exists and you may read it",
+        ) from None
+    if len(content) > MAX_CARD_BYTES:
+        raise ConfigError(
+            f"the card is larger than {MAX_CARD_BYTES // 1_000_000} MB; a pilot card is a few "
+            "kilobytes",
+            path=card_path,
+            hint="keep the card to what the pilot is and measures; data belong in data.path",
+        )
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"the card is not UTF-8 text (byte {exc.start})",
+            path=card_path,
+            hint="save the file as UTF-8",
+        ) from None
+
+
+def _parse_card(text: str, card_path: Path) -> tuple[Any, dict[str, int]]:
+    """Return the card's values and the line of each key path, from one reading of the YAML."""
+    loader = _CardLoader(text, card_path)
+    try:
+        root = loader.get_single_node()
+        return (loader.construct_document(root) if root is not None else None), _key_lines(root)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(
+            f"the card is not valid YAML: {getattr(exc, 'problem', exc)}",
+            path=card_path,
+            where=str(mark.line + 1) if mark is not None else "",
+            hint="check indentation and that each `key: value` is on its own line",
+        ) from None
+    finally:
+        loader.dispose()
+
+
+class _CardLoader(Composer, SafeConstructor, Resolver):
+    """PyYAML's safe loader, refusing anchors, aliases and deep nesting as they are met.
+
+    Ten lines of aliases ("billion laughs") stand for billions of values, and a card never
+    needs one. Events come from libyaml where PyYAML has it: several times faster.
+    """
+
+    def __init__(self, text: str, card_path: Path) -> None:
+        self._events: Any = (
+            yaml.CSafeLoader(text) if yaml.__with_libyaml__ else yaml.SafeLoader(text)
+        )
+        self._path = card_path
+        self._depth = 0
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+
+    def check_event(self, *choices: type[yaml.Event]) -> Any:
+        return self._events.check_event(*choices)
+
+    def peek_event(self) -> Any:
+        return self._events.peek_event()
+
+    def get_event(self) -> Any:
+        return self._events.get_event()
+
+    def dispose(self) -> None:
+        self._events.dispose()
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()
+        if event.anchor is not None:
+            sign = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
+            self._refuse(
+                event.start_mark,
+                f"the card uses a YAML {sign}{event.anchor}",
+                "write the value out in full; pilot cards may not use YAML anchors (&) "
+                "or aliases (*)",
+            )
+        if self._depth >= MAX_CARD_DEPTH:
+            self._refuse(
+                event.start_mark,
+                f"the card nests more than {MAX_CARD_DEPTH} levels deep",
+                "a card needs a few levels at most; check every [ and { is closed",
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:
+            # YAML reads 2025-13-01 as a date, and a 5,000-digit number as a number, then fails
+            shown = str(node.value)
+            self._refuse(
+                node.start_mark,
+                f"'{shown[:40]}{'...' if len(shown) > 40 else ''}' cannot be read: {exc}",
+                "write dates as YYYY-MM-DD and numbers in plain digits, or put the value in "
+                "quotes to keep it as text",
+            )
+
+    def _refuse(self, mark: Any, message: str, hint: str) -> NoReturn:
+        raise ConfigError(message, path=self._path, where=str(mark.line + 1), hint=hint)

@@ -19,9 +19,11 @@ from __future__ import annotations
 import ast
 import atexit
 import contextlib
+import ctypes
 import importlib
 import json
 import os
+import runpy
 import select
 import signal
 import subprocess
@@ -40,6 +42,53 @@ KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshe
 FACTORY_START_SECONDS = 120.0
 FORK_SECONDS = 30.0
 _SERVE = "from evalkit.kernel_factory import serve_kernels; serve_kernels()"
+_LAUNCH = "from evalkit.kernel_factory import run_ordinary_kernel; run_ordinary_kernel()"
+#: prctl(2) option: the signal this process gets when its parent ends (Linux).
+_PR_SET_PDEATHSIG = 1
+#: How a factory hears that its parent thread ended: it then checks whether the whole
+#: parent process has (a worker may start its factory from a thread that ends first).
+_FACTORY_PARENT_SIGNAL = signal.SIGUSR1
+#: The exit code of a process whose parent had gone before it could ask to end with it.
+ORPHAN_EXIT = 3
+
+
+def end_with_parent(parent: int, signum: int = signal.SIGKILL) -> bool:
+    """Ask the system to send ``signum`` to this process when its parent ends; end now if it has.
+
+    Returns False where the system cannot be asked (not Linux): the caller
+    then watches its parent itself. The check after asking closes the gap in
+    which the parent died before the request was made, when no signal comes.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+    if os.getppid() != parent:
+        os._exit(ORPHAN_EXIT)
+    return armed
+
+
+def ordinary_kernel_command(cmd: list[str]) -> list[str]:
+    """Return an ordinary kernel's command line, changed so that the kernel ends with this process.
+
+    ``cmd`` is ``python -m ipykernel_launcher ARGS``; the new one runs
+    ``run_ordinary_kernel``, which asks for that before it loads ipykernel.
+    """
+    return [cmd[0], "-c", _LAUNCH, str(os.getpid()), *cmd[3:]]
+
+
+def run_ordinary_kernel() -> None:
+    """Run an ordinary kernel as ``python -m ipykernel_launcher`` would; it ends with its parent.
+
+    The command line is the parent's process id, then the kernel's arguments.
+    Asking from inside the kernel (not from ``subprocess``'s ``preexec_fn``)
+    keeps Python code out of the gap between fork and exec in a parent that
+    runs threads.
+    """
+    end_with_parent(int(sys.argv[1]))
+    sys.argv = ["ipykernel_launcher", *sys.argv[2:]]
+    runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
 
 
 def template_modules(template: Path) -> tuple[str, ...]:
@@ -75,7 +124,7 @@ class KernelFactory:
         # matters to modules that read it on import, as a kernel's would be
         env = {k: v for k, v in os.environ.items() if k != "PYTHONEXECUTABLE"}
         self._process = subprocess.Popen(
-            [sys.executable, "-c", _SERVE, *preload],
+            [sys.executable, "-c", _SERVE, str(os.getpid()), *preload],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -178,15 +227,24 @@ def close_factories() -> None:
 def serve_kernels() -> None:
     """Run a kernel factory: import the modules named on the command line, then fork kernels.
 
-    Reads one JSON request a line on stdin (args, env, cwd, log) and answers
-    with the new kernel's process id on stdout. Stops when stdin closes, that
-    is when the process that started it ends.
+    The command line is the parent's process id, then the modules. Reads one
+    JSON request a line on stdin (args, env, cwd, log) and answers with the
+    new kernel's process id on stdout. Stops when stdin closes or the process
+    that started it ends, even while it is still importing.
     """
+    parent = int(sys.argv[1])
+
+    def parent_thread_ended(signum: int, frame: object) -> None:
+        if os.getppid() != parent:  # not just the thread that started us: the whole process
+            os._exit(0)
+
+    signal.signal(_FACTORY_PARENT_SIGNAL, parent_thread_ended)
+    end_with_parent(parent, _FACTORY_PARENT_SIGNAL)
     replies = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # anything an import prints must not be read as an answer
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]
-    for name in sys.argv[1:]:
+    for name in sys.argv[2:]:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     if threading.active_count() > 1:  # a fork would copy a thread's locks, not the thread
@@ -197,6 +255,7 @@ def serve_kernels() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the system reaps finished kernels
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the run, which closes stdin
     replies.write(b'{"ready": true}\n')
+    factory = os.getpid()
     for line in sys.stdin.buffer:
         request = json.loads(line)
         try:
@@ -206,12 +265,15 @@ def serve_kernels() -> None:
             continue
         if pid == 0:
             replies.close()
-            _become_kernel(request)
+            _become_kernel(request, factory)
         replies.write(json.dumps({"pid": pid}).encode() + b"\n")
 
 
-def _become_kernel(request: dict[str, Any]) -> NoReturn:
+def _become_kernel(request: dict[str, Any], factory: int) -> NoReturn:
     """Turn a fresh fork of the factory into a kernel; it ends as any Python process does."""
+    # the factory is single-threaded, so its death is its main thread's: SIGKILL at once
+    signal.signal(_FACTORY_PARENT_SIGNAL, signal.SIG_DFL)
+    end_with_parent(factory)
     os.setsid()  # its own process group, as jupyter_client gives an ordinary kernel
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)

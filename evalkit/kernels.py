@@ -5,7 +5,8 @@ when it can, or is started as an ordinary new interpreter. Kernels talk over
 Unix sockets in a private folder (the "ipc" transport) instead of TCP ports,
 so kernels running side by side cannot clash over a port. A kernel's own
 output (warnings, crashes) goes to a log file beside the report, and a kernel
-still running at the pilot's deadline is killed.
+still running at the pilot's deadline is killed. Either kind of kernel ends
+with the process that started it (``evalkit.kernel_factory.end_with_parent``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import IO, Any, ClassVar
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
-from evalkit.kernel_factory import KernelFactoryError, factory_for
+from evalkit.kernel_factory import KernelFactoryError, factory_for, ordinary_kernel_command
 from evalkit.notebooks import CurrentPythonKernelManager
 
 #: Unix socket paths must be shorter than about 100 bytes; longer ones fall back to TCP.
@@ -100,7 +101,8 @@ class PilotProvisioner(LocalProvisioner):
         cwd = str(kwargs.get("cwd") or os.getcwd())
         env = dict(kwargs.get("env") or os.environ)
         pid = None
-        if options.fork and cmd[1:3] == ["-m", "ipykernel_launcher"]:
+        ipykernel = cmd[1:3] == ["-m", "ipykernel_launcher"]
+        if options.fork and ipykernel:
             try:
                 pid = await asyncio.to_thread(
                     _fork, options.preload, cmd[3:], env, cwd, options.log
@@ -114,6 +116,8 @@ class PilotProvisioner(LocalProvisioner):
             connection = self.connection_info
         else:
             log = _open_log(options.log)
+            if ipykernel:
+                cmd = ordinary_kernel_command(cmd)
             try:
                 connection = await super().launch_kernel(cmd, stdout=log, stderr=log, **kwargs)
             finally:

@@ -30,6 +30,7 @@ from evalkit.card import PilotCard
 from evalkit.errors import ConfigError, DataError
 from evalkit.estimate.finding import RATIO_SCALES
 from evalkit.estimate.wording import format_interval, format_number
+from evalkit.markup import plain
 from evalkit.results import Results
 from evalkit.voice import VoiceItem
 
@@ -97,7 +98,7 @@ class Seen(_Frozen):
 
     results_finished: str = ""
     evidence_level: int | None = None
-    rows: int = 0
+    rows: int | None = 0  # None: withheld, as it would give a small count away
     rejected_rows: int | None = 0  # None: too few to publish
     findings: tuple[SeenFinding, ...] = ()
     signals: tuple[str, ...] = ()
@@ -391,9 +392,9 @@ def targets_from(results: Results) -> tuple[TargetSeen, ...]:
 def render_log(card: PilotCard, entries: Sequence[LogEntry]) -> str:
     """Return the learning log as Markdown, newest cycle first."""
     lines = [
-        f"# Learning log: {card.name}",
+        f"# Learning log: {plain(card.name)}",
         "",
-        f"{card.place}. Rendered from `{LOG_FILE}` by evalkit; edit the log, not this file.",
+        f"{plain(card.place)}. Rendered from `{LOG_FILE}` by evalkit; edit the log, not this file.",
         "",
     ]
     for entry in sorted(entries, key=lambda e: (e.cycle, e.opened), reverse=True):
@@ -409,19 +410,21 @@ def entry_markdown(
     """Return one entry as Markdown: decision and changes first, then the rest, targets last."""
     h = "#" * level
     state = "closed " + (entry.closed or "") if entry.status == "closed" else "draft"
-    lines = [f"{h} Cycle {entry.cycle} ({state})", ""]
+    lines = [f"{h} Cycle {entry.cycle} ({plain(state)})", ""]
     if entry.supersedes:
-        lines += [f"*Corrects entry {entry.supersedes}.*", ""]
+        lines += [f"*Corrects entry {plain(entry.supersedes)}.*", ""]
     if with_summary:
-        decision = entry.decision.capitalize() if entry.decision else f"*{PROMPTS['decision']}*"
+        decision = (
+            plain(entry.decision.capitalize()) if entry.decision else f"*{PROMPTS['decision']}*"
+        )
         lines += [f"**Decision:** {decision}", ""]
-        lines += [f"**Why:** {entry.reasons or '*' + PROMPTS['reasons'] + '*'}", ""]
+        lines += [f"**Why:** {_written(entry.reasons, 'reasons')}", ""]
         lines += _bullets("What we will change next cycle", entry.next_changes, "next_changes")
-        lines += [f"**What we learned:** {entry.learned or '*' + PROMPTS['learned'] + '*'}", ""]
+        lines += [f"**What we learned:** {_written(entry.learned, 'learned')}", ""]
     lines += [
-        f"**Assumption tested:** {entry.assumption or '*' + PROMPTS['assumption'] + '*'}",
+        f"**Assumption tested:** {_written(entry.assumption, 'assumption')}",
         "",
-        f"**What we did:** {entry.what_we_did or '*' + PROMPTS['what_we_did'] + '*'}",
+        f"**What we did:** {_written(entry.what_we_did, 'what_we_did')}",
         "",
     ]
     seen = [f.summary for f in entry.seen.findings]
@@ -447,10 +450,15 @@ def entry_markdown(
     return "\n".join(lines).rstrip()
 
 
+def _written(text: str, prompt: str) -> str:
+    """Return what a person wrote, as inert text, or the prompt for it in italics."""
+    return plain(text) if text else f"*{PROMPTS[prompt]}*"
+
+
 def _bullets(title: str, items: Sequence[Any], prompt: str | None) -> list[str]:
     if not items:
         return [f"**{title}:** *{PROMPTS[prompt]}*", ""] if prompt else []
-    return [f"**{title}:**", "", *[f"- {item}" for item in items], ""]
+    return [f"**{title}:**", "", *[f"- {plain(item)}" for item in items], ""]
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ virtual environment.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
 from evalkit import errors
+from evalkit.markup import unplain
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "notebooks"
 HTML_TEMPLATE_DIR = Path(__file__).resolve().parent / "report_template"
@@ -73,6 +75,9 @@ def execute_template(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    # a published notebook names no folder of this machine: paths are given relative to the
+    # kernel's folder, and papermill's record of its input and output keeps only file names
+    parameters = {key: _relative(value, cwd) for key, value in parameters.items()}
     try:
         papermill.execute_notebook(
             str(template),
@@ -99,12 +104,39 @@ def execute_template(
             path=output,
             hint="raise --timeout, or check for a cell stuck on input",
         ) from exc
+    finally:
+        _forget_paths(output)
     return output
 
 
-def export_html(notebook: Path, html: Path) -> Path:
-    """Write a notebook as a single offline HTML page with code hidden; return its path."""
+def _relative(value: Any, cwd: Path | None) -> Any:
+    """Return a path parameter relative to the kernel's folder; other values as they are."""
+    if not isinstance(value, str) or cwd is None or not Path(value).is_absolute():
+        return value
+    return os.path.relpath(value, Path(cwd).resolve())
+
+
+def _forget_paths(notebook: Path) -> None:
+    """Keep only file names in papermill's record of where a notebook came from and went."""
+    if not notebook.is_file():
+        return
+    nb = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
+    record = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if record.get(key):
+            record[key] = Path(str(record[key])).name
+    nbformat.write(nb, notebook)  # type: ignore[no-untyped-call]
+
+
+def export_html(notebook: Path, html: Path, *, title: str | None = None) -> Path:
+    """Write a notebook as a single offline HTML page with code hidden; return its path.
+
+    Every output is passed through evalkit's sanitiser and the page carries a
+    Content-Security-Policy that forbids scripts and fetches (evalkit.markup).
+    """
     from nbconvert import HTMLExporter
+
+    from evalkit.markup import CONTENT_SECURITY_POLICY, clean_html
 
     nb = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
     for cell in nb.cells:
@@ -116,7 +148,7 @@ def export_html(notebook: Path, html: Path) -> Path:
                 if not (out.get("output_type") == "stream" and out.get("name") == "stderr")
             ]
     nb.cells = [c for c in nb.cells if "evalkit-help" not in c.get("metadata", {}).get("tags", [])]
-    nb.metadata["title"] = nb.metadata.get("title") or _first_heading(nb) or notebook.stem
+    nb.metadata["title"] = title or _first_heading(nb) or notebook.stem
     exporter = HTMLExporter(  # type: ignore[no-untyped-call]
         template_name="evalkit",
         extra_template_basedirs=[str(HTML_TEMPLATE_DIR)],
@@ -124,8 +156,11 @@ def export_html(notebook: Path, html: Path) -> Path:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         embed_images=True,
+        # nbconvert's sanitising path, with its bleach cleaner replaced by evalkit's allowlist
+        sanitize_html=True,
+        filters={"clean_html": clean_html},
     )
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = exporter.from_notebook_node(nb, resources={"evalkit_csp": CONTENT_SECURITY_POLICY})
     html.write_text(body, encoding="utf-8")
     return html
 
@@ -239,5 +274,5 @@ def _first_heading(nb: Any) -> str:
             text = output.get("data", {}).get("text/markdown", "")
             for line in str(text).splitlines():
                 if line.startswith("# "):
-                    return line[2:].strip()
+                    return unplain(line[2:].strip())
     return ""

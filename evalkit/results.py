@@ -35,7 +35,9 @@ class PilotInfo(_Frozen):
 
 
 class DataInfo(_Frozen):
-    rows: int
+    #: None when the rows read, set beside the rejected rows or a finding's n, would let a
+    #: count below the pilot's min_cell_count be worked out (rows - n); not published
+    rows: int | None
     rejected_rows: int | None  # None: fewer than the pilot's min_cell_count, not published
     sha256: str
     file: str = ""

@@ -4,7 +4,10 @@ A run holds the pilot's lock (``reports/.evalkit-run.lock``), writes into a
 hidden partial folder and swaps it into ``reports/cycle-<n>/`` only when
 everything succeeded, so a failed or killed run leaves the previous report in
 place and two runs of one pilot cannot mix their files. What a failed run
-produced is kept in ``reports/cycle-<n>.failed/`` to help the person fix it.
+produced is kept in ``reports/cycle-<n>.failed/`` to help the person fix it;
+what a killed run left (its partial folder and lock file) is cleared by the
+next run of the pilot, which says so, and which runs even if the inputs are
+unchanged: the last run never finished.
 
 Many pilots run side by side in worker processes (``jobs``) or on a Dask
 cluster (``executor``); a pilot whose inputs have not changed since its last
@@ -36,8 +39,8 @@ from typing import Literal
 from evalkit.card import CARD_FILE, PilotCard, load_pilot
 from evalkit.errors import ConfigError, DataError, EvalkitError, NotebookError
 from evalkit.fingerprint import Fingerprint, fingerprint_inputs, record_inputs, recorded_inputs
-from evalkit.locks import pilot_lock
-from evalkit.workers import run_in_processes, run_on_executor
+from evalkit.locks import hold_pilot_lock, probe_lock
+from evalkit.workers import parent_gone, run_in_processes, run_on_executor
 
 REPORT_TEMPLATE = "pilot_report.ipynb"
 RESULTS_FILE = "results.json"  # evalkit.results.RESULTS_FILE, without loading pydantic models
@@ -82,7 +85,7 @@ def run_pilot(
     plain message; the previous report is left untouched on any failure.
     ``timeout`` is in seconds for the whole report.
     """
-    return _run(Path(pilot_dir), template=template, timeout=timeout).report
+    return _run(Path(pilot_dir), template=template, timeout=timeout, cleared=[]).report
 
 
 def run_pilots(
@@ -170,7 +173,10 @@ class _Clock:
         self._last = now
 
 
-def _run(pilot_dir: Path, *, template: Path | None, timeout: float | None) -> _Ran:
+def _run(
+    pilot_dir: Path, *, template: Path | None, timeout: float | None, cleared: list[str]
+) -> _Ran:
+    """Run one pilot, adding to ``cleared`` what killed runs had left that this one cleared."""
     deadline = time.monotonic() + timeout if timeout else None
     clock = _Clock()
     card = load_pilot(pilot_dir)
@@ -182,13 +188,15 @@ def _run(pilot_dir: Path, *, template: Path | None, timeout: float | None) -> _R
     from evalkit.contract import validate_data
     from evalkit.learning import log_path, read_log, refresh_draft
     from evalkit.notebooks import export_html
+    from evalkit.quality.disclosure import check_publishable
     from evalkit.results import load_results
     from evalkit.voice import load_voice
 
-    with pilot_lock(card.reports_dir):
+    with hold_pilot_lock(card.reports_dir) as lock:
         final = card.report_dir()
         failed = final.with_name(final.name + ".failed")
-        _tidy_after_killed_runs(final)
+        cleared += _tidy_after_killed_runs(final)
+        cleared += [f"lock of {lock.left_by}"] if lock.left_by else []
         validation = validate_data(card)
         voice = load_voice(card)
         read_log(log_path(card))  # a hand edit that broke the log stops the run before any work
@@ -220,6 +228,7 @@ def _run(pilot_dir: Path, *, template: Path | None, timeout: float | None) -> _R
             refresh_draft(card, results, voice)
             fingerprint = inputs.with_log(card)
             record_inputs(partial / RESULTS_FILE, fingerprint)
+            check_publishable(partial, card, validation)
             (partial / KERNEL_LOG).unlink(missing_ok=True)
         except BaseException as exc:
             _replace_dir(failed)
@@ -232,6 +241,8 @@ def _run(pilot_dir: Path, *, template: Path | None, timeout: float | None) -> _R
                 ) + f"partial output kept in {failed}"
                 exc.args = (exc.render(),)
             raise
+        if parent_gone():  # a worker the system could not stop with its run (not Linux)
+            raise EvalkitError("the run that started this pilot has ended; nothing was published")
         _swap_into_place(partial, final)
         _replace_dir(failed)
         clock.lap("publish")
@@ -371,6 +382,9 @@ def _plan(
     if recorded["fingerprint"] == current.digest:
         if force:
             return replace(job, note="unchanged, run because of --force")
+        lock = probe_lock(card.reports_dir)
+        if not lock.held and (lock.left_by or _leftovers(card.reports_dir)):
+            return replace(job, note="unchanged, but its last run did not finish")
         return RunOutcome(
             pilot,
             "skipped",
@@ -387,8 +401,9 @@ def _plan(
 def _run_job(job: _Job) -> RunOutcome:
     """Run one pilot and return its outcome, never raising: what a worker does."""
     started = time.perf_counter()
+    cleared: list[str] = []
     try:
-        ran = _run(job.folder, template=job.template, timeout=job.timeout)
+        ran = _run(job.folder, template=job.template, timeout=job.timeout, cleared=cleared)
     except EvalkitError as exc:
         message = exc.render()
     except Exception as exc:  # a bug hit by one pilot must not stop the others
@@ -403,11 +418,19 @@ def _run_job(job: _Job) -> RunOutcome:
             "ok",
             time.perf_counter() - started,
             report,
-            note=job.note,
+            note=_with_cleared(job.note, cleared),
             fingerprint=ran.fingerprint.digest,
             timings=ran.timings,
         )
-    return RunOutcome(job.pilot, "failed", time.perf_counter() - started, message=message)
+    seconds, note = time.perf_counter() - started, _with_cleared("", cleared)
+    return RunOutcome(job.pilot, "failed", seconds, message=message, note=note)
+
+
+def _with_cleared(note: str, cleared: list[str]) -> str:
+    if not cleared:
+        return note
+    said = "cleared what an interrupted run left: " + ", ".join(cleared)
+    return f"{note}; {said}" if note else said
 
 
 def _lost(job: _Job, reason: str) -> RunOutcome:
@@ -417,15 +440,30 @@ def _lost(job: _Job, reason: str) -> RunOutcome:
 # --- publishing safely ---
 
 
-def _tidy_after_killed_runs(final: Path) -> None:
-    """Clear what a killed run of this cycle left behind (we hold the lock, so none is running)."""
-    for leftover in final.parent.glob(f".{final.name}.partial-*"):
-        _replace_dir(leftover)
-    for old in sorted(final.parent.glob(f".{final.name}.old-*")):
-        if final.exists():
-            _replace_dir(old)
-        else:  # killed between the two renames of a swap: put the previous report back
-            old.rename(final)
+def _leftovers(reports_dir: Path) -> list[Path]:
+    """Return the hidden folders runs make while they work, of any cycle, by name."""
+    return sorted(p for kind in ("partial", "old") for p in reports_dir.glob(f".*.{kind}-*"))
+
+
+def _tidy_after_killed_runs(final: Path) -> list[str]:
+    """Clear what killed runs left behind and return what (we hold the lock: none is running).
+
+    Any cycle's leftovers go, not only this one's: the card's cycle may have
+    moved on since the run that left them.
+    """
+    reports = final.parent
+    cleared = []
+    for leftover in _leftovers(reports):
+        name = f"{reports.name}/{leftover.name}"
+        report = reports / leftover.name[1:].rsplit(".", 1)[0]
+        if ".old-" in leftover.name and not report.exists():
+            # killed between the two renames of a swap: put the previous report back
+            leftover.rename(report)
+            cleared.append(f"{name} (put back as {reports.name}/{report.name})")
+        else:
+            _replace_dir(leftover)
+            cleared.append(name)
+    return cleared
 
 
 def _swap_into_place(partial: Path, final: Path) -> None:

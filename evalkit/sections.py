@@ -20,6 +20,7 @@ from evalkit.estimate.wording import (
     in_sentence,
 )
 from evalkit.learning import LogEntry, entry_markdown
+from evalkit.markup import plain
 from evalkit.quality.disclosure import describe_count
 
 # the trust section lives in its own module; templates reach it through this one
@@ -38,8 +39,8 @@ DESIGN_WORDS = {
 def title_markdown(analysis: Analysis) -> str:
     """Return the report's title and one line on who ran it and which cycle."""
     card = analysis.card
-    team = f" · {card.team}" if card.team else ""
-    return f"# {card.name}\n\n{card.place}{team} · cycle {card.cycle}"
+    team = f" · {plain(card.team)}" if card.team else ""
+    return f"# {plain(card.name)}\n\n{plain(card.place)}{team} · cycle {card.cycle}"
 
 
 GLOSSARY = {
@@ -66,19 +67,20 @@ def summary_markdown(analysis: Analysis, entry: LogEntry, entries: list[LogEntry
     lines = [
         "## In short",
         "",
-        f"**What was tried.** {card.place} tried {activities[:1].lower()}{activities[1:]}.",
+        f"**What was tried.** {plain(card.place)} tried "
+        f"{plain(activities[:1].lower() + activities[1:])}.",
         "",
     ]
     lines.append("**What changed.**")
     lines.append("")
     for finding in analysis.findings:
-        lines.append(f"- {_plain_finding(finding)}")
+        lines.append(f"- {plain(_plain_finding(finding))}")
     decided = next((e for e in reversed(entries) if e.decision), None)
     lines.append("")
     if decided is not None and decided.next_changes:
         lines.append(
             f"**What the team is changing.** After cycle {decided.cycle} the team "
-            f"decided to {decided.decision}: {in_sentence('; '.join(decided.next_changes))}."
+            f"decided to {decided.decision}: {plain(in_sentence('; '.join(decided.next_changes)))}."
         )
     else:
         lines.append(
@@ -96,7 +98,7 @@ def summary_markdown(analysis: Analysis, entry: LogEntry, entries: list[LogEntry
             f"The data raised {questions} question(s) for the team, listed under "
             "'What the data can be trusted for'."
         )
-    lines += ["", "**What we cannot conclude.** " + " ".join(c for c in caveats if c)]
+    lines += ["", "**What we cannot conclude.** " + plain(" ".join(c for c in caveats if c))]
     return "\n".join(lines)
 
 
@@ -156,15 +158,15 @@ def learning_markdown(entry: LogEntry, entries: list[LogEntry]) -> str:
         f"From the learning log, cycle {entry.cycle} ({state}).",
         "",
     ]
-    decision = entry.decision.capitalize() if entry.decision else "not decided yet"
+    decision = plain(entry.decision.capitalize()) if entry.decision else "not decided yet"
     reasons = entry.reasons or "(the team decides at its sense-making session)"
     changes = "; ".join(entry.next_changes) if entry.next_changes else "not written yet"
     lines += [
-        f"> **Decision:** {decision}. {reasons}",
+        f"> **Decision:** {decision}. {plain(reasons)}",
         ">",
-        f"> **What changes next:** {changes}",
+        f"> **What changes next:** {plain(changes)}",
         ">",
-        f"> **What we learned:** {entry.learned or 'not written yet'}",
+        f"> **What we learned:** {plain(entry.learned or 'not written yet')}",
         "",
     ]
     body = entry_markdown(entry, level=3, with_summary=False, with_targets=False)
@@ -173,11 +175,11 @@ def learning_markdown(entry: LogEntry, entries: list[LogEntry]) -> str:
     if earlier:
         lines += ["### Earlier cycles", ""]
         for old in earlier:
-            what = old.decision.capitalize() if old.decision else "no decision recorded"
+            what = plain(old.decision.capitalize()) if old.decision else "no decision recorded"
             change = "; ".join(old.next_changes) or "nothing recorded"
             lines.append(
                 f"- **Cycle {old.cycle}** ({old.status}): {what}. Learned: "
-                f"{old.learned or 'not recorded'} Changed next: {change}."
+                f"{plain(old.learned or 'not recorded')} Changed next: {plain(change)}."
             )
         lines += ["", *_across_cycles([*earlier, entry])]
     return "\n".join(lines)
@@ -201,7 +203,7 @@ def _across_cycles(entries: list[LogEntry]) -> list[str]:
                 if found
                 else "not measured"
             )
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {plain(label)} | " + " | ".join(cells) + " |")
     return [*lines, "", "Estimated change with its 95% confidence interval, cycle by cycle."]
 
 
@@ -210,16 +212,17 @@ def intro_markdown(analysis: Analysis) -> str:
     card, toc = analysis.card, analysis.card.theory_of_change
     lines = ["## What we set out to learn", ""]
     if toc.problem:
-        lines += [f"**The problem.** {toc.problem}", ""]
+        lines += [f"**The problem.** {plain(toc.problem)}", ""]
     for title, items in (
         ("What the pilot does", toc.activities),
         ("What should change", toc.outcomes),
         ("What has to be true", toc.assumptions),
     ):
         if items:
-            lines += [f"**{title}:**", "", *[f"- {item}" for item in items], ""]
+            lines += [f"**{title}:**", "", *[f"- {plain(item)}" for item in items], ""]
     if card.learning_questions:
-        lines += ["**Learning questions:**", "", *[f"- {q}" for q in card.learning_questions], ""]
+        questions = [f"- {plain(q)}" for q in card.learning_questions]
+        lines += ["**Learning questions:**", "", *questions, ""]
     return "\n".join(lines)
 
 
@@ -233,21 +236,21 @@ def findings_markdown(analysis: Analysis) -> str:
         f"This pilot uses {DESIGN_WORDS.get(card.design, card.design)}. "
         f"{CAVEAT.get(card.design, '')}",
         "",
-        *[f"- {finding.summary}" for finding in analysis.findings],
+        *[f"- {plain(finding.summary)}" for finding in analysis.findings],
         "",
         "| Outcome | Estimated change | 95% confidence interval | p-value | Records used |",
         "|---|---|---|---|---|",
     ]
     for f in analysis.findings:
         if f.no_change == 1.0:  # a ratio: 0.73 means 27% fewer
-            change = f"{f.scale} {f.estimate:.2f}"
+            change = f"{plain(f.scale)} {f.estimate:.2f}"
             interval = f"{f.ci_low:.2f} to {f.ci_high:.2f}"
         else:
-            unit = f" {f.unit}" if f.unit else ""
+            unit = f" {plain(f.unit)}" if f.unit else ""
             change = f"{format_signed(f.estimate)}{unit}"
             interval = f"{format_signed(f.ci_low)} to {format_signed(f.ci_high)}"
         lines.append(
-            f"| {f.label} | {change} | {interval} | {_p(f.p_value)} | "
+            f"| {plain(f.label)} | {change} | {interval} | {plain(_p(f.p_value))} | "
             f"{describe_count(f.n, card.min_cell_count)} |"
         )
     lines += [
@@ -255,9 +258,9 @@ def findings_markdown(analysis: Analysis) -> str:
         f"**Strength of evidence:** level {evidence.level} of 5 on the Maryland Scientific "
         f"Methods Scale ({LEVELS[evidence.level]}).",
         "",
-        *[f"- {reason}" for reason in evidence.why],
+        *[f"- {plain(reason)}" for reason in evidence.why],
         "",
-        "Methods: " + "; ".join(f"{f.label}: {f.method}" for f in analysis.findings) + ".",
+        "Methods: " + plain("; ".join(f"{f.label}: {f.method}" for f in analysis.findings)) + ".",
     ]
     doubts = design_doubts(analysis)
     if doubts:
@@ -265,14 +268,14 @@ def findings_markdown(analysis: Analysis) -> str:
             "",
             "**Where the design's assumptions look doubtful:**",
             "",
-            *[f"- {doubt}" for doubt in doubts],
+            *[f"- {plain(doubt)}" for doubt in doubts],
         ]
     power = underpowered_markdown(analysis)
     if power:
         lines += ["", power]
     notes = list(dict.fromkeys(note for f in analysis.findings for note in f.notes))
     if notes:
-        lines += ["", *[f"- {note}" for note in notes]]
+        lines += ["", *[f"- {plain(note)}" for note in notes]]
     return "\n".join(lines)
 
 
@@ -311,7 +314,7 @@ def underpowered_markdown(analysis: Analysis) -> str:
     short = [m for m in mdes if m.detectable() is False]
     if not short:
         return ""
-    return "**Is the pilot big enough?** " + power_summary(short)
+    return "**Is the pilot big enough?** " + plain(power_summary(short))
 
 
 def design_figures(analysis: Analysis) -> list[Figure]:
@@ -353,18 +356,20 @@ def targets_markdown(analysis: Analysis) -> str:
         "|---|---|---|---|",
     ]
     for outcome in with_targets:
-        assert outcome.target is not None
+        target = outcome.target
+        if target is None:  # narrowed above; mypy cannot see it through the list
+            continue
         cells = analysis.cells[outcome.column]
         latest = cells[(cells["group"] == "pilot") & (cells["period"] == "after")]
         if latest.empty or bool(latest["suppressed"].iloc[0]):
-            shown = f"not shown (fewer than {card.min_cell_count} records)"
+            shown = "not shown (a small group, or one that would give a small group away)"
         else:
             mean, low, high = (float(latest[c].iloc[0]) for c in ("mean", "ci_low", "ci_high"))
             shown = f"{format_number(mean)} ({format_number(low)} to {format_number(high)})"
-        unit = f" {outcome.unit}" if outcome.unit else ""
+        unit = f" {plain(outcome.unit)}" if outcome.unit else ""
         lines.append(
-            f"| {outcome.name} | {format_number(outcome.target.value)}{unit} | {shown} "
-            f"| {outcome.target.note} |"
+            f"| {plain(outcome.name)} | {format_number(target.value)}{unit} | {shown} "
+            f"| {plain(target.note)} |"
         )
     return "\n".join(lines)
 
@@ -373,18 +378,39 @@ def _p(value: float) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def means_figure(analysis: Analysis, column: str) -> Figure | None:
+    """Return an outcome's means chart, or None when every group is hidden (nothing to draw)."""
+    from evalkit.charts import means_chart
+
+    outcome = next(o for o in analysis.card.outcomes if o.column == column)
+    cells = analysis.cells[column]
+    if bool(cells["suppressed"].all()):
+        return None
+    unit = "%" if outcome.type == "binary" else outcome.unit
+    chart = means_chart(
+        cells, label=outcome.name, unit=unit, min_cell_count=analysis.card.min_cell_count
+    )
+    return figure(chart)
+
+
+def means_markdown(label: str, cells: pd.DataFrame) -> str:
+    """Return an outcome's group-by-period means under a heading naming the outcome."""
+    return f"**{plain(label)}: means by group and period**\n\n" + cells_table(cells)
+
+
 def cells_table(cells: pd.DataFrame) -> str:
     """Return group-by-period means as a Markdown table, small cells shown as suppressed."""
     lines = ["| Group | Period | Mean | 95% CI | Records |", "|---|---|---|---|---|"]
     for row in cells.to_dict("records"):
+        group, period = plain(row["group"]), plain(row["period"])
         if row["suppressed"]:
-            lines.append(
-                f"| {row['group']} | {row['period']} | suppressed | suppressed | suppressed |"
-            )
+            lines.append(f"| {group} | {period} | suppressed | suppressed | suppressed |")
         else:
+            # a count withheld so the finding's total cannot be used to work out a small one
+            n = "not shown" if row.get("n_withheld") else f"{int(row['n']):,}"
             lines.append(
-                f"| {row['group']} | {row['period']} | {format_number(float(row['mean']))} | "
+                f"| {group} | {period} | {format_number(float(row['mean']))} | "
                 f"{format_number(float(row['ci_low']))} to "
-                f"{format_number(float(row['ci_high']))} | {int(row['n']):,} |"
+                f"{format_number(float(row['ci_high']))} | {n} |"
             )
     return "\n".join(lines)

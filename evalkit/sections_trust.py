@@ -6,8 +6,10 @@ from evalkit.analysis import Analysis
 from evalkit.charts import Figure, figure
 from evalkit.charts.bunching import bunching_chart
 from evalkit.charts.spc import spc_chart
+from evalkit.markup import plain, plain_code
 from evalkit.quality import trust_table
 from evalkit.quality.disclosure import describe_count, is_small
+from evalkit.quality.shares import describe_part
 
 
 def trust_markdown(analysis: Analysis) -> str:
@@ -16,10 +18,13 @@ def trust_markdown(analysis: Analysis) -> str:
     lines = [
         "## What the data can be trusted for",
         "",
-        f"{validation.rows_read:,} rows were read from `{analysis.card.data.path}`; "
+        f"{_rows_text(analysis)} read from {plain_code(analysis.card.data.path)}; "
         f"{_rejected_text(analysis)} failed a check and were left out of the estimates. "
         "The rows left out are listed, with their reasons, in "
-        "`rejected_rows.csv` beside this report (kept for the local team, not published).",
+        "`rejected_rows.csv` beside this report (kept for the local team, not published). "
+        "Cells that a spreadsheet would run as a formula (text starting with =, +, -, @, a tab "
+        "or a line break, other than plain numbers such as -2) are written there with an "
+        "apostrophe in front, so they open as text; the data file itself is unchanged.",
         "",
     ]
     summary = validation.failure_summary()
@@ -27,7 +32,7 @@ def trust_markdown(analysis: Analysis) -> str:
     if not summary.empty:
         lines += ["| Column | Check failed | Rows |", "|---|---|---|"]
         for column, rule, rows in summary[["column", "rule", "rows"]].itertuples(index=False):
-            lines.append(f"| {column} | {rule} | {describe_count(rows, threshold)} |")
+            lines.append(f"| {plain(column)} | {plain(rule)} | {describe_count(rows, threshold)} |")
         lines.append("")
     table = trust_table(validation)
     lines += [
@@ -37,12 +42,12 @@ def trust_markdown(analysis: Analysis) -> str:
         "|---|---|---|",
     ]
     for row in table.itertuples():
-        lines.append(f"| {row.column} | {row[2]} | {row.expected} |")
+        lines.append(f"| {plain(row.column)} | {plain(row[2])} | {plain(row.expected)} |")
     lines.append("")
     questions = [s for s in analysis.signals if s.level != "info"]
     if questions:
         lines += ["**Questions for the team** (not judgements):", ""]
-        lines += [f"- {signal.message}" for signal in questions]
+        lines += [f"- {plain(signal.message)}" for signal in questions]
     else:
         lines.append("No data-quality questions were raised by this run.")
     lines += ["", *_quality_lines(analysis)]
@@ -55,12 +60,20 @@ def _quality_lines(analysis: Analysis) -> list[str]:
     lines = [
         "### Missing values by group and period",
         "",
-        "| Column | " + " | ".join(missing.columns[1:]) + " |",
+        "| Column | " + " | ".join(plain(c) for c in missing.columns[1:]) + " |",
         "|---" * len(missing.columns) + "|",
     ]
-    for row in missing.itertuples(index=False):
-        cells = ["—" if value != value else f"{value:.0%}" for value in row[1:]]
-        lines.append(f"| {row[0]} | " + " | ".join(cells) + " |")
+    counts, totals = quality.profile.missing_counts, quality.profile.cell_rows
+    for row, count in zip(
+        missing.itertuples(index=False), counts.itertuples(index=False), strict=True
+    ):
+        cells = [
+            "—" if share != share else describe_part(missing_rows, totals[name], threshold)
+            for name, share, missing_rows in zip(
+                missing.columns[1:], row[1:], count[1:], strict=True
+            )
+        ]
+        lines.append(f"| {plain(row[0])} | " + " | ".join(cells) + " |")
     duplicates = quality.profile.duplicate_units
     lines += [
         "",
@@ -70,14 +83,17 @@ def _quality_lines(analysis: Analysis) -> list[str]:
     if quality.attrition is not None or quality.equivalence:
         lines += ["### Attrition and baseline equivalence", ""]
         if quality.attrition is not None:
-            lines += [quality.attrition.message, ""]
+            lines += [plain(quality.attrition.message), ""]
         if quality.equivalence:
             lines += [
                 "| Outcome at baseline | Measure | Standardised difference | WWC band |",
                 "|---|---|---|---|",
             ]
             for name, eq in quality.equivalence.items():
-                lines.append(f"| {name} | {eq.measure} | {eq.difference:+.2f} | {eq.level} |")
+                lines.append(
+                    f"| {plain(name)} | {plain(eq.measure)} | {eq.difference:+.2f} "
+                    f"| {plain(eq.level)} |"
+                )
             lines.append("")
     other = [
         s
@@ -85,7 +101,8 @@ def _quality_lines(analysis: Analysis) -> list[str]:
         if s.kind in {"bunching", "recording-break", "who-is-served", "special-cause"}
     ]
     if other:
-        lines += ["### Patterns worth a look", "", *[f"- {signal.message}" for signal in other], ""]
+        patterns = [f"- {plain(signal.message)}" for signal in other]
+        lines += ["### Patterns worth a look", "", *patterns, ""]
     if quality.over_time or quality.bunching:
         lines += [
             "Charts over time below use statistical process control (XmR charts, as in "
@@ -95,7 +112,7 @@ def _quality_lines(analysis: Analysis) -> list[str]:
             "",
         ]
     if quality.skipped:
-        lines += ["**Checks not run:**", "", *[f"- {reason}" for reason in quality.skipped]]
+        lines += ["**Checks not run:**", "", *[f"- {plain(reason)}" for reason in quality.skipped]]
     return lines
 
 
@@ -125,8 +142,16 @@ def quality_figures(analysis: Analysis) -> list[Figure]:
     return figures
 
 
+def _rows_text(analysis: Analysis) -> str:
+    rows = analysis.published_rows()
+    # withheld beside a small rejected count or a finding's n: the difference would be a count
+    return "Rows were" if rows is None else f"{rows:,} rows were"
+
+
 def _rejected_text(analysis: Analysis) -> str:
     rejected, threshold = len(analysis.validation.rejected), analysis.card.min_cell_count
     if is_small(rejected, threshold):
         return describe_count(rejected, threshold)  # a share would give the count away
+    if analysis.published_rows() is None:
+        return f"{rejected:,}"  # a share would give the withheld total away
     return f"{rejected:,} ({analysis.validation.rejected_share:.1%})"

@@ -7,7 +7,11 @@ crashes its worker is the only one reported as lost; tasks that had not
 started go on in a fresh pool.
 
 Workers are started with "spawn": a clean interpreter, not a copy of a
-command line that may hold a progress bar's thread or open files.
+command line that may hold a progress bar's thread or open files. A worker
+ends with the process that started it, even one killed with SIGKILL, so it
+never finishes a pilot and publishes its report after the run has gone.
+multiprocessing's resource tracker, the other process a pool starts, ends by
+itself once the run and its workers have (it reads a pipe only they hold).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures import as_completed as futures_as_completed
@@ -23,12 +29,17 @@ from multiprocessing.queues import SimpleQueue
 from typing import Any, TypeVar
 
 from evalkit.errors import ConfigError
+from evalkit.kernel_factory import ORPHAN_EXIT, end_with_parent
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 #: In a worker: where to say which task has started (set by the pool's initializer).
 _started: SimpleQueue[int] | None = None
+#: In a worker: the process id of the run that started it (set by the pool's initializer).
+_parent: int | None = None
+#: Where the system cannot end a worker with its parent, how often the worker looks.
+_PARENT_POLL_SECONDS = 0.5
 
 
 def default_jobs() -> int:
@@ -85,6 +96,11 @@ def run_in_processes(
                 )
         waiting = [i for i in waiting if i not in results]
     return results
+
+
+def parent_gone() -> bool:
+    """Return whether this is a worker whose run has ended (nothing it makes is wanted now)."""
+    return _parent is not None and os.getppid() != _parent
 
 
 def run_on_executor(
@@ -163,8 +179,8 @@ def _run_pool(
     pool = ProcessPoolExecutor(
         max_workers=max(1, min(jobs, len(indices))),
         mp_context=context,
-        initializer=_remember_queue,
-        initargs=(queue,),
+        initializer=_start_worker,
+        initargs=(queue, os.getpid()),
     )
     interrupted = False
     try:
@@ -197,9 +213,19 @@ def _run_pool(
     return started, broken
 
 
-def _remember_queue(queue: SimpleQueue[int]) -> None:
-    global _started
-    _started = queue
+def _start_worker(queue: SimpleQueue[int], parent: int) -> None:
+    global _started, _parent
+    _started, _parent = queue, parent
+    # the pool starts its workers from the thread that runs _run_pool, which outlives them,
+    # so the parent's death that the system signals is that of the whole run
+    if not end_with_parent(parent):
+        threading.Thread(target=_watch_parent, name="evalkit-parent-watch", daemon=True).start()
+
+
+def _watch_parent() -> None:
+    while not parent_gone():
+        time.sleep(_PARENT_POLL_SECONDS)
+    os._exit(ORPHAN_EXIT)
 
 
 def _announce_and_run(task: Callable[[T], R], index: int, item: T) -> R:

@@ -445,9 +445,10 @@ outcomes:
     # A -0.5, B +0.25 (joined week 5), C and D -0.5; pooled within arms, sd 0.375
     assert (plan.n_pilot, plan.n_comparison, plan.df) == (2, 2, 2)
     assert plan.se == pytest.approx(0.375 * math.sqrt(1 / 2 + 1 / 2), rel=1e-12)
-    assert (
-        plan.sample
-        == "2 teams in the pilot and 2 in the comparison group, each seen before and after"
+    # 2 teams is a count below the card's min_cell_count: the words do not state it
+    assert plan.sample == (
+        "fewer than 10 teams in the pilot and fewer than 10 in the comparison group, "
+        "each seen before and after"
     )
 
 

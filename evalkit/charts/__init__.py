@@ -16,6 +16,7 @@ import altair as alt
 import pandas as pd
 
 from evalkit.estimate.finding import Finding
+from evalkit.markup import invisible_removed, visible
 
 PILOT_COLOUR = "#0072B2"
 COMPARISON_COLOUR = "#E69F00"
@@ -55,10 +56,11 @@ class Figure:
             )
         )
         label = html.escape(self.description, quote=True)
-        return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+        # typed labels reach the chart's text: no bidi control may make it read otherwise
+        return invisible_removed(svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1))
 
     def _repr_html_(self) -> str:
-        caption = html.escape(self.description)
+        caption = html.escape(visible(self.description))
         return (
             f'<figure class="evalkit-chart">{self.to_svg()}'
             f'<figcaption class="evalkit-description">{caption}</figcaption></figure>'
@@ -76,7 +78,9 @@ def means_chart(
     """Return means before and after with 95% intervals, a line for each group.
 
     ``cells`` is :func:`evalkit.estimate.cell_means` output; suppressed cells
-    are left out of the chart and named in its subtitle.
+    are left out of the chart and counted in its subtitle. A cell may be hidden
+    to protect another (secondary suppression), so the subtitle does not say
+    that every hidden group is small.
     """
     shown = cells[~cells["suppressed"]].copy()
     shown["period"] = shown["period"].astype(str)
@@ -84,7 +88,10 @@ def means_chart(
     hidden = int(cells["suppressed"].sum())
     subtitle = "Points are means; bars are 95% confidence intervals."
     if hidden:
-        subtitle += f" {hidden} group(s) with fewer than {min_cell_count} records are not shown."
+        subtitle += (
+            f" {hidden} group(s) not shown, so that no count below {min_cell_count} "
+            "can be read or worked out."
+        )
     groups = sorted(shown["group"].unique(), reverse=True)
     colour = alt.Color(
         "group:N",

@@ -8,6 +8,7 @@ from evalkit.compare import Comparison, SharedOutcome
 from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.finding import RATIO_SCALES
 from evalkit.estimate.wording import format_interval, format_number
+from evalkit.markup import plain, plain_code
 
 DECISION_WORDS = {
     None: "not decided yet",
@@ -54,8 +55,8 @@ def portfolio_markdown(comparison: Comparison) -> str:
         decision = "not decided yet"
         changing = "—"
         if decided is not None:
-            decision = f"{decided.decision} (cycle {decided.cycle})"
-            changing = "; ".join(decided.next_changes) or "—"
+            decision = f"{plain(decided.decision)} (cycle {decided.cycle})"
+            changing = plain("; ".join(decided.next_changes)) or "—"
         level = f"{p.evidence_level} of 5" if p.evidence_level else "—"
         results = {
             "current": "current",
@@ -64,13 +65,16 @@ def portfolio_markdown(comparison: Comparison) -> str:
             "invalid": "unreadable",
         }[p.status]
         lines.append(
-            f"| {p.place} | {p.id} | {p.team or '—'} | {p.design or '—'} | "
+            f"| {plain(p.place)} | {plain(p.id)} | {plain(p.team or '—')} | "
+            f"{plain(p.design or '—')} | "
             f"{p.cycle or '—'} | {level} | {decision} | {changing} | {results} |"
         )
     gaps = [p for p in comparison.pilots if p.status != "current"]
     if gaps:
         lines += ["", "**Pilots without current results** (listed, never dropped):", ""]
-        lines += [f"- {p.place} ({p.id}): {p.reason.splitlines()[0]}" for p in gaps]
+        lines += [
+            f"- {plain(p.place)} ({plain(p.id)}): {plain(p.reason.splitlines()[0])}" for p in gaps
+        ]
     lines += [
         "",
         "Evidence levels (Maryland Scientific Methods Scale): "
@@ -84,11 +88,11 @@ def outcome_markdown(outcome: SharedOutcome) -> str:
     """Return one shared outcome: every place's estimate and, when possible, the pooled one."""
     unit = outcome.unit
     lines = [
-        f"### {outcome.label}",
+        f"### {plain(outcome.label)}",
         "",
-        f"Measure id `{outcome.outcome}`, on the scale: {outcome.scale}"
-        + (f" ({unit})" if unit else "")
-        + f"; {outcome.better} is better.",
+        f"Measure id {plain_code(outcome.outcome)}, on the scale: {plain(outcome.scale)}"
+        + (f" ({plain(unit)})" if unit else "")
+        + f"; {plain(outcome.better)} is better.",
         "",
     ]
     pooled = outcome.pooled
@@ -98,8 +102,11 @@ def outcome_markdown(outcome: SharedOutcome) -> str:
     else:
         lines += [
             f"Pooled across {pooled.k} places (random effects, {pooled.method}): "
-            f"{format_interval(pooled.estimate, pooled.ci_low, pooled.ci_high, unit, ratio=ratio)}"
-            " (95% CI). " + pooled.heterogeneity_words(),
+            + plain(
+                format_interval(pooled.estimate, pooled.ci_low, pooled.ci_high, unit, ratio=ratio)
+            )
+            + " (95% CI). "
+            + plain(pooled.heterogeneity_words()),
             "",
             f"Between-place variance \u03c4\u00b2 = {pooled.tau2:.3g}; I\u00b2 = {pooled.i2:.0f}%; "
             f"Q = {pooled.q:.2f} (p = {pooled.q_p_value:.3g}). A pooled number is an average "
@@ -114,7 +121,7 @@ def outcome_markdown(outcome: SharedOutcome) -> str:
         f = e.finding
         stale = " (earlier cycle)" if e.stale else ""
         lines.append(
-            f"| {e.place}{stale} | {format_interval(f.estimate, f.ci_low, f.ci_high)} "
+            f"| {plain(e.place)}{stale} | {format_interval(f.estimate, f.ci_low, f.ci_high)} "
             f"| {e.evidence_level} | {format_number(f.n)} |"
         )
     return "\n".join(lines)
@@ -124,18 +131,18 @@ def learning_markdown(comparison: Comparison) -> str:
     """Return decisions and changes grouped by outcome, then the centre's to-do list."""
     lines = ["## What pilots are learning and changing", ""]
     for label, pilots in comparison.learning_by_outcome().items():
-        lines += [f"**{label}**", ""]
+        lines += [f"**{plain(label)}**", ""]
         for p in pilots:
             entry = p.entry
             if entry is None:
-                lines.append(f"- {p.place}: no learning-log entry yet.")
+                lines.append(f"- {plain(p.place)}: no learning-log entry yet.")
                 continue
             decision = DECISION_WORDS.get(entry.decision, "not decided yet")
             learned = entry.learned or "not written yet"
             changes = "; ".join(entry.next_changes) or "nothing recorded"
             lines.append(
-                f"- {p.place} (cycle {entry.cycle}, {decision}): learned: {learned} "
-                f"Changing: {changes}."
+                f"- {plain(p.place)} (cycle {entry.cycle}, {decision}): learned: {plain(learned)} "
+                f"Changing: {plain(changes)}."
             )
         lines.append("")
     lines += [
@@ -148,7 +155,12 @@ def learning_markdown(comparison: Comparison) -> str:
     if not blockers:
         lines.append("No pilot has escalated a blocker.")
     for who, items in blockers.items():
-        lines += [f"**{who}**", "", *[f"- {place}: {what}" for place, what in items], ""]
+        lines += [
+            f"**{plain(who)}**",
+            "",
+            *[f"- {plain(place)}: {plain(what)}" for place, what in items],
+            "",
+        ]
     return "\n".join(lines)
 
 

@@ -54,8 +54,29 @@ def run_comparison(
                 path=partial / COMPARISON_JSON,
             )
         export_html(notebook, partial / "comparison.html")
+        _check_publishable(partial, pilots)
         for name in ("comparison.ipynb", "comparison.html", COMPARISON_JSON):
             os.replace(partial / name, out / name)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return out, list(written.get("warnings", []))
+
+
+def _check_publishable(partial: Path, pilots: Path) -> None:
+    """Refuse to publish a comparison that states a small count or names a folder here."""
+    from evalkit.card import PilotCard
+    from evalkit.quality.disclosure import disclosure_problems, refuse_if_disclosive, this_machine
+
+    names = ("comparison.html", "comparison.ipynb", COMPARISON_JSON)
+    problems = disclosure_problems(
+        [partial / name for name in names],
+        threshold=PilotCard.model_fields["min_cell_count"].default,
+        machine_paths=this_machine(pilots, partial),
+    )
+    refuse_if_disclosive(
+        "comparison",
+        partial,
+        problems,
+        hint="reword the learning-log text named (a blocker, a decision) without the count; "
+        "the previous comparison is still in place",
+    )

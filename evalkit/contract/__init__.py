@@ -421,16 +421,31 @@ def _failures_frame(parts: list[pd.DataFrame], first_line: int) -> pd.DataFrame:
 
 
 def _rejected_frame(raw: pd.DataFrame, failures: pd.DataFrame, first_line: int) -> pd.DataFrame:
-    """Return each rejected row as it was in the file, with its line and every reason."""
+    """Return each rejected row as it was in the file, with its line and every reason.
+
+    evalkit's two columns come first, named ``line`` and ``reasons`` unless the
+    file has columns of those names, which are kept as they are.
+    """
+    line, why = _free_name("line", raw.columns), _free_name("reasons", raw.columns)
     if failures.empty:
-        return pd.DataFrame(columns=["line", "reasons", *raw.columns])
+        return pd.DataFrame(columns=[line, why, *raw.columns])
     text = failures["column"] + ": " + failures["rule"]
     text = text.where(failures["value"].eq(""), text + " (found '" + failures["value"] + "')")
     reasons = text.groupby(failures["index"]).agg("; ".join)
     rows = raw.loc[reasons.index].copy()
-    rows.insert(0, "reasons", reasons.to_numpy())
-    rows.insert(0, "line", reasons.index.to_numpy() + first_line)
+    rows.insert(0, why, reasons.to_numpy())
+    rows.insert(0, line, reasons.index.to_numpy() + first_line)
     return rows.reset_index(drop=True)
+
+
+def _free_name(name: str, taken: Iterable[object]) -> str:
+    """Return ``name``, or ``evalkit_name`` (then ``evalkit_name_2``, ...) if a column has it."""
+    used = {str(column).strip().casefold() for column in taken}
+    candidate, n = name, 1
+    while candidate.casefold() in used:
+        n += 1
+        candidate = f"evalkit_{name}" if n == 2 else f"evalkit_{name}_{n - 1}"
+    return candidate
 
 
 def _num(value: float) -> str:

@@ -33,6 +33,7 @@ class _Sample:
     sd: float
     baseline: float
     notes: tuple[str, ...]
+    baseline_records: int | None = None  # records the baseline rate is read from
     sd_change: float | None = None
     periods: tuple[int, int] | None = None
     clusters: int | None = None
@@ -76,6 +77,8 @@ def plan_outcome(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Mde:
             noun=_noun(card, rows, after, sample.per_unit),
             hoped_change=outcome.hoped_change,
             notes=sample.notes,
+            min_count=card.min_cell_count,
+            baseline_records=sample.baseline_records,
         )
     except ValueError as exc:  # too few records or clusters, no spread
         raise _error(card, outcome, f"cannot be planned: {exc}") from None
@@ -121,7 +124,15 @@ def _read_groups(
         sizes = pd.Series(keys).value_counts() if keys is not None else None
         clusters = _cluster_terms(card, keys, sizes, change, unit_arm, notes)
         return _Sample(
-            n_pilot, n_comparison, sd, baseline, (*notes,), sd_change, **clusters, per_unit=True
+            n_pilot,
+            n_comparison,
+            sd,
+            baseline,
+            (*notes,),
+            int(base.sum()),
+            sd_change,
+            **clusters,
+            per_unit=True,
         )
     used = np.ones(len(y), dtype=bool)
     if card.design == "rct" and after is not None and after.any():
@@ -136,7 +147,7 @@ def _read_groups(
         sizes = pd.Series(period[used]).groupby(cells).size()
         # the ICC from the before period (or comparison group), free of the pilot's effect
         clusters = _cluster_terms(card, keys[base], sizes, y[base], arm[base], notes)
-    return _Sample(n_pilot, n_comparison, sd, baseline, (*notes,), **clusters)
+    return _Sample(n_pilot, n_comparison, sd, baseline, (*notes,), int(base.sum()), **clusters)
 
 
 def _cluster_terms(

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict
 
 SCALE = "maryland-sms"
+#: The smallest count a reason may state when the facts carry no ``min_cell_count``.
+DEFAULT_MIN_CELL_COUNT = 10
 
 #: What each level means (What Works Centre for Local Economic Growth, 2016).
 LEVELS: dict[int, str] = {
@@ -44,16 +46,42 @@ class Downgrade:
     reason: Callable[[dict[str, float]], str]
 
 
+def _threshold(facts: dict[str, float]) -> int:
+    return int(facts.get("min_cell_count", DEFAULT_MIN_CELL_COUNT))
+
+
+def _few(count: float, facts: dict[str, float]) -> bool:
+    """Return True for a count the reasons must not state (0 < count < min_cell_count)."""
+    return 0 < count < _threshold(facts)
+
+
+def _rejected_reason(facts: dict[str, float]) -> str:
+    rejected = facts.get("rejected_rows")
+    if rejected is not None and _few(rejected, facts):
+        # a share of the rows would give a count this small away
+        how_many = f"fewer than {_threshold(facts)} rows"
+    else:
+        how_many = f"{facts['rejected_share']:.0%} of rows"
+    return f"{how_many} failed their checks and were left out, which may bias the comparison"
+
+
+def _few_units_reason(facts: dict[str, float]) -> str:
+    smallest = facts["smallest_group"]
+    how_many = (
+        f"fewer than {_threshold(facts)}" if _few(smallest, facts) else f"only {smallest:.0f}"
+    )
+    return f"{how_many} records in the smallest group or period"
+
+
 #: Checks that lower the level (numbers come from the run: rejected share, design checks).
+#: ``min_cell_count`` in the facts is the pilot's disclosure threshold: a reason states no
+#: count below it, and ``rejected_rows`` is the rejected count the share comes from.
 DOWNGRADES: tuple[Downgrade, ...] = (
     Downgrade(
         "many rows rejected",
         1,
         lambda facts: facts.get("rejected_share", 0.0) > 0.05,
-        lambda facts: (
-            f"{facts['rejected_share']:.0%} of rows failed their checks and were "
-            "left out, which may bias the comparison"
-        ),
+        _rejected_reason,
     ),
     Downgrade(
         "pre-trends not parallel",
@@ -92,7 +120,7 @@ DOWNGRADES: tuple[Downgrade, ...] = (
         "few units",
         1,
         lambda facts: 0 < facts.get("smallest_group", 1e9) < 20,
-        lambda facts: f"only {facts['smallest_group']:.0f} records in the smallest group or period",
+        _few_units_reason,
     ),
 )
 

@@ -45,6 +45,7 @@ from evalkit.estimate._common import Errors, make_finding
 from evalkit.estimate._ols import Coefficient, Covariance, fit_coefficient
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.wording import describe_ratio
+from evalkit.quality.disclosure import describe_count
 
 #: The scales whose "no change" is 1, not 0.
 RATIO_SCALES = frozenset({"rate ratio", "odds ratio"})
@@ -124,7 +125,8 @@ def estimate_outcome(
     linear, dropped = _complete_cases(linear)
     ratio_model, _ = _complete_cases(ratio or linear)
     if dropped:
-        notes = (*notes, f"{dropped} records without a value for every covariate were left out")
+        how_many = describe_count(dropped, card.min_cell_count)
+        notes = (*notes, f"{how_many} records without a value for every covariate were left out")
     extra: dict[str, Any] = dict(extras or {})
     coefficient = _fit_linear(linear, cov)
     if outcome.type == "count":

@@ -320,6 +320,7 @@ def _staggered_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> A
         rows.labels,
         clusters=rows.clusters if card.data.cluster else None,
         path=card.card_path,
+        min_count=card.min_cell_count,
     )
     notes = list(result.notes)
     if card.data.covariates:

@@ -41,6 +41,8 @@ from scipy import stats
 from evalkit.card import PilotCard
 from evalkit.estimate._its_interval import planned_critical
 from evalkit.estimate.wording import format_number, in_sentence
+from evalkit.quality.disclosure import is_small
+from evalkit.quality.shares import is_small_share
 
 PlanDesign = Literal["rct", "pre_post", "did", "its"]
 Counts = int | tuple[int, int]  # the same number in each period, or (before, after)
@@ -139,6 +141,8 @@ def minimum_detectable_effect(
     noun: str = "records",
     hoped_change: float | None = None,
     notes: Sequence[str] = (),
+    min_count: int | None = None,
+    baseline_records: int | None = None,
 ) -> Mde:
     """Return the smallest true change a pilot of this size would detect.
 
@@ -152,17 +156,26 @@ def minimum_detectable_effect(
     mean count (count). ``better`` is the direction a binary or count MDE is
     solved in (their spread moves with the rate). ``approximation="normal"``
     gives Bloom's (1995) z multiplier.
+
+    ``min_count`` is for sizes read from a pilot's data (disclosure control):
+    no size or cluster size below it is stated (:func:`_sizes`), nor a binary
+    baseline rate from ``baseline_records`` records with fewer than that many
+    with (or without) the outcome.
     """
     if not (0 < power < 1 and 0 < alpha < 1):
         raise ValueError("power and alpha must be between 0 and 1")
     said = [*notes]
-    spread = _spread(outcome_type, sd, baseline_rate, said)
+    shown_rate = True
+    if min_count is not None and baseline_records is not None and baseline_rate is not None:
+        hits = baseline_rate * baseline_records
+        shown_rate = not is_small_share(hits, baseline_records, min_count)
+    spread = _spread(outcome_type, sd, baseline_rate, said, shown_rate)
     paired = design in {"pre_post", "did"} and (sd_change is not None or correlation is not None)
     if paired and sd_change is None:
         assert correlation is not None
         sd_change = spread * math.sqrt(2 * (1 - correlation))
         said.append(f"Before/after correlation {format_number(correlation)} assumed")
-    layout = _layout(design, n_pilot, n_comparison, periods, paired, noun)
+    layout = _layout(design, n_pilot, n_comparison, periods, paired, noun, min_count)
     df, deff = layout.df, 1.0
     if clusters is not None and design != "its":
         if icc is None:
@@ -171,9 +184,15 @@ def minimum_detectable_effect(
             raise ValueError(f"{clusters} clusters are too few for this design")
         size = cluster_size or layout.n / clusters / (1 if paired or design == "rct" else 2)
         deff, df = design_effect(size, icc), clusters - layout.groups
-        said.append(
-            f"{clusters} clusters of about {format_number(size)} {noun} each: design effect "
+        sizes = (
+            f"of about {format_number(size)} {noun} each: design effect "
             f"{deff:.2f} = 1 + ({format_number(size)} − 1) × ICC {icc:.2g}"
+        )
+        if min_count is not None and is_small(size, min_count):
+            # the design effect and the ICC would give the cluster size back
+            sizes = f"of fewer than {min_count} {noun} each on average (design effect counted)"
+        said.append(
+            f"{clusters} clusters {sizes}"
             + (
                 ""
                 if paired or design == "rct"
@@ -268,14 +287,19 @@ def _quantile(p: float, df: float) -> float:
     return float(stats.norm.ppf(p) if math.isinf(df) else stats.t.ppf(p, df))
 
 
-def _spread(outcome_type: str, sd: float | None, rate: float | None, said: list[str]) -> float:
+def _spread(
+    outcome_type: str, sd: float | None, rate: float | None, said: list[str], shown: bool = True
+) -> float:
     """Return the outcome's sd: from the baseline rate for binary outcomes and Poisson counts."""
     if outcome_type == "binary":
         if rate is None or not 0 < rate < 1:
             raise ValueError("a binary outcome needs a baseline rate between 0 and 1")
         if sd is not None:
             return sd
-        said.append(f"Baseline rate {format_number(100 * rate)}%; spread √(p(1 − p)) at each rate")
+        said.append(
+            (f"Baseline rate {format_number(100 * rate)}%" if shown else "Baseline rate not shown")
+            + "; spread √(p(1 − p)) at each rate"
+        )
         return math.sqrt(rate * (1 - rate))
     if outcome_type == "count":
         if rate is None or rate <= 0:
@@ -298,8 +322,12 @@ def _layout(
     periods: tuple[int, int] | None,
     paired: bool,
     noun: str,
+    min_count: int | None = None,
 ) -> _Layout:
-    """Return the variance weight, degrees of freedom and sizes of one design."""
+    """Return the variance weight, degrees of freedom and sizes of one design.
+
+    With ``min_count``, sizes are worded as :func:`_sizes` says (disclosure control).
+    """
 
     def pair(counts: Counts) -> tuple[int, int]:
         return (counts, counts) if isinstance(counts, int) else counts
@@ -323,24 +351,44 @@ def _layout(
     if design == "pre_post":
         if paired:
             n = n_pilot if isinstance(n_pilot, int) else min(n_pilot)
-            words = f"{n:,} {noun} seen both before and after the change"
+            words = f"{_sizes([n], min_count)[0]} {noun} seen both before and after the change"
             return _Layout(1 / n, 0.0, n - 1, n, n, None, 1, words)
         b, a = pair(n_pilot)
-        words = f"{b:,} {noun} before the change and {a:,} after"
+        before, after = _sizes([b, a], min_count)
+        words = f"{before} {noun} before the change and {after} after"
         return _Layout(1 / b + 1 / a, 1 / a, b + a - 2, b + a, b + a, None, 1, words)
     if n_comparison is None or design not in {"rct", "did"}:
         raise ValueError(
             f"design '{design}' needs n_comparison and must be rct, did, pre_post, its"
         )
     p, c = total(n_pilot), total(n_comparison)
-    words = f"{p:,} {noun} in the pilot and {c:,} in the comparison group"
-    if design == "rct" or paired:
+    cells = (*pair(n_pilot), *pair(n_comparison))
+    separate = design == "rct" or paired
+    small_cell = (
+        not separate and min_count is not None and any(is_small(n, min_count) for n in cells)
+    )
+    # a group's total is as telling as its cells when one of them is hidden
+    pilot, comparison = _sizes([p, c], min_count, hide=small_cell)
+    words = f"{pilot} {noun} in the pilot and {comparison} in the comparison group"
+    if separate:
         words += ", each seen before and after" if paired else ""
         return _Layout(1 / p + 1 / c, 1 / p, p + c - 2, p + c, p, c, 2, words)
-    cells = (*pair(n_pilot), *pair(n_comparison))
     weight = sum(1 / n for n in cells)  # four independent cells: their variances add
     words += " (before and after)"
+    if small_cell:
+        words += f", fewer than {min_count} in at least one group and period"
     return _Layout(weight, 1 / cells[1], p + c - 4, p + c, p, c, 2, words)
+
+
+def _sizes(counts: Sequence[int], min_count: int | None, *, hide: bool = False) -> list[str]:
+    """Return sizes for the words: exact, or when any is below ``min_count`` (or ``hide``)
+    "fewer than 10" and "10 or more", as one exact size beside the published n gives another."""
+    if min_count is None or not (hide or any(is_small(n, min_count) for n in counts)):
+        return [f"{n:,}" for n in counts]
+    return [
+        f"fewer than {min_count}" if is_small(n, min_count) else f"{min_count} or more"
+        for n in counts
+    ]
 
 
 def _alternative_se(mde: Mde, distance: float, sign: float) -> float:

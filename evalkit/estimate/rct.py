@@ -142,8 +142,9 @@ def _balance_row(
     for index, is_hidden in enumerate(hidden):
         if is_hidden:
             means[index] = float("nan")
-            if small(sizes[index]):
-                sizes[index] = float("nan")
+    if any(small(size) for size in sizes):
+        # with the total n published, one arm's size gives the other's away
+        sizes = [float("nan"), float("nan")]
     suppressed = any(hidden)
     if suppressed:
         # with one arm's mean and the difference, the hidden mean could be worked back

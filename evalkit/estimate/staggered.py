@@ -42,6 +42,7 @@ import numpy as np
 from scipy import stats
 
 from evalkit.errors import EstimationError
+from evalkit.quality.disclosure import describe_count
 
 Control = Literal["not_yet", "never"]
 Base = Literal["universal", "varying"]
@@ -101,26 +102,32 @@ def estimate_staggered(
     *,
     clusters: np.ndarray | None = None,
     path: Path | None = None,
+    min_count: int = 10,
 ) -> Staggered:
     """Return the staggered-start estimates from records (codes, positions; start inf if never).
 
     Units in the pilot from the first period and units missing a period are
-    left out, and said so in ``notes``. Comparisons are not-yet-treated units,
+    left out, and said so in ``notes`` (fewer than ``min_count`` of them as
+    "fewer than 10", disclosure control). Comparisons are not-yet-treated units,
     pre-start effects use the universal base period.
     """
     notes: list[str] = []
     always = start == 0
     if always.any():
         notes.append(
-            f"{np.unique(unit[always]).size} unit(s) already in the pilot in the first "
-            "period were left out: there is no period before their start to compare with."
+            f"{describe_count(np.unique(unit[always]).size, min_count)} unit(s) already in "
+            "the pilot in the first period were left out: there is no period before their "
+            "start to compare with."
         )
     keep = ~always
     wide, starts, kept, dropped = balanced_panel(
         y[keep], unit[keep], period[keep], start[keep], len(labels), path=path
     )
     if dropped:
-        notes.append(f"{dropped} unit(s) without a record in every period were left out.")
+        notes.append(
+            f"{describe_count(dropped, min_count)} unit(s) without a record in every period "
+            "were left out."
+        )
     unit_clusters = None
     if clusters is not None:
         per_unit = np.full(int(unit.max()) + 1, -1)

@@ -21,6 +21,7 @@ from evalkit.quality.breaks import RecordingBreak, count_breaks, share_breaks
 from evalkit.quality.bunching import Bunching, detect_bunching
 from evalkit.quality.profile import Profile, profile_data
 from evalkit.quality.served import Difference, compare_served
+from evalkit.quality.shares import describe_part, is_small_share
 from evalkit.quality.signal import Level, Signal
 from evalkit.quality.spc import XmR, outcome_over_time, xmr_chart_data
 
@@ -40,6 +41,7 @@ class LostToFollowUp:
     lost: int
     overall: float  # percent
     message: str
+    shown: bool = True  # False when the share is too near a small count to publish
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class QualityReport:
                     kind="attrition",
                     level="question" if self.attrition.overall > 20 else "info",
                     message=self.attrition.message,
-                    numbers={"overall_percent": round(self.attrition.overall, 1)},
+                    numbers={"overall_percent": _shown(self.attrition.overall, self.attrition)},
                 )
             )
         elif self.attrition is not None:
@@ -85,8 +87,8 @@ class QualityReport:
                     level=level,
                     message=self.attrition.message,
                     numbers={
-                        "overall_percent": round(rating.overall, 1),
-                        "differential_points": round(rating.differential, 1),
+                        "overall_percent": _shown(rating.overall, self.attrition),
+                        "differential_points": _shown(rating.differential, self.attrition),
                         "boundary": rating.boundary,
                         "rating": rating.level,
                     },
@@ -143,8 +145,8 @@ class QualityReport:
                     message=brk.message,
                     numbers={
                         "period": brk.period,
-                        "before": round(brk.before, 2),
-                        "after": round(brk.after, 2),
+                        "before": None if "before" in brk.hidden else round(brk.before, 2),
+                        "after": None if "after" in brk.hidden else round(brk.after, 2),
                         "category": brk.category,
                     },
                 )
@@ -198,6 +200,7 @@ def assess_quality(validation: Validation) -> QualityReport:
             in_pilot=in_pilot[rows],
             has_outcome=has_outcome[rows],
             boundary=card.quality.attrition_boundary,
+            min_count=threshold,
         )
         equivalence = {}
         for o in card.outcomes:
@@ -209,7 +212,10 @@ def assess_quality(validation: Validation) -> QualityReport:
             comparison_values = comparison_values[~np.isnan(comparison_values)]
             if min(len(pilot_values), len(comparison_values)) >= 2:
                 equivalence[o.name] = baseline_equivalence(
-                    pilot_values, comparison_values, binary=o.type == "binary"
+                    pilot_values,
+                    comparison_values,
+                    binary=o.type == "binary",
+                    min_count=threshold,
                 )
         result["equivalence"] = equivalence
     elif card.data.unit and has_period and not frame.empty:
@@ -285,6 +291,11 @@ def assess_quality(validation: Validation) -> QualityReport:
     return QualityReport(skipped=tuple(skipped), design=card.design, **result)  # type: ignore[arg-type]
 
 
+def _shown(percent: float, attrition: Attrition | LostToFollowUp) -> float | None:
+    """Return a rate for the signal's numbers, or None when it is not published."""
+    return round(percent, 1) if attrition.shown else None
+
+
 def _bunching_window(threshold: float) -> tuple[float, float] | None:
     """Return the region left out of the fit: a tenth of the target either side.
 
@@ -310,13 +321,16 @@ def _panel_attrition(validation: Validation) -> LostToFollowUp | None:
     with_outcome = set(frame.loc[after & frame[outcome].notna().to_numpy(), card.data.unit])
     lost = int(sum(1 for u in units if u not in with_outcome))
     overall = 100.0 * lost / len(units) if len(units) else 0.0
+    part = describe_part(lost, len(units), card.min_cell_count)  # "14%", or "fewer than 10"
     return LostToFollowUp(
         units=len(units),
         lost=lost,
         overall=overall,
-        message=f"{overall:.0f}% of those seen before the change have no outcome after it. "
+        message=f"{part[:1].upper()}{part[1:]} of those seen before the change have no outcome "
+        "after it. "
         "Who are they? If they differ from those who stayed, the change seen may not hold "
         "for everyone.",
+        shown=not is_small_share(lost, len(units), card.min_cell_count),
     )
 
 
@@ -327,7 +341,14 @@ def _breaks(validation: Validation) -> tuple[RecordingBreak, ...]:
     counts = labels.value_counts().sort_index()
     if len(counts) < MIN_SPC_PERIODS:
         return ()
-    found = list(count_breaks([str(p) for p in counts.index], counts.to_list(), per="period"))
+    found = list(
+        count_breaks(
+            [str(p) for p in counts.index],
+            counts.to_list(),
+            per="period",
+            min_count=card.min_cell_count,
+        )
+    )
     for column in card.quality.categories:
         if column in frame.columns:
             found += share_breaks(

@@ -36,6 +36,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from evalkit.quality.shares import describe_part, is_small_share
+
 Boundary = Literal["cautious", "optimistic"]
 AttritionLevel = Literal["low", "high"]
 EquivalenceLevel = Literal["equivalent", "needs statistical adjustment", "not equivalent"]
@@ -125,6 +127,8 @@ COX_SCALE = 1.65
 # (5.7) is not pushed over it by binary rounding (0.057 * 100 = 5.7000000000000002)
 _TOLERANCE = 1e-9
 
+_QUESTION = " Who has no outcome, and why did more leave one group than the other?"
+
 _BY_OVERALL: dict[int, tuple[float | None, float]] = {
     overall: (cautious, optimistic) for overall, cautious, optimistic in WWC_BOUNDARIES
 }
@@ -157,6 +161,9 @@ class Attrition:
     differential: float  # percentage points, always >= 0
     rating: AttritionRating
     message: str
+    #: False when a group is too small for its rates to be published: the message then
+    #: gives the rating without the overall and differential rates
+    shown: bool = True
 
 
 @dataclass(frozen=True)
@@ -172,6 +179,7 @@ class Equivalence:
     comparison_mean: float
     corrected: bool  # a yes/no group was all one value, so half a unit was added to each cell
     message: str
+    shown: bool = True  # False when the groups' shares are left out of the message (small counts)
 
 
 def largest_low_differential(overall: float, boundary: Boundary = "cautious") -> float | None:
@@ -217,11 +225,7 @@ def classify_attrition(
             f"at {_number(overall)}% overall, a difference of up to {limit:.1f} points "
             "counts as low."
         )
-    question = (
-        " Who has no outcome, and why did more leave one group than the other?"
-        if level == "high"
-        else ""
-    )
+    question = _QUESTION if level == "high" else ""
     return AttritionRating(
         overall=float(overall),
         differential=float(differential),
@@ -238,11 +242,15 @@ def attrition(
     in_pilot: np.ndarray,
     has_outcome: np.ndarray,
     boundary: Boundary = "cautious",
+    min_count: int | None = None,
 ) -> Attrition:
     """Return overall and differential attrition among the units at baseline, rated by the WWC.
 
     ``frame`` holds one row per unit at baseline; ``in_pilot`` and ``has_outcome``
-    are true/false for each row.
+    are true/false for each row. With ``min_count`` (disclosure control), a
+    group's rate whose lost or kept units number fewer than that is said in
+    words ("fewer than 10 of the pilot group"), and the overall and
+    differential rates, from which it could be worked back, are left out.
     """
     pilot = np.asarray(in_pilot, dtype=bool)
     kept = np.asarray(has_outcome, dtype=bool)
@@ -264,6 +272,23 @@ def attrition(
         f"{_number(pilot_rate)}% of the pilot group and {_number(comparison_rate)}% of the "
         "comparison group have no outcome"
     )
+    message = rating.message
+    groups = [(int(lost[side].sum()), int(side.sum())) for side in (pilot, ~pilot)]
+    shown = min_count is None or not any(is_small_share(c, t, min_count) for c, t in groups)
+    if not shown:
+        assert min_count is not None
+        # with the overall rate, or the gap, and the other group's rate, a small count
+        # could be worked back: only the rating is said
+        pilot_part, comparison_part = (describe_part(c, t, min_count) for c, t in groups)
+        detail = (
+            f"The outcome is missing for {pilot_part} of the pilot group and "
+            f"{comparison_part} of the comparison group"
+        )
+        message = (
+            f"Attrition is {rating.level} under the WWC {boundary} boundary (the overall and "
+            "differential rates are not shown: a group this small could be identified from "
+            "them)." + (_QUESTION if rating.level == "high" else "")
+        )
     if differential > 0:
         detail += f" (more are missing from the {more} group)"
     return Attrition(
@@ -277,7 +302,8 @@ def attrition(
         comparison_rate=comparison_rate,
         differential=differential,
         rating=rating,
-        message=f"{detail}. {rating.message}",
+        message=f"{detail}. {message}",
+        shown=shown,
     )
 
 
@@ -292,13 +318,19 @@ def classify_equivalence(difference: float) -> EquivalenceLevel:
 
 
 def baseline_equivalence(
-    pilot: np.ndarray, comparison: np.ndarray, *, binary: bool = False
+    pilot: np.ndarray,
+    comparison: np.ndarray,
+    *,
+    binary: bool = False,
+    min_count: int | None = None,
 ) -> Equivalence:
     """Return the standardised baseline difference between the groups and its WWC band.
 
     Continuous measures use Hedges' g (pooled standard deviation); yes/no
     measures (0/1 or True/False) use the Cox index. Both carry the WWC
-    small-sample correction. Missing values are left out.
+    small-sample correction. Missing values are left out. With ``min_count``
+    (disclosure control), a yes/no measure's shares are left out of the
+    message when a group has fewer than that many with, or without, it.
     """
     p = _finite(pilot)
     c = _finite(comparison)
@@ -332,6 +364,11 @@ def baseline_equivalence(
         difference = omega * (float(p.mean()) - float(c.mean())) / pooled
         measure = "Hedges' g"
     level = classify_equivalence(difference)
+    shown = not (
+        binary
+        and min_count is not None
+        and any(is_small_share(float(g.sum()), g.size, min_count) for g in (p, c))
+    )
     return Equivalence(
         measure=measure,
         difference=difference,
@@ -341,7 +378,8 @@ def baseline_equivalence(
         pilot_mean=float(p.mean()),
         comparison_mean=float(c.mean()),
         corrected=corrected,
-        message=_equivalence_message(measure, difference, level, binary, p, c)
+        shown=shown,
+        message=_equivalence_message(measure, difference, level, binary, p, c, shown)
         + (
             " (One group was all yes or all no, so half a unit was added to each count "
             "to compute the index.)"
@@ -358,8 +396,12 @@ def _equivalence_message(
     binary: bool,
     pilot: np.ndarray,
     comparison: np.ndarray,
+    shown: bool = True,
 ) -> str:
-    if binary:
+    if not shown:
+        # with one group's share and the index, the other's could be worked back
+        values = "the groups' shares are not shown, as a group is too small to show them"
+    elif binary:
         values = (
             f"{100 * pilot.mean():.0f}% of the pilot group and "
             f"{100 * comparison.mean():.0f}% of the comparison group"

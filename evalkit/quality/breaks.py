@@ -33,6 +33,9 @@ import pandas as pd
 from scipy import integrate, stats
 from scipy.special import xlogy
 
+from evalkit.quality.disclosure import is_small
+from evalkit.quality.shares import is_small_share
+
 #: Fewest periods on either side of a break.
 MIN_SEGMENT = 3
 #: Chance of flagging a break in a series that has none (per series tested).
@@ -66,6 +69,9 @@ class RecordingBreak:
     after: float  # the same in the stretch from `period` on
     p_value: float  # from the simulated test that found the break
     message: str
+    #: "before" and/or "after" when that level rests on a count too small to publish; the
+    #: message says "fewer than 10" instead and the signal's numbers leave it out
+    hidden: tuple[str, ...] = ()
 
 
 def count_breaks(
@@ -74,11 +80,14 @@ def count_breaks(
     *,
     per: str | None = None,
     seed: int = 0,
+    min_count: int | None = None,
 ) -> tuple[RecordingBreak, ...]:
     """Return the sudden shifts in how many records arrive per period (periods in time order).
 
     ``per`` names the period in messages ("month"); by default it is read from
     the labels ("2025-07" is a month, "2025-W07" a week, "2025-Q3" a quarter).
+    With ``min_count`` (disclosure control), a level below it is said as
+    "fewer than 10" rather than as a number.
     """
     labels = [str(period) for period in periods]
     values = np.asarray(counts, dtype=float)
@@ -100,6 +109,14 @@ def count_breaks(
     for lo, mid, hi, p_value in _with_neighbours(kept, len(values)):
         before, after = float(values[lo:mid].mean()), float(values[mid:hi].mean())
         verb = "fell" if after < before else "rose"
+        levels = {"before": before, "after": after}
+        hidden = tuple(
+            k for k, v in levels.items() if min_count is not None and is_small(v, min_count)
+        )
+        words = {
+            k: f"fewer than {min_count}" if k in hidden else f"about {_about(v)}"
+            for k, v in levels.items()
+        }
         breaks.append(
             RecordingBreak(
                 kind="count",
@@ -108,9 +125,10 @@ def count_breaks(
                 before=before,
                 after=after,
                 p_value=p_value,
-                message=f"Records per {unit} {verb} from about {_about(before)} to about "
-                f"{_about(after)} from {labels[mid]}. Did recording practice, a system or "
+                message=f"Records per {unit} {verb} from {words['before']} to "
+                f"{words['after']} from {labels[mid]}. Did recording practice, a system or "
                 "the service change then?",
+                hidden=hidden,
             )
         )
     return tuple(breaks)
@@ -128,7 +146,9 @@ def share_breaks(
 
     Periods must sort in time order ("2025-07", ISO dates). Blank values count
     as their own category. Categories with fewer than ``min_count`` records in
-    all are tested together, pooled, and never named (disclosure control).
+    all are tested together, pooled, and never named (disclosure control); a
+    share resting on fewer than ``min_count`` records with (or without) the
+    category in its stretch is said in words, not as a percentage.
     """
     if len(periods) != len(category_values):
         raise ValueError(f"{len(periods)} periods but {len(category_values)} values")
@@ -160,11 +180,23 @@ def share_breaks(
     breaks = []
     for lo, mid, hi, p_value in _with_neighbours(kept, len(counts)):
         before_shares, after_shares = _shares(counts[lo:mid]), _shares(counts[mid:hi])
+        stretches = {"before": counts[lo:mid].sum(axis=0), "after": counts[mid:hi].sum(axis=0)}
         for j, category in enumerate(table.columns):
             before, after = 100 * before_shares[j], 100 * after_shares[j]
             if category == POOLED or abs(after - before) < MIN_SHARE_POINTS:
                 continue
             verb = "fell" if after < before else "rose"
+            hidden = tuple(
+                k
+                for k, stretch in stretches.items()
+                if is_small_share(float(stretch[j]), float(stretch.sum()), min_count)
+            )
+            words = {
+                k: _share_words(float(stretches[k][j]), min_count)
+                if k in hidden
+                else f"about {_about_share(v)}"
+                for k, v in (("before", before), ("after", after))
+            }
             breaks.append(
                 RecordingBreak(
                     kind="share",
@@ -173,9 +205,10 @@ def share_breaks(
                     before=float(before),
                     after=float(after),
                     p_value=p_value,
-                    message=f"The share of {what} \u201c{category}\u201d {verb} from about "
-                    f"{_about_share(before)} to about {_about_share(after)} from "
+                    message=f"The share of {what} \u201c{category}\u201d {verb} from "
+                    f"{words['before']} to {words['after']} from "
                     f"{labels[mid]}. Did the way it is recorded change then?",
+                    hidden=hidden,
                 )
             )
     return tuple(breaks)
@@ -398,6 +431,13 @@ def _about(value: float) -> str:
         digits = len(str(int(value))) - 2
         return f"{round(value, -digits):,.0f}"
     return f"{value:.0f}" if value >= 10 else f"{value:.1g}" if value < 1 else f"{value:.1f}"
+
+
+def _share_words(count: float, min_count: int) -> str:
+    """Return a share too near a small count to give, in words that state no count."""
+    if is_small(count, min_count):
+        return f"fewer than {min_count} records"
+    return f"all but fewer than {min_count} records" if count else "no records"
 
 
 def _about_share(percent: float) -> str:

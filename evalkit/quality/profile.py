@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -14,9 +14,14 @@ from evalkit.contract import Validation, pilot_mask, post_mask
 class Profile:
     """What the validated data look like, for the report's data-trust section."""
 
-    missing: pd.DataFrame  # one row a column: share missing in each group x period, and n
+    missing: pd.DataFrame  # one row a column: share missing overall ("all") and in each cell
     duplicate_units: int  # rows whose unit id repeats within the same period
     failures: pd.DataFrame  # column, rule, rows
+    #: the same shape as ``missing``, holding how many rows are missing (NaN for an empty
+    #: cell), so a report can say "fewer than 10" where a share would give a count away
+    missing_counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: rows in each of ``missing``'s columns after the first ("all" and each cell)
+    cell_rows: dict[str, int] = field(default_factory=dict)
 
 
 def profile_data(validation: Validation) -> Profile:
@@ -25,16 +30,19 @@ def profile_data(validation: Validation) -> Profile:
     cells = _cells(validation)
     columns = [o.column for o in card.outcomes] + list(card.data.covariates)
     columns += [c for c in card.data.columns if c not in columns]
-    rows = []
+    rows, counts = [], []
     for column in columns:
         missing = frame[column].isna()
         row: dict[str, object] = {
             "column": column,
             "all": float(missing.mean()) if len(frame) else 0.0,
         }
+        count: dict[str, object] = {"column": column, "all": int(missing.sum())}
         for name, mask in cells.items():
             row[name] = float(missing[mask].mean()) if mask.any() else np.nan
+            count[name] = int(missing[mask].sum()) if mask.any() else np.nan
         rows.append(row)
+        counts.append(count)
     missing_table = pd.DataFrame(rows)
     duplicates = 0
     if card.data.unit and len(frame):
@@ -48,6 +56,8 @@ def profile_data(validation: Validation) -> Profile:
         missing=missing_table,
         duplicate_units=duplicates,
         failures=validation.failure_summary(),
+        missing_counts=pd.DataFrame(counts, columns=missing_table.columns),
+        cell_rows={"all": len(frame), **{name: int(mask.sum()) for name, mask in cells.items()}},
     )
 
 

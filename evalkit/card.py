@@ -492,6 +492,13 @@ class _CardLoader(Composer, SafeConstructor, Resolver):
                 "write the value out in full; pilot cards may not use YAML anchors (&) "
                 "or aliases (*)",
             )
+        if getattr(event, "tag", None) is not None:
+            self._refuse(
+                event.start_mark,
+                f"the card uses a YAML tag {event.tag}",
+                "write the value as plain text, a number, a date, a list or a set of "
+                "`key: value` lines; pilot cards may not use YAML tags (!!)",
+            )
         if self._depth >= MAX_CARD_DEPTH:
             self._refuse(
                 event.start_mark,
@@ -500,9 +507,22 @@ class _CardLoader(Composer, SafeConstructor, Resolver):
             )
         self._depth += 1
         try:
-            return super().compose_node(parent, index)
+            node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key, _ in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    continue  # a list or mapping as a key fails the card's own checks
+                if key.value in seen:  # YAML would keep the last silently: ambiguous, refused
+                    self._refuse(
+                        key.start_mark,
+                        f"'{key.value}' is given twice in the same place",
+                        "keep one of them (the card would otherwise use the last silently)",
+                    )
+                seen.add(key.value)
+        return node
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:

@@ -442,7 +442,7 @@ def entry_markdown(
     lines += _bullets("Who made sense of it", entry.participants, "participants")
     targets = [
         f"{t.label}: target {format_number(t.target)}{' ' + t.unit if t.unit else ''}; latest "
-        + (format_number(t.latest) if t.latest is not None else "not shown (small numbers)")
+        + (format_number(t.latest) if t.latest is not None else "not shown, to protect privacy")
         + (f" ({t.note})" if t.note else "")
         for t in (entry.targets if with_targets else ())
     ]

@@ -36,6 +36,7 @@ _INVISIBLE = re.compile(
     "[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 )
 _SPACE = re.compile(r"\s+")
+_WWW = re.compile(r"(www)\.", re.IGNORECASE)
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Markdown punctuation with a meaning anywhere in a line (CommonMark and GFM, tables, math)
 _INLINE = re.compile(r"([\\`*_{}\[\]()#!|~$^])")
@@ -53,8 +54,9 @@ def plain(value: object) -> str:
     text = visible(value)
     text = "".join(_ENTITIES.get(ch, ch) for ch in text)
     text = _INLINE.sub(r"\\\1", text)
-    # a bare web address would become a link (GFM autolinks): break the pattern, not the text
-    text = text.replace("://", "\\://").replace("www.", "www\\.")
+    # a bare web or email address would become a link (GFM autolinks): break the pattern,
+    # not the text
+    text = _WWW.sub(r"\1\\.", text.replace("://", "\\://").replace("@", "\\@"))
     match = _LEADING.match(text)
     if match:
         start, mark = match.end(1), match.group(2)
@@ -82,7 +84,7 @@ _HTML_TAGS = {
 }  # fmt: skip
 # what vl-convert's SVG renderer writes; nothing that can load or run anything (no image, use)
 _SVG_TAGS = {
-    "circle", "clippath", "defs", "desc", "ellipse", "g", "line", "lineargradient", "path",
+    "circle", "clipPath", "defs", "desc", "ellipse", "g", "line", "linearGradient", "path",
     "polygon", "polyline", "rect", "stop", "svg", "text", "title", "tspan",
 }  # fmt: skip
 _SVG_ATTRIBUTES = {

@@ -78,6 +78,7 @@ def execute_template(
     # a published notebook names no folder of this machine: paths are given relative to the
     # kernel's folder, and papermill's record of its input and output keeps only file names
     parameters = {key: _relative(value, cwd) for key, value in parameters.items()}
+    succeeded = False
     try:
         papermill.execute_notebook(
             str(template),
@@ -89,6 +90,7 @@ def execute_template(
             cwd=str(cwd) if cwd else None,
             execution_timeout=timeout,
         )
+        succeeded = True
     except PapermillExecutionError as exc:
         kind = getattr(errors, exc.ename, None)
         if isinstance(kind, type) and issubclass(kind, errors.EvalkitError):
@@ -105,7 +107,8 @@ def execute_template(
             hint="raise --timeout, or check for a cell stuck on input",
         ) from exc
     finally:
-        _forget_paths(output)
+        # a failed notebook keeps its warnings (it is for fixing, not publishing)
+        _forget_paths(output, drop_warnings=succeeded)
     return output
 
 
@@ -116,11 +119,17 @@ def _relative(value: Any, cwd: Path | None) -> Any:
     return os.path.relpath(value, Path(cwd).resolve())
 
 
-def _forget_paths(notebook: Path) -> None:
-    """Keep only file names in papermill's record of where a notebook came from and went."""
+def _forget_paths(notebook: Path, *, drop_warnings: bool) -> None:
+    """Keep only file names in papermill's record of where a notebook came from and went.
+
+    With ``drop_warnings``, what cells printed to stderr goes too: warnings are for
+    the report's author, and name the machine's folders (site-packages).
+    """
     if not notebook.is_file():
         return
     nb = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
+    if drop_warnings:
+        _drop_stderr(nb)
     record = nb.metadata.get("papermill", {})
     for key in ("input_path", "output_path"):
         if record.get(key):
@@ -139,14 +148,7 @@ def export_html(notebook: Path, html: Path, *, title: str | None = None) -> Path
     from evalkit.markup import CONTENT_SECURITY_POLICY, clean_html
 
     nb = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
-    for cell in nb.cells:
-        if cell.get("cell_type") == "code":
-            # warnings printed while a report ran are for its author, not its readers
-            cell["outputs"] = [
-                out
-                for out in cell.get("outputs", [])
-                if not (out.get("output_type") == "stream" and out.get("name") == "stderr")
-            ]
+    _drop_stderr(nb)
     nb.cells = [c for c in nb.cells if "evalkit-help" not in c.get("metadata", {}).get("tags", [])]
     nb.metadata["title"] = title or _first_heading(nb) or notebook.stem
     exporter = HTMLExporter(  # type: ignore[no-untyped-call]
@@ -276,3 +278,14 @@ def _first_heading(nb: Any) -> str:
                 if line.startswith("# "):
                     return unplain(line[2:].strip())
     return ""
+
+
+def _drop_stderr(nb: Any) -> None:
+    """Remove what cells printed to stderr: warnings are for a report's author, not its readers."""
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = [
+                out
+                for out in cell.get("outputs", [])
+                if not (out.get("output_type") == "stream" and out.get("name") == "stderr")
+            ]

@@ -362,7 +362,7 @@ def targets_markdown(analysis: Analysis) -> str:
         cells = analysis.cells[outcome.column]
         latest = cells[(cells["group"] == "pilot") & (cells["period"] == "after")]
         if latest.empty or bool(latest["suppressed"].iloc[0]):
-            shown = "not shown (a small group, or one that would give a small group away)"
+            shown = "not shown, to protect privacy"
         else:
             mean, low, high = (float(latest[c].iloc[0]) for c in ("mean", "ci_low", "ci_high"))
             shown = f"{format_number(mean)} ({format_number(low)} to {format_number(high)})"
@@ -393,9 +393,18 @@ def means_figure(analysis: Analysis, column: str) -> Figure | None:
     return figure(chart)
 
 
-def means_markdown(label: str, cells: pd.DataFrame) -> str:
+def means_markdown(analysis: Analysis, column: str) -> str:
     """Return an outcome's group-by-period means under a heading naming the outcome."""
-    return f"**{plain(label)}: means by group and period**\n\n" + cells_table(cells)
+    outcome = next(o for o in analysis.card.outcomes if o.column == column)
+    cells = analysis.cells[column]
+    text = f"**{plain(outcome.name)}: means by group and period**\n\n" + cells_table(cells)
+    if bool(cells["n_withheld"].any()):
+        text += (
+            '\n\nRecords "not shown" are withheld so that, beside the records used for the '
+            "estimate, they cannot be used to work out a group of fewer than "
+            f"{analysis.card.min_cell_count}."
+        )
+    return text
 
 
 def cells_table(cells: pd.DataFrame) -> str:

@@ -18,13 +18,12 @@ def trust_markdown(analysis: Analysis) -> str:
     lines = [
         "## What the data can be trusted for",
         "",
-        f"{_rows_text(analysis)} read from {plain_code(analysis.card.data.path)}; "
+        f"{_rows_text(analysis)} {plain_code(analysis.card.data.path)}; "
         f"{_rejected_text(analysis)} failed a check and were left out of the estimates. "
         "The rows left out are listed, with their reasons, in "
-        "`rejected_rows.csv` beside this report (kept for the local team, not published). "
-        "Cells that a spreadsheet would run as a formula (text starting with =, +, -, @, a tab "
-        "or a line break, other than plain numbers such as -2) are written there with an "
-        "apostrophe in front, so they open as text; the data file itself is unchanged.",
+        "`rejected_rows.csv` beside this report (kept for the local team, not published; a "
+        "cell a spreadsheet would run as a formula is written there with an apostrophe in "
+        "front, so it opens as text).",
         "",
     ]
     summary = validation.failure_summary()
@@ -64,16 +63,33 @@ def _quality_lines(analysis: Analysis) -> list[str]:
         "|---" * len(missing.columns) + "|",
     ]
     counts, totals = quality.profile.missing_counts, quality.profile.cell_rows
+    # a group-and-period column with any small count shows none of its shares: beside the
+    # records each outcome used there, one share would give the column's rows, and with them
+    # every other outcome's small count of missing values
+    withheld = {
+        name for name in missing.columns[1:] if any(is_small(k, threshold) for k in counts[name])
+    }
     for row, count in zip(
         missing.itertuples(index=False), counts.itertuples(index=False), strict=True
     ):
         cells = [
-            "—" if share != share else describe_part(missing_rows, totals[name], threshold)
+            "—"
+            if share != share
+            else "not shown"
+            if name in withheld
+            else describe_part(missing_rows, totals[name], threshold)
             for name, share, missing_rows in zip(
                 missing.columns[1:], row[1:], count[1:], strict=True
             )
         ]
         lines.append(f"| {plain(row[0])} | " + " | ".join(cells) + " |")
+    if withheld:
+        lines += [
+            "",
+            'Columns marked "not shown" have fewer than '
+            f"{threshold} missing values for some column, so none of their shares are given: "
+            "beside the records each outcome used, one share would let that count be worked out.",
+        ]
     duplicates = quality.profile.duplicate_units
     lines += [
         "",
@@ -145,7 +161,12 @@ def quality_figures(analysis: Analysis) -> list[Figure]:
 def _rows_text(analysis: Analysis) -> str:
     rows = analysis.published_rows()
     # withheld beside a small rejected count or a finding's n: the difference would be a count
-    return "Rows were" if rows is None else f"{rows:,} rows were"
+    if rows is None:
+        return (
+            "Every row was read (how many is not given: beside the figures below it would let a "
+            f"count under {analysis.card.min_cell_count} be worked out) from"
+        )
+    return f"{rows:,} rows were read from"
 
 
 def _rejected_text(analysis: Analysis) -> str:

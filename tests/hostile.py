@@ -34,6 +34,7 @@ HOSTILE = (
     "<a href='javascript:alert(1)' onclick=alert('click')>click</a>",
     "Caseworker\u202e\u2066 txt.exe\u2069",
     "$x$ *bold* `code` | pipe # hash",
+    "mail evil@example.org or see WWW.example.org",
 )
 
 

@@ -237,3 +237,19 @@ def test_a_value_yaml_cannot_build_is_refused_at_its_line(
     assert error.where == str(CARD.splitlines().index("cycle: 1") + 1)
     assert found in error.message
     assert "quotes" in error.hint
+
+
+@pytest.mark.parametrize("tagged", ["!!binary aGk=", "!!python/name:os.system", "!local x"])
+def test_a_yaml_tag_is_refused_at_its_line(tmp_path: Path, yaml_parser: None, tagged: str) -> None:
+    error = _card_error(tmp_path / "pilot", CARD + f"team: {tagged}\n")
+
+    assert error.where == str(CARD.count("\n") + 1)
+    assert "YAML tag" in error.message
+    assert "may not use YAML tags" in error.hint
+
+
+def test_a_key_given_twice_is_refused_at_the_second(tmp_path: Path, yaml_parser: None) -> None:
+    error = _card_error(tmp_path / "pilot", CARD + "cycle: 2\n")
+
+    assert error.where == str(CARD.count("\n") + 1)
+    assert "'cycle' is given twice" in error.message

@@ -29,6 +29,7 @@ from .conftest import DID_CARD, DID_ROWS, PilotFactory, evalkit_cmd
         ("2 of 30 households", ["2 of 30 households"]),
         ("n = 4", ["n = 4"]),
         ("fewer than 10 families", []),
+        ("fewer than 3 families told us", ["than 3 families"]),
         ("12 families, 1,200 records, 0 rows", []),
         ("cycle 2, level 3 of 5, 8 periods before the change", []),
         ("-3 days, 2.5 records per month", []),
@@ -41,7 +42,9 @@ def test_small_counts_beside_words_for_people_or_records_are_found(
 
 
 def test_only_ids_a_sentence_could_not_hold_by_chance_are_looked_for() -> None:
-    assert identifier_like(["NB-01753", "C001", "17", "2025", "100234", " ", "ab"]) == {
+    assert identifier_like(
+        ["NB-01753", "C001", "17", "2025", "100234", " ", "ab", "baseline", "follow-up"]
+    ) == {
         "NB-01753",
         "C001",
         "100234",
@@ -140,3 +143,10 @@ def test_a_pilot_too_small_to_publish_says_so(make_pilot: PilotFactory) -> None:
     assert "rests on fewer than 10 records, so it cannot be published" in said
     assert "lower min_cell_count" in said
     assert not (pilot / "reports" / "cycle-1").exists()
+
+
+def test_a_folder_is_named_only_as_a_whole_path(tmp_path: Path) -> None:
+    page = _write(tmp_path, "report.html", "<p>See http://example.org/usrs/x and /usr/lib</p>")
+    assert disclosure_problems([page], threshold=10, machine_paths=["/usrs/x/y", "/usr/li"]) == []
+    named = disclosure_problems([page], threshold=10, machine_paths=["/usr"])
+    assert named == [(page, "names a folder of this machine (/usr)")]

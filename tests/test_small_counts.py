@@ -372,3 +372,31 @@ def test_units_seen_once_are_not_counted_when_few(make_pilot: PilotFactory) -> N
     cells = analysis.cells["score"]
     assert cells["n_withheld"].all() and cells["n"].isna().all()
     assert not cells["suppressed"].any() and cells["mean"].notna().all()
+
+
+def test_the_paired_note_never_gives_the_units_seen(make_pilot: PilotFactory) -> None:
+    rows = ["family_id,timepoint,score"]
+    rows += [f"F{i},baseline,{40 + i % 7}" for i in range(60)]
+    rows += [f"F{i},follow-up,{43 + i % 5}" for i in range(48)]
+    analysis = analyse_pilot(make_pilot(PAIRED_CARD, data="\n".join(rows) + "\n"))
+    (finding,) = analysis.findings
+    # "12 of 60 units": 60 beside the 48 records after would say how many were seen only before
+    assert finding.notes == (
+        "12 units were seen in only one period and are not in the paired estimate",
+    )
+
+
+def test_missing_value_shares_are_not_given_where_a_count_is_small(
+    make_pilot: PilotFactory,
+) -> None:
+    from evalkit.sections_trust import trust_markdown
+
+    # 3 of the first cell's 40 have no days: that cell's shares would give its rows, and with
+    # its means table's records, the 3
+    analysis = analyse_pilot(make_pilot(PLAIN_CARD, data=_did_rows(LARGE, missing=3)))
+    text = trust_markdown(analysis)
+    table = text[text.index("### Missing values") : text.index("Rows whose unit id")]
+    days = next(line for line in table.splitlines() if line.startswith("| days"))
+    assert days.count("not shown") == 2  # "all" and the pilot-before cell
+    assert "fewer than 10 missing values for some column" in table
+    assert not SMALL_COUNT.search(text)

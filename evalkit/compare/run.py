@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -64,13 +65,19 @@ def run_comparison(
 
 def _check_publishable(partial: Path, pilots: Path) -> None:
     """Refuse to publish a comparison that states a small count or names a folder here."""
-    from evalkit.card import PilotCard
+    from evalkit.card import CARD_FILE, PilotCard, load_pilot
+    from evalkit.errors import EvalkitError
     from evalkit.quality.disclosure import disclosure_problems, refuse_if_disclosive, this_machine
 
     names = ("comparison.html", "comparison.ipynb", COMPARISON_JSON)
+    # the strictest of the pilots' thresholds: the comparison publishes every pilot's words
+    thresholds = [PilotCard.model_fields["min_cell_count"].default]
+    for card_path in sorted(pilots.glob(f"*/{CARD_FILE}")):
+        with contextlib.suppress(EvalkitError):
+            thresholds.append(load_pilot(card_path).min_cell_count)
     problems = disclosure_problems(
         [partial / name for name in names],
-        threshold=PilotCard.model_fields["min_cell_count"].default,
+        threshold=max(thresholds),
         machine_paths=this_machine(pilots, partial),
     )
     refuse_if_disclosive(

@@ -11,7 +11,7 @@ from evalkit.errors import EstimationError
 from evalkit.estimate._common import Errors, choose_errors, covariate_matrix, outcome_rows
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.outcomes import Model, estimate_outcome
-from evalkit.quality.disclosure import describe_count, is_small
+from evalkit.quality.disclosure import describe_count
 
 #: Pair units when at least this share of them is seen both before and after.
 PAIRED_SHARE = 0.5
@@ -94,10 +94,10 @@ def _paired(
     notes: tuple[str, ...] = ()
     if both.size < seen:
         once, threshold = seen - both.size, card.min_cell_count
-        # the finding's n is the units paired, so "of {seen}" would give a small count away
-        of_all = "" if is_small(once, threshold) else f" of {describe_count(seen, threshold)}"
+        # no "of {seen}": the units seen, beside the finding's n (the units paired) and each
+        # period's records, would give a small count away (units seen only after, say)
         notes = (
-            f"{describe_count(once, threshold)}{of_all} units were seen in only one period "
+            f"{describe_count(once, threshold)} units were seen in only one period "
             "and are not in the paired estimate",
         )
     return estimate_outcome(

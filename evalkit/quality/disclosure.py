@@ -121,7 +121,7 @@ COUNT_NOUNS = (
     "members?|adults?|tenants?|users?|referrals?"
 )
 _COUNT_IN_TEXT = re.compile(
-    rf"(?<![\w.,\-+])(?<!than )(\d[\d,]*)[ \t\u00a0]+(?:of[ \t]+(?:the[ \t]+)?\d[\d,]*[ \t]+)?"
+    rf"(?<![\w.,\-+])(than[ \t]+)?(\d[\d,]*)[ \t\u00a0]+(?:of[ \t]+(?:the[ \t]+)?\d[\d,]*[ \t]+)?"
     rf"(?:{COUNT_NOUNS})\b|\bn[ \t]*=[ \t]*(\d[\d,]*)\b",
     re.IGNORECASE,
 )
@@ -134,7 +134,9 @@ def find_counts_in_text(text: str, threshold: int) -> list[str]:
     """Return the phrases in a published text that state a count below the threshold."""
     found = []
     for match in _COUNT_IN_TEXT.finditer(text):
-        number = int((match.group(1) or match.group(2)).replace(",", ""))
+        number = int((match.group(2) or match.group(3)).replace(",", ""))
+        if match.group(1) and number == threshold:
+            continue  # evalkit's own "fewer than 10 records"
         if is_small(number, threshold):
             found.append(match.group(0))
     return found
@@ -143,14 +145,16 @@ def find_counts_in_text(text: str, threshold: int) -> list[str]:
 def identifier_like(ids: Iterable[Any]) -> set[str]:
     """Return the ids worth looking for in prose: those a number in a sentence cannot be.
 
-    Ids with a letter in them (NB-01753) and long numbers (100234) are looked
-    for; short plain numbers (17, 2025) would match every count and year, so
-    they are not (published outputs hold no record-level rows to carry them).
+    Ids with letters and digits (NB-01753) and long numbers (100234) are looked
+    for; short plain numbers (17, 2025) would match every count and year, and
+    words (a shifted cell's "baseline") every sentence, so they are not
+    (published outputs hold no record-level rows to carry them).
     """
     wanted = set()
     for value in ids:
         text = str(value).strip()
-        if len(text) >= 3 and (any(c.isalpha() for c in text) or len(text) >= 6):
+        digits = any(c.isdigit() for c in text)
+        if len(text) >= 3 and digits and (any(c.isalpha() for c in text) or len(text) >= 6):
             wanted.add(text)
     return wanted
 
@@ -260,7 +264,8 @@ def disclosure_problems(
         if not path.is_file():
             continue
         raw = path.read_text(encoding="utf-8")
-        problems += [(path, f"names a folder of this machine ({p})") for p in paths if p in raw][:1]
+        named = [p for p in paths if re.search(re.escape(p) + r"(?![\w.-])", raw)]
+        problems += [(path, f"names a folder of this machine ({p})") for p in named][:1]
         page = read_published(path)
         text = "\n".join(page.text)
         if path.suffix == ".json":

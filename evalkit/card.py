@@ -25,6 +25,8 @@ from yaml.resolver import Resolver
 from evalkit.errors import ConfigError, Problem
 
 CARD_FILE = "pilot.yaml"
+#: Counts below this are never published, unless the card says otherwise.
+DEFAULT_MIN_CELL_COUNT = 10
 #: A card describes a pilot in a few kilobytes; a file far larger is not a card.
 MAX_CARD_BYTES = 1_000_000
 #: Cards nest five or six levels; the limit keeps YAML's recursive reader far from Python's.
@@ -169,7 +171,7 @@ class PilotCard(_Model):
     voice: str | None = None
     quality: QualitySpec = QualitySpec()
     plan: PlanSpec = PlanSpec()
-    min_cell_count: int = Field(default=10, ge=1)
+    min_cell_count: int = Field(default=DEFAULT_MIN_CELL_COUNT, ge=1)
     folder: Path = Field(default=Path("."), exclude=True)
 
     @property

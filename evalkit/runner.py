@@ -188,7 +188,7 @@ def _run(
     from evalkit.contract import validate_data
     from evalkit.learning import log_path, read_log, refresh_draft
     from evalkit.notebooks import export_html
-    from evalkit.quality.disclosure import check_publishable
+    from evalkit.quality.published import check_publishable
     from evalkit.results import load_results
     from evalkit.voice import load_voice
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from evalkit.analysis import Analysis
-from evalkit.charts import Figure, figure
+from evalkit.charts import Figure, figure, means_chart
 from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.wording import (
@@ -380,8 +380,6 @@ def _p(value: float) -> str:
 
 def means_figure(analysis: Analysis, column: str) -> Figure | None:
     """Return an outcome's means chart, or None when every group is hidden (nothing to draw)."""
-    from evalkit.charts import means_chart
-
     outcome = next(o for o in analysis.card.outcomes if o.column == column)
     cells = analysis.cells[column]
     if bool(cells["suppressed"].all()):

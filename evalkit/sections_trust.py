@@ -8,8 +8,7 @@ from evalkit.charts.bunching import bunching_chart
 from evalkit.charts.spc import spc_chart
 from evalkit.markup import plain, plain_code
 from evalkit.quality import trust_table
-from evalkit.quality.disclosure import describe_count, is_small
-from evalkit.quality.shares import describe_part
+from evalkit.quality.disclosure import describe_count, describe_part, is_small
 
 
 def trust_markdown(analysis: Analysis) -> str:

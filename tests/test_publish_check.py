@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.quality.disclosure import (
+from evalkit.quality.published import (
     disclosure_problems,
     find_counts_in_text,
     identifier_like,
@@ -150,3 +150,15 @@ def test_a_folder_is_named_only_as_a_whole_path(tmp_path: Path) -> None:
     assert disclosure_problems([page], threshold=10, machine_paths=["/usrs/x/y", "/usr/li"]) == []
     named = disclosure_problems([page], threshold=10, machine_paths=["/usr"])
     assert named == [(page, "names a folder of this machine (/usr)")]
+
+
+def test_the_comparison_is_checked_at_the_strictest_pilots_threshold(tmp_path: Path) -> None:
+    from evalkit.compare.run import _check_publishable
+    from evalkit.errors import DataError
+
+    _write(tmp_path, "comparison.html", "<p>Eastmoor: we phoned 12 families.</p>")
+    lenient = {"pilots": [{"min_cell_count": 10}, {"min_cell_count": 5}]}
+    _check_publishable(tmp_path, tmp_path / "pilots", lenient)
+    strict = {"pilots": [{"min_cell_count": 10}, {"min_cell_count": 20}]}
+    with pytest.raises(DataError, match="comparison was not published"):
+        _check_publishable(tmp_path, tmp_path / "pilots", strict)

@@ -27,9 +27,8 @@ from evalkit.estimate.power import minimum_detectable_effect, plan_pilot, power_
 from evalkit.quality import published_rows
 from evalkit.quality.attrition import attrition, baseline_equivalence
 from evalkit.quality.breaks import count_breaks, share_breaks
-from evalkit.quality.disclosure import find_small_counts
+from evalkit.quality.disclosure import describe_part, find_small_counts, is_small_share
 from evalkit.quality.profile import profile_data
-from evalkit.quality.shares import describe_part, is_small_share
 
 from .conftest import PilotFactory
 from .test_power import PAIRED_CARD

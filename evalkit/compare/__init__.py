@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evalkit import __version__
-from evalkit.card import CARD_FILE, PilotCard, load_pilot
+from evalkit.card import CARD_FILE, DEFAULT_MIN_CELL_COUNT, PilotCard, load_pilot
 from evalkit.compare.pool import Method, Pooled, pool_effects
 from evalkit.errors import ConfigError, EvalkitError
 from evalkit.estimate.finding import RATIO_SCALES, Finding
@@ -53,6 +53,7 @@ class PilotStatus:
     cycle: int | None
     status: Status
     reason: str = ""
+    min_cell_count: int = DEFAULT_MIN_CELL_COUNT
     results: Results | None = None
     entry: LogEntry | None = None  # the newest learning-log entry
     entries: tuple[LogEntry, ...] = ()
@@ -138,6 +139,7 @@ class Comparison:
                     "team": p.team,
                     "design": p.design,
                     "cycle": p.cycle,
+                    "min_cell_count": p.min_cell_count,
                     "results_cycle": p.results.pilot.cycle if p.results else None,
                     "status": p.status,
                     "reason": p.reason,
@@ -294,6 +296,7 @@ def _load_pilot_status(folder: Path) -> PilotStatus:
         team=card.team,
         design=card.design,
         cycle=card.cycle,
+        min_cell_count=card.min_cell_count,
         status="missing",
         reason="no results yet (the pilot has not been run)",
         entry=entries[-1] if entries else None,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from evalkit.atomic import write_atomically
+from evalkit.card import DEFAULT_MIN_CELL_COUNT
 from evalkit.compare import COMPARISON_SCHEMA_VERSION, Comparison
 from evalkit.errors import DataError
 
@@ -55,7 +56,7 @@ def run_comparison(
                 path=partial / COMPARISON_JSON,
             )
         export_html(notebook, partial / "comparison.html")
-        _check_publishable(partial, pilots)
+        _check_publishable(partial, pilots, written)
         for name in ("comparison.ipynb", "comparison.html", COMPARISON_JSON):
             os.replace(partial / name, out / name)
     finally:
@@ -63,21 +64,19 @@ def run_comparison(
     return out, list(written.get("warnings", []))
 
 
-def _check_publishable(partial: Path, pilots: Path) -> None:
+def _check_publishable(partial: Path, pilots: Path, written: dict[str, Any]) -> None:
     """Refuse to publish a comparison that states a small count or names a folder here."""
-    from evalkit.card import CARD_FILE, PilotCard, load_pilot
-    from evalkit.errors import EvalkitError
-    from evalkit.quality.disclosure import disclosure_problems, refuse_if_disclosive, this_machine
+    from evalkit.quality.published import disclosure_problems, refuse_if_disclosive, this_machine
 
     names = ("comparison.html", "comparison.ipynb", COMPARISON_JSON)
     # the strictest of the pilots' thresholds: the comparison publishes every pilot's words
-    thresholds = [PilotCard.model_fields["min_cell_count"].default]
-    for card_path in sorted(pilots.glob(f"*/{CARD_FILE}")):
-        with contextlib.suppress(EvalkitError):
-            thresholds.append(load_pilot(card_path).min_cell_count)
+    threshold = max(
+        (p.get("min_cell_count", DEFAULT_MIN_CELL_COUNT) for p in written.get("pilots", [])),
+        default=DEFAULT_MIN_CELL_COUNT,
+    )
     problems = disclosure_problems(
         [partial / name for name in names],
-        threshold=max(thresholds),
+        threshold=threshold,
         machine_paths=this_machine(pilots, partial),
     )
     refuse_if_disclosive(

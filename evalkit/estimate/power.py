@@ -41,8 +41,7 @@ from scipy import stats
 from evalkit.card import PilotCard
 from evalkit.estimate._its_interval import planned_critical
 from evalkit.estimate.wording import format_number, in_sentence
-from evalkit.quality.disclosure import is_small
-from evalkit.quality.shares import is_small_share
+from evalkit.quality.disclosure import is_small, is_small_share
 
 PlanDesign = Literal["rct", "pre_post", "did", "its"]
 Counts = int | tuple[int, int]  # the same number in each period, or (before, after)

@@ -9,8 +9,13 @@ import pandas as pd
 
 from evalkit.contract import Validation, pilot_mask
 from evalkit.quality.assess import QualityReport, assess_quality
-from evalkit.quality.disclosure import describe_count, is_small, suppress_count
-from evalkit.quality.shares import describe_part, is_small_share
+from evalkit.quality.disclosure import (
+    describe_count,
+    describe_part,
+    is_small,
+    is_small_share,
+    suppress_count,
+)
 from evalkit.quality.signal import Level, Signal
 
 #: Above these shares a signal becomes a question for the team.

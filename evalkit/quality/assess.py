@@ -19,9 +19,9 @@ from evalkit.contract import Validation, pilot_mask, post_mask, read_table
 from evalkit.quality.attrition import Attrition, Equivalence, attrition, baseline_equivalence
 from evalkit.quality.breaks import RecordingBreak, count_breaks, share_breaks
 from evalkit.quality.bunching import Bunching, detect_bunching
+from evalkit.quality.disclosure import describe_part, is_small_share
 from evalkit.quality.profile import Profile, profile_data
 from evalkit.quality.served import Difference, compare_served
-from evalkit.quality.shares import describe_part, is_small_share
 from evalkit.quality.signal import Level, Signal
 from evalkit.quality.spc import XmR, outcome_over_time, xmr_chart_data
 

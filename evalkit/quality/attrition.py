@@ -36,7 +36,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from evalkit.quality.shares import describe_part, is_small_share
+from evalkit.quality.disclosure import describe_part, is_small_share
 
 Boundary = Literal["cautious", "optimistic"]
 AttritionLevel = Literal["low", "high"]

@@ -33,8 +33,7 @@ import pandas as pd
 from scipy import integrate, stats
 from scipy.special import xlogy
 
-from evalkit.quality.disclosure import is_small
-from evalkit.quality.shares import is_small_share
+from evalkit.quality.disclosure import is_small, is_small_share
 
 #: Fewest periods on either side of a break.
 MIN_SEGMENT = 3

@@ -153,7 +153,7 @@ def analyse_pilot(pilot: PilotCard | Path | str) -> Analysis:
         card=card,
         validation=validation,
         findings=findings,
-        evidence=rate_evidence(card.design, facts),
+        evidence=rate_evidence(card.design, facts, words=_design_words(findings)),
         signals=(*data_signals(validation, [f.n for f in findings]), *quality.signals()),
         cells=cells,
         voice=tuple(load_voice(card)),
@@ -189,7 +189,26 @@ def _design_facts(findings: tuple[Finding, ...]) -> dict[str, float]:
             value = checks.get(key)
             if isinstance(value, int | float):
                 facts[key] = pick(facts.get(key, value), float(value))
+        if checks.get("few_events"):
+            facts["few_events"] = 1.0
+        inference = getattr(finding, "inference", None) or {}
+        if inference:
+            # the clusters a finding rests on; stated only when they are places, not people
+            facts["few_clusters"] = 1.0
+            facts["unbounded"] = max(facts.get("unbounded", 0.0), float(inference["unbounded"]))
+            for key in ("clusters", "treated_clusters"):
+                if isinstance(inference.get(key), int):
+                    facts[key] = min(facts.get(key, inference[key]), float(inference[key]))
     return facts
+
+
+def _design_words(findings: tuple[Finding, ...]) -> dict[str, str]:
+    """Return what the clusters behind the findings are called ("wards"), for the reasons."""
+    for finding in findings:
+        word = (getattr(finding, "inference", None) or {}).get("cluster_word")
+        if word:
+            return {"clusters": word}
+    return {}
 
 
 def _quality_facts(design: str, quality: QualityReport) -> dict[str, float]:

@@ -58,11 +58,30 @@ class TheoryOfChange(_Model):
 
 
 class GroupRole(_Model):
-    """Rows whose ``column`` equals ``pilot`` are in the pilot; the rest are the comparison."""
+    """Rows whose ``column`` holds a ``pilot`` value are in the pilot; the rest the comparison.
+
+    ``pilot`` and ``comparison`` are one value or a list (a place-based pilot
+    in three wards: ``pilot: [Ashfield, Bramley, Carlton]``). ``comparison``
+    may be left out when the other rows are the comparison: when the column
+    holds two values, or when it is the card's unit or cluster column (the
+    pilot named by place, every other place compared with it).
+    """
 
     column: str
-    pilot: Scalar
-    comparison: Scalar | None = None
+    pilot: Scalar | tuple[Scalar, ...]
+    comparison: Scalar | tuple[Scalar, ...] | None = None
+
+    @property
+    def pilot_values(self) -> tuple[Scalar, ...]:
+        """Return the values that mark rows in the pilot."""
+        return self.pilot if isinstance(self.pilot, tuple) else (self.pilot,)
+
+    @property
+    def comparison_values(self) -> tuple[Scalar, ...] | None:
+        """Return the values that mark comparison rows, or None when every other row is."""
+        if self.comparison is None or isinstance(self.comparison, tuple):
+            return self.comparison
+        return (self.comparison,)
 
 
 class PeriodRole(_Model):
@@ -256,6 +275,17 @@ def _check_card(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
             "data.time needs `start` (the first period of the change) when there is no data.period",
             "add start: with the first period after the change, e.g. start: 2025-04",
         )
+    group = card.data.group
+    if group is not None:
+        if not group.pilot_values:
+            add("data.group.pilot", "names no pilot value", "list the pilot's values, e.g. [A, B]")
+        overlap = set(map(str, group.pilot_values)) & set(map(str, group.comparison_values or ()))
+        if overlap:
+            add(
+                "data.group.comparison",
+                f"'{sorted(overlap)[0]}' is named as both pilot and comparison",
+                "name each value once, under pilot or under comparison",
+            )
     paths = (
         ("data.path", card.data.path),
         ("voice", card.voice),

@@ -213,14 +213,14 @@ def run(
             running: list[str] = []
 
             def start(pilot: Path) -> None:
-                running.append(pilot.name)
+                running.append(_pilot_name(pilot))
                 if progress is not None:
                     progress.update(progress.task_ids[0], description=", ".join(running))
 
             def done(outcome: RunOutcome) -> None:
                 finished[outcome.pilot] = outcome
-                if outcome.pilot.name in running:
-                    running.remove(outcome.pilot.name)
+                if _pilot_name(outcome.pilot) in running:
+                    running.remove(_pilot_name(outcome.pilot))
                 if progress is not None:
                     progress.update(progress.task_ids[0], advance=1, description=", ".join(running))
                 _report_one(outcome, timestamp=progress is None)
@@ -440,7 +440,7 @@ def _report_one(outcome: RunOutcome, *, timestamp: bool = False) -> None:
     import datetime as dt
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ ") if timestamp else ""
-    name = escape(outcome.pilot.name)
+    name = escape(_pilot_name(outcome.pilot))
     if outcome.status == "ok" and outcome.report_dir is not None:
         why = f"  ({escape(outcome.note)})" if outcome.note else ""
         out.print(
@@ -468,7 +468,9 @@ def _summarise_run(
     for pilot in pilots:
         o = finished.get(pilot)
         if o is None:
-            table.add_row(pilot.name, "interrupted", "", "stopped before this pilot finished")
+            table.add_row(
+                _pilot_name(pilot), "interrupted", "", "stopped before this pilot finished"
+            )
             continue
         if o.status == "failed":
             where = o.message.splitlines()[0] if o.message else "failed"
@@ -476,8 +478,8 @@ def _summarise_run(
             where = o.note
         else:
             where = str(o.report_dir)
-        table.add_row(o.pilot.name, o.status, f"{o.seconds:.1f}", where)
-        widest = max(widest, len(o.pilot.name) + len(where))
+        table.add_row(_pilot_name(o.pilot), o.status, f"{o.seconds:.1f}", where)
+        widest = max(widest, len(_pilot_name(o.pilot)) + len(where))
     # a log file is no terminal: widen the table so report paths stay whole (up to 400 columns)
     wide = max(out.width, min(400, widest + 40))
     console = out if out.is_terminal else Console(file=out.file, width=wide, highlight=False)
@@ -489,3 +491,8 @@ def _summarise_run(
 def main() -> None:
     """Run the evalkit command line."""
     cli(prog_name="evalkit")
+
+
+def _pilot_name(pilot: Path) -> str:
+    """Return the pilot folder's name, also when it was given as ``.`` or ``..``."""
+    return pilot.resolve().name if pilot.name in {"", ".", ".."} else pilot.name

@@ -7,6 +7,7 @@ that changes meaning bumps it. Readers refuse a newer version than they know.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,9 @@ class Results(_Frozen):
 
 def write_results(results: Results, path: Path) -> Path:
     """Write results.json atomically (a crash leaves the old file or the new, never half)."""
-    text = json.dumps(results.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    # an interval without end (too few places to bound it) is written as null: strict JSON
+    plain = _finite_or_null(results.model_dump(mode="json"))
+    text = json.dumps(plain, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     return write_atomically(path, text)
 
 
@@ -104,3 +107,14 @@ def load_results(path: Path) -> Results:
         raise DataError(
             f"results file is not valid: {first['msg']}", path=path, where=where
         ) from None
+
+
+def _finite_or_null(value: Any) -> Any:
+    """Return the value with every infinite or missing number replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_null(item) for item in value]
+    return value

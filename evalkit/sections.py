@@ -10,10 +10,12 @@ import pandas as pd
 
 from evalkit.analysis import Analysis
 from evalkit.charts import Figure, figure, means_chart
+from evalkit.contract import as_key
 from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.wording import (
     CAVEAT,
+    NO_END,
     format_interval,
     format_number,
     format_signed,
@@ -87,7 +89,7 @@ def summary_markdown(analysis: Analysis, entry: LogEntry, entries: list[LogEntry
             "**What the team is changing.** The team has not decided yet; it will at "
             "its sense-making session."
         )
-    caveats = [CAVEAT.get(card.design, "")]
+    caveats = [CAVEAT.get(card.design, ""), *_inference_texts(analysis, "short")]
     caveats.append(
         f"The evidence is level {analysis.evidence.level} of 5, so treat these "
         "results as " + ("strong" if analysis.evidence.level >= 4 else "a guide, not proof") + "."
@@ -108,6 +110,8 @@ def _plain_finding(finding: Finding) -> str:
         return _plain_ratio(finding)
     unit = f" {finding.unit}" if finding.unit else ""
     label = in_sentence(finding.label)
+    if not finding.bounded:
+        return _unbounded_finding(finding)
     if not finding.is_clear:
         return (
             f"We can't tell yet whether {label} changed: the data fit anything from "
@@ -123,9 +127,20 @@ def _plain_finding(finding: Finding) -> str:
     )
 
 
+def _unbounded_finding(finding: Finding) -> str:
+    """Return what can be said when too few places leave the interval without an end."""
+    return (
+        f"We can't tell whether {in_sentence(finding.label)} changed: the pilot rests on too "
+        "few places for any interval to rule out chance. What can be said is the direction "
+        "and size of the difference seen, under 'What we found'."
+    )
+
+
 def _plain_ratio(finding: Finding) -> str:
     """Return a ratio finding in resident's words: percent more or fewer."""
     label = in_sentence(finding.label)
+    if not finding.bounded or finding.ci_low <= 0:
+        return _unbounded_finding(finding)
     if not finding.is_clear:
         return (
             f"We can't tell yet whether {label} changed: the data fit anything from "
@@ -136,7 +151,7 @@ def _plain_ratio(finding: Finding) -> str:
     low, high = sorted(abs(1 - v) * 100 for v in (finding.ci_low, finding.ci_high))
     verdict = "an improvement" if finding.improved else "a change for the worse"
     return (
-        f"We are fairly sure there were {'fewer' if fewer else 'more'} {label.lower()}: "
+        f"We are fairly sure there were {'fewer' if fewer else 'more'} {label}: "
         f"somewhere between {low:.0f}% and {high:.0f}% {'fewer' if fewer else 'more'}. "
         f"That is {verdict}."
     )
@@ -238,6 +253,7 @@ def findings_markdown(analysis: Analysis) -> str:
         "",
         *[f"- {plain(finding.summary)}" for finding in analysis.findings],
         "",
+        *_how_sure(analysis),
         "| Outcome | Estimated change | 95% confidence interval | p-value | Records used |",
         "|---|---|---|---|---|",
     ]
@@ -249,6 +265,8 @@ def findings_markdown(analysis: Analysis) -> str:
             unit = f" {plain(f.unit)}" if f.unit else ""
             change = f"{format_signed(f.estimate)}{unit}"
             interval = f"{format_signed(f.ci_low)} to {format_signed(f.ci_high)}"
+        if not f.bounded:
+            interval = NO_END
         lines.append(
             f"| {plain(f.label)} | {change} | {interval} | {plain(_p(f.p_value))} | "
             f"{describe_count(f.n, card.min_cell_count)} |"
@@ -273,10 +291,39 @@ def findings_markdown(analysis: Analysis) -> str:
     power = underpowered_markdown(analysis)
     if power:
         lines += ["", power]
-    notes = list(dict.fromkeys(note for f in analysis.findings for note in f.notes))
+    said = set(_inference_texts(analysis, "note"))
+    notes = list(dict.fromkeys(n for f in analysis.findings for n in f.notes if n not in said))
     if notes:
         lines += ["", *[f"- {plain(note)}" for note in notes]]
     return "\n".join(lines)
+
+
+def _inference_texts(analysis: Analysis, key: str) -> list[str]:
+    """Return the findings' words on how few places they rest on, each said once."""
+    texts = ((getattr(f, "inference", None) or {}).get(key) for f in analysis.findings)
+    return list(dict.fromkeys(t for t in texts if t))
+
+
+def _how_sure(analysis: Analysis) -> list[str]:
+    """Return who is compared (a pilot named by place) and how sure the findings can be."""
+    card = analysis.card
+    group = card.data.group
+    lines = []
+    if group is not None and group.column in (card.data.unit, card.data.cluster):
+        values = analysis.validation.valid[group.column].dropna().astype(str).unique()
+        pilot = {as_key(v) for v in group.pilot_values}
+        ours = sorted(v for v in values if v in pilot)
+        others = [v for v in values if v not in pilot]
+        noun = group.column.replace("_", " ")
+        plural = plain(noun if noun.endswith("s") else f"{noun}s")
+        lines += [
+            f"**Who is compared.** The pilot covers {len(ours)} of the {len(values)} {plural} "
+            f"({plain(', '.join(ours))}); the other {len(others)} are the comparison.",
+            "",
+        ]
+    for text in _inference_texts(analysis, "note"):
+        lines += [f"**How sure we can be.** {plain(text)}", ""]
+    return lines
 
 
 def design_doubts(analysis: Analysis) -> list[str]:
@@ -374,7 +421,9 @@ def targets_markdown(analysis: Analysis) -> str:
     return "\n".join(lines)
 
 
-def _p(value: float) -> str:
+def _p(value: float | None) -> str:
+    if value is None:
+        return "not given"
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 

@@ -20,6 +20,9 @@ import pandas as pd
 from evalkit.card import load_pilot
 from evalkit.learning import LOG_FILE, LOG_MARKDOWN, LogEntry, render_log
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import place_pilots
+
 SEED = 20261126
 
 #: The effect each generator builds in, by pilot and outcome column.
@@ -28,7 +31,10 @@ TRUE_EFFECTS = {
     "eastmoor-family-hub": {"wellbeing": 3.0, "missed_appointments": -0.4},
     "southvale-ta": {"days_in_ta": -12.0},
     "westmere-social-work": {"rereferred_within_12m": -0.07, "days_open": -9.0},
+    **place_pilots.TRUE_EFFECTS,
 }
+#: The rate ratio built into count outcomes measured as ratios, by pilot and column.
+TRUE_RATIOS = place_pilots.TRUE_RATIOS
 
 NORTHBRIDGE_WARDS = {
     "pilot": ["Castle", "Riverside", "St Anne's", "Northgate"],
@@ -635,6 +641,20 @@ def main(pilots_dir: Path) -> None:
     westmere = pilots_dir / "westmere-social-work"
     write_pilot(westmere, WESTMERE_CARD, "closed_cases.csv", make_westmere(rng))
     (westmere / LOG_FILE).touch()
+    # the place-based pilots draw from their own stream, so the others stay as they were
+    places = np.random.default_rng(SEED + 13)
+    frame, card = place_pilots.make_hollins_vale(places, add_mess)
+    hollins = pilots_dir / "hollins-vale-navigators"
+    write_pilot(hollins, card, "six_month_survey.csv", frame)
+    dunmore = pilots_dir / "dunmore-family-hubs"
+    write_pilot(
+        dunmore,
+        place_pilots.DUNMORE_CARD,
+        "ward_dashboard.csv",
+        place_pilots.make_dunmore(places, add_mess),
+    )
+    for folder in (hollins, dunmore):
+        (folder / LOG_FILE).touch()
 
 
 if __name__ == "__main__":

@@ -394,7 +394,7 @@ def render_examples(workdir: Path, pilots_dir: Path = REPO / "pilots") -> dict[s
     copies = workdir / "pilots"
     for pilot in find_pilots(pilots_dir):
         shutil.copytree(pilot, copies / pilot.name, ignore=shutil.ignore_patterns("reports"))
-    outcomes = run_pilots(find_pilots(copies))
+    outcomes = run_pilots(find_pilots(copies), jobs=2)
     failed = [f"{o.pilot.name}: {o.message}" for o in outcomes if o.status != "ok"]
     if failed:
         raise RuntimeError("example pilots failed to run:\n" + "\n".join(failed))

@@ -29,7 +29,14 @@ from .browser_check import (
 )
 from .conftest import REPO
 
-PILOTS = ("eastmoor-family-hub", "northbridge-ta", "southvale-ta", "westmere-social-work")
+PILOTS = (
+    "dunmore-family-hubs",
+    "eastmoor-family-hub",
+    "hollins-vale-navigators",
+    "northbridge-ta",
+    "southvale-ta",
+    "westmere-social-work",
+)
 PAGES = (*PILOTS, "comparison")
 
 BROKEN_PAGE = """<!doctype html><html><head><title>Broken</title>

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.compare import build_comparison, load_results, pool_effects
+from evalkit.compare import (
+    Comparison,
+    PilotEstimate,
+    SharedOutcome,
+    build_comparison,
+    load_results,
+    pool_effects,
+)
+from evalkit.compare.report import outcome_markdown
 from evalkit.estimate.evidence import Evidence
 from evalkit.estimate.finding import Finding
 from evalkit.learning import LOG_FILE, Blocker, LogEntry
@@ -98,11 +106,21 @@ def write_pilot(
     return folder
 
 
+def _drop_p_value(pilot: Path) -> None:
+    """Rewrite a pilot's results.json as another tool might: the finding's p_value null."""
+    path = pilot / "reports" / "cycle-1" / "results.json"
+    raw = json.loads(path.read_text())
+    raw["findings"][0]["p_value"] = None
+    path.write_text(json.dumps(raw))
+
+
 def test_pooling_reproduces_the_published_bcg_meta_analysis(tmp_path: Path) -> None:
     """Viechtbauer (2010) J. Stat. Softw. 36(3), section 4 (metafor, `rma(yi, vi)` on dat.bcg,
     log risk ratios): REML estimate -0.7145 (SE 0.1798), 95% CI -1.0669 to -0.3622,
     tau^2 = 0.3132, I^2 = 92.22%, Q(df = 12) = 152.2330. DerSimonian-Laird: -0.7141,
-    tau^2 = 0.3088, I^2 = 92.12%."""
+    tau^2 = 0.3088, I^2 = 92.12%. The published interval is metafor's `test="knha"` one
+    (metafor's README): -1.1084 to -0.3206, p = 0.0019; the normal one above is kept as
+    `wald_low`, `wald_high`."""
     for trial, tpos, tneg, cpos, cneg in BCG:
         log_rr = math.log((tpos / (tpos + tneg)) / (cpos / (cpos + cneg)))
         se = math.sqrt(1 / tpos - 1 / (tpos + tneg) + 1 / cpos - 1 / (cpos + cneg))
@@ -114,7 +132,9 @@ def test_pooling_reproduces_the_published_bcg_meta_analysis(tmp_path: Path) -> N
     assert pooled is not None and pooled.k == 13
     assert round(pooled.estimate, 4) == -0.7145
     assert round(pooled.se, 4) == 0.1798
-    assert (round(pooled.ci_low, 4), round(pooled.ci_high, 4)) == (-1.0669, -0.3622)
+    assert (round(pooled.wald_low, 4), round(pooled.wald_high, 4)) == (-1.0669, -0.3622)
+    assert (round(pooled.ci_low, 4), round(pooled.ci_high, 4)) == (-1.1084, -0.3206)
+    assert round(pooled.p_value, 4) == 0.0019
     assert round(pooled.tau2, 4) == 0.3132
     assert round(pooled.i2, 2) == 92.22
     assert round(pooled.q, 4) == 152.2330
@@ -131,6 +151,41 @@ def test_pooling_recovers_no_heterogeneity_when_there_is_none() -> None:
     assert pooled.estimate == pytest.approx(1.0)
     with pytest.raises(ValueError, match="at least two"):
         pool_effects([1.0], [0.1])
+
+
+def test_a_finding_without_a_p_value_is_pooled_and_shown_as_not_given(tmp_path: Path) -> None:
+    write_pilot(tmp_path, "a", "Aford", [_finding("days", -12.0, 4.0)])
+    _drop_p_value(write_pilot(tmp_path, "b", "Bford", [_finding("days", -7.0, 5.0)]))
+    write_pilot(tmp_path, "c", "Cford", [_finding("days", -15.0, 3.0)])
+    comparison = build_comparison(tmp_path)
+    assert [p.status for p in comparison.pilots] == ["current"] * 3
+    (outcome,) = comparison.outcomes
+    assert outcome.estimates[1].finding.p_value is None
+    expected = pool_effects([-12.0, -7.0, -15.0], [4.0, 5.0, 3.0])
+    assert outcome.pooled == expected
+    data = json.loads(json.dumps(comparison.to_json()))
+    assert [e["p_value"] for e in data["outcomes"][0]["estimates"]] == [0.5, None, 0.5]
+    rows = {line.split(" | ")[0]: line for line in outcome_markdown(outcome).splitlines()}
+    assert "| not given |" in rows["| Bford"] and "| 0.500 |" in rows["| Aford"]
+
+
+def test_an_interval_without_an_end_is_said_so_and_written_as_null() -> None:
+    """A pilot with too few places may give an interval with no end (infinite): the
+    comparison says so in words and comparison.json holds strict JSON (null)."""
+    open_ended = _finding("days", -18.0, 4.0).model_copy(update={"ci_high": math.inf})
+    outcome = SharedOutcome(
+        outcome="days",
+        label="Days",
+        scale="difference",
+        unit="days",
+        better="lower",
+        estimates=(PilotEstimate("a", "Aford", 3, open_ended, stale=False),),
+        pooled=None,
+    )
+    assert "| Aford | \u221218 (the interval has no end) |" in outcome_markdown(outcome)
+    data = Comparison(pilots=(), outcomes=(outcome,), generated="now").to_json()
+    text = json.dumps(data, allow_nan=False)
+    assert json.loads(text)["outcomes"][0]["estimates"][0]["ci_high"] is None
 
 
 def test_pilots_are_listed_by_place_never_by_effect(tmp_path: Path) -> None:
@@ -240,3 +295,30 @@ def test_evalkit_compare_lists_the_missing_and_the_broken_and_exits_0(tmp_path: 
     visible = re.sub(r"<[^>]+>", " ", re.sub(r"<style.*?</style>", " ", html, flags=re.S))
     assert not re.search(r"\b(RAG|red|amber|green)\b", visible)
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=[\"']?https?:", html)
+
+
+def test_evalkit_compare_pools_two_pilots_when_one_gives_no_p_value(tmp_path: Path) -> None:
+    pilots = tmp_path / "pilots"
+    write_pilot(pilots, "north", "Northbridge", [_finding("days", -15.0, 7.0)])
+    _drop_p_value(write_pilot(pilots, "south", "Southvale", [_finding("days", -11.2, 8.4)]))
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "evalkit", "compare", str(pilots), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr
+    data = json.loads((out / "comparison.json").read_text())
+    assert [p["status"] for p in data["pilots"]] == ["current", "current"]
+    (outcome,) = data["outcomes"]
+    assert [e["p_value"] for e in outcome["estimates"]] == [0.5, None]
+    pooled = outcome["pooled"]
+    assert pooled["k"] == 2 and pooled["df"] == 1
+    assert (round(pooled["ci_low"]), round(pooled["ci_high"])) == (-82, 55)
+    html = (out / "comparison.html").read_text()
+    visible = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "not given" in visible
+    assert "pooling two places tells little" in visible
+    assert "cannot be estimated" in visible

@@ -34,7 +34,14 @@ def _digest(folder: Path) -> dict[str, str]:
 
 def test_the_shipped_pilots_are_exactly_what_the_seeded_generator_makes(tmp_path: Path) -> None:
     _generator().main(tmp_path)
-    for name in ("northbridge-ta", "eastmoor-family-hub", "southvale-ta", "westmere-social-work"):
+    for name in (
+        "northbridge-ta",
+        "eastmoor-family-hub",
+        "southvale-ta",
+        "westmere-social-work",
+        "hollins-vale-navigators",
+        "dunmore-family-hubs",
+    ):
         assert _digest(tmp_path / name) == _digest(REPO / "pilots" / name), name
         # runs append drafts to the log; the shipped history is its first line
         made = (tmp_path / name / "learning_log.jsonl").read_text().splitlines()
@@ -42,15 +49,31 @@ def test_the_shipped_pilots_are_exactly_what_the_seeded_generator_makes(tmp_path
         assert made == shipped[: len(made)], name
 
 
-@pytest.mark.parametrize("pilot", ["northbridge-ta", "eastmoor-family-hub", "westmere-social-work"])
+@pytest.mark.parametrize(
+    "pilot",
+    [
+        "northbridge-ta",
+        "eastmoor-family-hub",
+        "westmere-social-work",
+        "hollins-vale-navigators",
+        "dunmore-family-hubs",
+    ],
+)
 def test_each_true_effect_lies_inside_its_interval(pilot: str) -> None:
-    truth = _generator().TRUE_EFFECTS[pilot]
+    generator = _generator()
+    truth = generator.TRUE_EFFECTS[pilot]
+    ratios = generator.TRUE_RATIOS.get(pilot, {})
     analysis = analyse_pilot(REPO / "pilots" / pilot)
     card = analysis.card
     by_column = {o.measure_id: o for o in card.outcomes}
-    assert len(analysis.findings) == len(truth)
+    assert len(analysis.findings) == len(truth) + len(ratios)
     for finding in analysis.findings:
         outcome = by_column[finding.outcome]
+        if outcome.column in ratios:
+            assert finding.scale == "rate ratio"
+            expected = ratios[outcome.column]
+            assert finding.ci_low <= expected <= finding.ci_high, (finding.outcome, expected)
+            continue
         effect = truth[outcome.column]
         if finding.scale == "rate ratio":
             # the generator draws a mean of 1.6 before and 1.6 + effect after

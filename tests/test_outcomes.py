@@ -227,14 +227,27 @@ def test_cameron_trivedi_test_matches_its_auxiliary_regression() -> None:
         assert (result.p_value < 0.05) is expect_overdispersed
 
 
-def test_no_odds_ratio_when_an_arm_never_has_the_outcome(tmp_path: Path) -> None:
+def test_an_arm_that_never_has_the_outcome_gets_an_exact_odds_ratio(tmp_path: Path) -> None:
+    """No events in one arm: the logit cannot fit, so the exact conditional odds ratio is given."""
     rows = trial_rows(np.random.default_rng(SEED + 4), n=200)
     rows.loc[rows["arm"] == "pilot", "settled"] = 0.0
     card = card_for(tmp_path, "rct", BINARY, **RCT)
     finding = estimate_rct(card, rows, card.outcomes[0])
+    assert finding.odds_ratio["estimate"] == 0.0
+    assert 0.0 < finding.odds_ratio["ci_high"] < 1.0
+    assert "Fisher's exact" in finding.method and "score interval" in finding.method
+    assert finding.checks["few_events"] is True
+    assert finding.scale == "percentage points"
+
+
+def test_with_covariates_a_missing_odds_ratio_is_said(tmp_path: Path) -> None:
+    rows = trial_rows(np.random.default_rng(SEED + 4), n=200)
+    rows.loc[rows["arm"] == "pilot", "settled"] = 0.0
+    card = card_for(tmp_path, "rct", BINARY, covariates=["age_band"], **RCT)
+    finding = estimate_rct(card, rows, card.outcomes[0])
     assert not hasattr(finding, "odds_ratio")
     assert any(note.startswith("no odds ratio") for note in finding.notes)
-    assert finding.scale == "percentage points"
+    assert any("fewer than 10 people with (or without)" in note for note in finding.notes)
 
 
 def test_a_count_with_no_events_in_one_arm_is_refused(tmp_path: Path) -> None:

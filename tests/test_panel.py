@@ -214,7 +214,8 @@ def test_repeated_cross_sections_match_formula_fits(tmp_path: Path) -> None:
     frame = panel_rows(np.random.default_rng(SEED + 2))
     data = frame.assign(d=treated_after(frame))
     for cluster, cov_type, words in (
-        ("ward", "cluster", "cluster-robust by ward"),
+        # twelve wards: the interval comes from the wild cluster bootstrap, the se stays CRV1
+        ("ward", "cluster", "wild cluster bootstrap by ward"),
         (None, "HC1", "HC1"),
     ):
         card = panel_card(tmp_path, unit=None, cluster=cluster)
@@ -242,7 +243,7 @@ def test_cluster_named_in_card_nests_units(tmp_path: Path) -> None:
         fit.bse["d"] * np.sqrt((n - fit.df_model - 1) / (n - 1 - periods)), rel=1e-8
     )
     assert "12 clusters" in finding.method
-    assert any("Only 12 clusters" in note for note in finding.notes)
+    assert any("rests on only 12 wards" in note for note in finding.notes)
 
 
 # --- the finding, the checks and the chart --------------------------------------------------------

@@ -705,3 +705,46 @@ def test_plan_counts_a_dated_series_in_months_as_the_time_series_is_fitted() -> 
     plans = plan_pilot(card, validate_data(card).valid)
     assert [plan.sample for plan in plans] == ["24 time points before the change and 18 after"] * 2
     assert all(plan.critical is not None and plan.critical > 2.02 for plan in plans)
+
+
+# --- planning for the test evalkit will run with few clusters (#13) -----------------------------
+
+
+def test_a_single_ward_among_five_cannot_show_any_change_and_the_plan_says_so() -> None:
+    """Five ways to choose one pilot ward: p can be no smaller than 1/5, whatever the change."""
+    mde = minimum_detectable_effect(
+        design="rct", n_pilot=100, n_comparison=400, sd=10, clusters=5, icc=0.05, pilot_clusters=1
+    )
+    assert math.isinf(mde.mde)
+    text = power_summary([mde])
+    assert "5 ways to choose them" in text and "none can be shown at 5% significance" in text
+
+
+def test_two_wards_among_eight_are_planned_as_randomisation_over_wards() -> None:
+    mde = minimum_detectable_effect(
+        design="rct", n_pilot=60, n_comparison=180, sd=10, clusters=8, icc=0.05, pilot_clusters=2
+    )
+    assert math.isfinite(mde.mde)
+    assert any("28 ways to choose them" in a for a in mde.assumptions)  # 8 choose 2
+
+
+def test_the_plan_says_how_many_wards_the_hoped_change_needs() -> None:
+    """The wards needed is the smallest number, of the same size and split, that detects it."""
+    base = {"design": "rct", "sd": 10.0, "icc": 0.05, "hoped_change": 4.0}
+    mde = minimum_detectable_effect(
+        n_pilot=150, n_comparison=150, clusters=10, pilot_clusters=5, **base
+    )
+    assert mde.detectable() is False
+    needed = mde.clusters_needed
+    assert needed is not None and needed > 10
+
+    def with_wards(wards: int) -> bool | None:
+        per = 30 * wards  # 30 records a ward, as in the pilot
+        return minimum_detectable_effect(
+            n_pilot=per, n_comparison=per, clusters=2 * wards, pilot_clusters=wards, **base
+        ).detectable()
+
+    # even splits only: the needed number of wards, rounded up to an even number, detects it
+    assert with_wards((needed + 1) // 2) is True
+    assert with_wards((needed + 1) // 2 - 1) is False
+    assert f"about {needed} clusters would be needed rather than 10" in power_summary([mde])

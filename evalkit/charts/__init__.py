@@ -8,6 +8,7 @@ and a description read by screen readers.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ import altair as alt
 import pandas as pd
 
 from evalkit.estimate.finding import Finding
+from evalkit.estimate.wording import NO_END
 from evalkit.markup import invisible_removed, visible
 
 PILOT_COLOUR = "#0072B2"
@@ -118,12 +120,18 @@ def means_chart(
         y2="ci_high:Q",
         color=colour,
     )
-    description = f"{label}: mean before and after the change for each group. " + "; ".join(
+    once = set(cells["period"].astype(str)) == {"after"}  # measured once, after the change
+    when = "after the change" if once else "before and after the change"
+    description = f"{label}: mean {when} for each group. " + "; ".join(
         f"{row.group} {row.period}: {row.mean:.3g} (95% CI {row.ci_low:.3g} to {row.ci_high:.3g})"
         for row in shown.itertuples()
     )
     chart: alt.LayerChart = (bars + lines).properties(
-        title=alt.TitleParams(f"{label}: before and after", subtitle=subtitle, anchor="start"),
+        title=alt.TitleParams(
+            f"{label}: {'by group' if once else 'before and after'}",
+            subtitle=subtitle,
+            anchor="start",
+        ),
         width=320,
         height=240,
         description=description,
@@ -140,11 +148,12 @@ def effects_chart(findings: Sequence[Finding]) -> alt.VConcatChart:
     panels = []
     for finding in findings:
         unit = finding.scale if finding.no_change == 1.0 else (finding.unit or "change")
+        low, high = _drawn_ends(finding)
         row = pd.DataFrame(
             {
                 "estimate": [finding.estimate],
-                "ci_low": [finding.ci_low],
-                "ci_high": [finding.ci_high],
+                "ci_low": [low],
+                "ci_high": [high],
                 "zero": [finding.no_change],  # 1 on a ratio scale
             }
         )
@@ -168,7 +177,8 @@ def effects_chart(findings: Sequence[Finding]) -> alt.VConcatChart:
             )
         )
     description = "Estimated change for each outcome with its 95% interval. " + "; ".join(
-        f"{f.label}: {f.estimate:.3g} {f.unit} ({f.ci_low:.3g} to {f.ci_high:.3g})"
+        f"{f.label}: {f.estimate:.3g} {f.unit} "
+        + (f"({f.ci_low:.3g} to {f.ci_high:.3g})" if f.bounded else f"({NO_END})")
         for f in findings
     )
     chart: alt.VConcatChart = alt.vconcat(*panels, spacing=18).properties(
@@ -181,3 +191,19 @@ def effects_chart(findings: Sequence[Finding]) -> alt.VConcatChart:
         description=description,
     )
     return chart
+
+
+def _drawn_ends(finding: Finding) -> tuple[float, float]:
+    """Return the interval's ends to draw: an end that does not exist runs off the axis.
+
+    The line is drawn to well beyond the estimate and the line at no change,
+    so it reads as open; the chart's description says there is no interval.
+    """
+    if finding.bounded:
+        return finding.ci_low, finding.ci_high
+    span = max(abs(finding.estimate - finding.no_change), abs(finding.estimate) * 0.5, 1.0)
+    low = finding.ci_low if math.isfinite(finding.ci_low) else finding.estimate - 3 * span
+    high = finding.ci_high if math.isfinite(finding.ci_high) else finding.estimate + 3 * span
+    if finding.no_change == 1.0:
+        low = max(low, finding.estimate / 4)
+    return low, high

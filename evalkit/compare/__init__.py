@@ -163,8 +163,9 @@ class Comparison:
                             "evidence_level": e.evidence_level,
                             "estimate": e.finding.estimate,
                             "se": e.finding.se,
-                            "ci_low": e.finding.ci_low,
-                            "ci_high": e.finding.ci_high,
+                            "ci_low": _finite_or_none(e.finding.ci_low),
+                            "ci_high": _finite_or_none(e.finding.ci_high),
+                            "p_value": e.finding.p_value,  # None when the pilot gave none
                             "n": e.finding.n,
                             "stale": e.stale,
                         }
@@ -181,6 +182,11 @@ class Comparison:
             ],
             "warnings": list(self.warnings),
         }
+
+
+def _finite_or_none(value: float) -> float | None:
+    """Return the number, or None for an interval end that is infinite (strict JSON)."""
+    return value if math.isfinite(value) else None
 
 
 def load_results(pilots_dir: Path | str) -> list[PilotStatus]:
@@ -266,6 +272,8 @@ def _pool(estimates: list[PilotEstimate], scale: str, method: Method) -> Pooled:
         estimate=math.exp(pooled.estimate),
         ci_low=math.exp(pooled.ci_low),
         ci_high=math.exp(pooled.ci_high),
+        wald_low=math.exp(pooled.wald_low),
+        wald_high=math.exp(pooled.wald_high),
         pi_low=exp(pooled.pi_low),
         pi_high=exp(pooled.pi_high),
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from evalkit.charts import Figure, figure
 from evalkit.charts.forest import forest_chart
 from evalkit.compare import Comparison, SharedOutcome
 from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.finding import RATIO_SCALES
-from evalkit.estimate.wording import format_interval, format_number
+from evalkit.estimate.wording import format_interval, format_number, format_signed
 from evalkit.markup import plain, plain_code
 
 DECISION_WORDS = {
@@ -100,31 +102,50 @@ def outcome_markdown(outcome: SharedOutcome) -> str:
     if pooled is None:
         lines.append("Only one pilot measures this, so nothing is pooled.")
     else:
+        spread = f"\u03c4\u00b2 = {pooled.tau2:.3g}; I\u00b2 = {pooled.i2:.0f}%"
+        if pooled.k == 2:
+            spread += " (two places cannot estimate these reliably)"
         lines += [
             f"Pooled across {pooled.k} places (random effects, {pooled.method}): "
             + plain(
                 format_interval(pooled.estimate, pooled.ci_low, pooled.ci_high, unit, ratio=ratio)
             )
-            + " (95% CI). "
+            + f" (95% CI; p = {_p_text(pooled.p_value)}). "
             + plain(pooled.heterogeneity_words()),
             "",
-            f"Between-place variance \u03c4\u00b2 = {pooled.tau2:.3g}; I\u00b2 = {pooled.i2:.0f}%; "
+            f"Between-place variance {spread}; "
             f"Q = {pooled.q:.2f} (p = {pooled.q_p_value:.3g}). A pooled number is an average "
             "over places, not a promise for any one of them.",
+            "",
+            "The pooled 95% interval uses the Hartung-Knapp method (a t distribution with "
+            f"{pooled.df} degree{'s' if pooled.df > 1 else ''} of freedom): it allows for how "
+            "little a few places tell us about the spread between them, so with few places it "
+            "is wider than the usual interval, on purpose.",
         ]
     lines += [
         "",
-        "| Place | Estimate (95% CI) | Evidence level | Records used |",
-        "|---|---|---|---|",
+        "| Place | Estimate (95% CI) | p-value | Evidence level | Records used |",
+        "|---|---|---|---|---|",
     ]
     for e in outcome.estimates:
         f = e.finding
         stale = " (earlier cycle)" if e.stale else ""
+        interval = format_interval(f.estimate, f.ci_low, f.ci_high)
+        if not (math.isfinite(f.ci_low) and math.isfinite(f.ci_high)):
+            # a pilot with too few places may give an interval without an end
+            interval = f"{format_signed(f.estimate)} (the interval has no end)"
         lines.append(
-            f"| {plain(e.place)}{stale} | {format_interval(f.estimate, f.ci_low, f.ci_high)} "
-            f"| {e.evidence_level} | {format_number(f.n)} |"
+            f"| {plain(e.place)}{stale} | {interval} "
+            f"| {_p_text(f.p_value)} | {e.evidence_level} | {format_number(f.n)} |"
         )
     return "\n".join(lines)
+
+
+def _p_text(value: float | None) -> str:
+    """Return a p-value as the reports print it; "not given" when a pilot's results gave none."""
+    if value is None:
+        return "not given"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def learning_markdown(comparison: Comparison) -> str:

@@ -30,7 +30,7 @@ import pandera.pandas as pa
 from evalkit.card import PilotCard
 from evalkit.contract.parse import _to_date, as_key, normalise, parse_column
 from evalkit.contract.read import MISSING_MARKERS, read_table
-from evalkit.errors import DataError, Problem
+from evalkit.errors import ConfigError, DataError, Problem
 
 __all__ = [
     "MISSING_MARKERS",
@@ -160,8 +160,10 @@ def rules_for(card: PilotCard) -> tuple[Rule, ...]:
         )
     if spec.group:
         allowed = None
-        if spec.group.comparison is not None:
-            allowed = (as_key(spec.group.pilot), as_key(spec.group.comparison))
+        if spec.group.comparison_values is not None:
+            allowed = tuple(
+                as_key(v) for v in (*spec.group.pilot_values, *spec.group.comparison_values)
+            )
         add(spec.group.column, "group", type="str", required=True, allowed=allowed)
     if spec.period:
         allowed = None
@@ -311,62 +313,112 @@ def validate_data(card: PilotCard, path: Path | None = None) -> Validation:
 
 
 def pilot_mask(card: PilotCard, frame: pd.DataFrame) -> np.ndarray:
-    """Return True for rows in the pilot arm (``data.group.pilot``)."""
-    assert card.data.group is not None
-    return (frame[card.data.group.column] == as_key(card.data.group.pilot)).to_numpy()
+    """Return True for rows in the pilot arm (a value in ``data.group.pilot``)."""
+    group = card.data.group
+    if group is None:
+        raise ConfigError(
+            f"design '{card.design}' compares a pilot group, but the card names none",
+            path=card.card_path,
+            where="data.group",
+            hint="add data.group with the column and value(s) that mark the pilot's rows",
+        )
+    wanted = [as_key(v) for v in group.pilot_values]
+    return np.asarray(frame[group.column].isin(wanted), dtype=bool)
 
 
 def post_mask(card: PilotCard, frame: pd.DataFrame) -> np.ndarray:
-    """Return True for rows after the change (``data.period.post`` or ``time >= start``)."""
+    """Return True for rows after the change.
+
+    The change is ``data.period.post``, else ``time >= data.time.start``. With
+    staggered starts (``data.time.start_column``) a pilot unit's rows are after
+    the change from its own start; units never in the pilot are "after" from
+    the first start, so before/after summaries compare like periods. With no
+    period or time role at all (a randomised pilot measured once) every row is
+    after the change.
+    """
     if card.data.period is not None:
         return (frame[card.data.period.column] == as_key(card.data.period.post)).to_numpy()
-    assert card.data.time is not None and card.data.time.start is not None
-    column = frame[card.data.time.column]
-    start_value: Any = card.data.time.start
+    time = card.data.time
+    if time is None:
+        return np.ones(len(frame), dtype=bool)
+    column = frame[time.column]
+    if time.start is not None:
+        return np.asarray(column >= _as_time(time.start, column), dtype=bool)
+    if time.start_column is None:
+        raise ConfigError(
+            "the card says neither when the change started nor which rows are after it",
+            path=card.card_path,
+            where="data.time",
+            hint="add start: (the first period of the change) or data.period",
+        )
+    starts = frame[time.start_column]
+    if not starts.notna().any():
+        return np.zeros(len(frame), dtype=bool)
+    own = np.asarray(starts.notna() & (column >= starts), dtype=bool)
+    never = np.asarray(starts.isna(), dtype=bool)
+    first = starts.min()
+    later: np.ndarray = own | (never & np.asarray(column >= first, dtype=bool))
+    return later
+
+
+def _as_time(value: Any, column: pd.Series) -> Any:
+    """Return a card's time value comparable with the time column (a date or a number)."""
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        start = _to_date(pd.Series([as_key(start_value)])).iloc[0]
-    else:
-        start = float(start_value)
-    return np.asarray(column >= start, dtype=bool)
+        return _to_date(pd.Series([as_key(value)])).iloc[0]
+    return float(value)
 
 
 def _check_roles(validation: Validation) -> None:
     """Raise DataError when a design role cannot be told apart in the valid rows."""
     card, frame = validation.card, validation.valid
     problems: list[Problem] = []
-    for role, key_value, other in (
-        (card.data.group, "pilot", "comparison"),
-        (card.data.period, "post", "pre"),
-    ):
-        if role is None or frame.empty:
+    roles: list[tuple[str, tuple[Any, ...], tuple[Any, ...] | None, str, str]] = []
+    group, period = card.data.group, card.data.period
+    if group is not None:
+        # a place column needs no comparison value: every other place is compared
+        by_place = group.column in (card.data.unit, card.data.cluster)
+        others = group.comparison_values or (None if not by_place else ())
+        roles.append((group.column, group.pilot_values, others, "pilot", "comparison"))
+    if period is not None:
+        pre = (period.pre,) if period.pre is not None else None
+        roles.append((period.column, (period.post,), pre, "post", "pre"))
+    for column, named, declared_other, key_value, other in roles:
+        if frame.empty:
             continue
-        values = sorted(str(v) for v in frame[role.column].dropna().unique())
-        wanted = as_key(getattr(role, key_value))
-        declared_other = getattr(role, other)
-        if wanted not in values:
-            near = difflib.get_close_matches(wanted, values, n=1, cutoff=0.5)
+        values = sorted(str(v) for v in frame[column].dropna().unique())
+        wanted = [as_key(v) for v in named]
+        absent = [w for w in wanted if w not in values]
+        if absent:
+            near = difflib.get_close_matches(absent[0], values, n=1, cutoff=0.5)
             problems.append(
                 Problem(
-                    f"column '{role.column}'",
-                    f"no row has the value '{wanted}' named by {key_value}; values found: "
+                    f"column '{column}'",
+                    f"no row has the value '{absent[0]}' named by {key_value}; values found: "
                     f"{', '.join(values[:10])}",
-                    f"set {key_value}: {near[0]!r} in pilot.yaml" if near else "",
+                    (
+                        f"set {key_value}: {near[0]!r} in pilot.yaml"
+                        if near and len(wanted) == 1
+                        else f"write {near[0]!r} in the {key_value} list in pilot.yaml"
+                        if near
+                        else ""
+                    ),
                 )
             )
-        elif declared_other is None and len(values) > 2:
+        elif declared_other is None and len(values) > len(wanted) + 1:
             problems.append(
                 Problem(
-                    f"column '{role.column}'",
+                    f"column '{column}'",
                     f"has {len(values)} different values ({', '.join(values[:10])}), so it is "
                     f"unclear which rows are '{other}'",
-                    f"name the other value with `{other}:` under data in pilot.yaml",
+                    f"name the other value(s) with `{other}:` under data in pilot.yaml",
                 )
             )
-        elif len(values) < 2:
+        elif len(values) <= len(wanted):
             problems.append(
                 Problem(
-                    f"column '{role.column}'",
-                    f"every valid row has the value '{wanted}'; there are no '{other}' rows",
+                    f"column '{column}'",
+                    f"every valid row has a value named by {key_value}; there are no "
+                    f"'{other}' rows",
                     "the design needs both; check the export or the card's design",
                 )
             )

@@ -10,6 +10,7 @@ import pandas as pd
 from evalkit.card import Outcome, PilotCard
 from evalkit.estimate._ols import Coefficient, Covariance
 from evalkit.estimate.finding import Finding
+from evalkit.estimate.inference import names_people
 from evalkit.estimate.wording import describe_change
 
 
@@ -20,6 +21,8 @@ class Errors:
     cov: Covariance
     groups: np.ndarray | None
     words: str
+    name: str = ""  # the cluster column
+    stated: bool = True  # whether a small number of clusters may be published exactly
 
 
 def outcome_rows(frame: pd.DataFrame, outcome: Outcome) -> pd.DataFrame:
@@ -35,18 +38,17 @@ def covariate_matrix(card: PilotCard, frame: pd.DataFrame) -> np.ndarray:
 
 
 def choose_errors(card: PilotCard, frame: pd.DataFrame) -> Errors:
-    """Return cluster-robust errors (by the card's cluster, or unit if units repeat), else HC1."""
-    if card.data.cluster:
-        return Errors(
-            "cluster",
-            frame[card.data.cluster].to_numpy(),
-            f"cluster-robust by {card.data.cluster}",
-        )
+    """Return cluster-robust errors (by the card's cluster, or unit if units repeat), else HC1.
+
+    Too few clusters for these errors to be trusted are dealt with later, in
+    :mod:`evalkit.estimate.inference`.
+    """
     unit = card.data.unit
-    if unit and frame[unit].duplicated().any():
-        return Errors(
-            "cluster", frame[card.data.unit].to_numpy(), f"cluster-robust by {card.data.unit}"
-        )
+    name = card.data.cluster or unit
+    if name and (card.data.cluster or frame[name].duplicated().any()):
+        # a small number of people is not published exactly; a small number of wards is
+        stated = not names_people(name)
+        return Errors("cluster", frame[name].to_numpy(), f"cluster-robust by {name}", name, stated)
     return Errors("HC1", None, "robust (HC1) standard errors")
 
 
@@ -88,4 +90,16 @@ def make_finding(
         unit=unit,
         notes=notes,
         **values,
+    )
+
+
+def two_groups(y: np.ndarray, changed: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Return (events, n) in the changed group then the other, for a yes/no outcome."""
+    if not np.isin(y[np.isfinite(y)], (0.0, 1.0)).all() or not np.isfinite(y).all():
+        return None
+    return (
+        int(y[changed].sum()),
+        int(changed.sum()),
+        int(y[~changed].sum()),
+        int((~changed).sum()),
     )

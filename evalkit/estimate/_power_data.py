@@ -39,6 +39,7 @@ class _Sample:
     clusters: int | None = None
     icc: float | None = None
     cluster_size: float | None = None
+    pilot_clusters: int | None = None
     per_unit: bool = False  # the sizes count units seen in both periods, not records
 
 
@@ -65,6 +66,7 @@ def plan_outcome(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Mde:
             periods=sample.periods,
             baseline_rate=sample.baseline if outcome.type != "continuous" else None,
             clusters=sample.clusters,
+            pilot_clusters=sample.pilot_clusters,
             icc=sample.icc,
             cluster_size=sample.cluster_size,
             power=card.plan.power,
@@ -171,7 +173,15 @@ def _cluster_terms(
     else:
         notes.append(f"ICC {icc:g} assumed (plan.icc in pilot.yaml)")
     clusters = int(sizes.index.get_level_values(0).nunique())
-    return {"clusters": clusters, "icc": icc, "cluster_size": float(sizes.mean())}
+    in_pilot = pd.Series(arm).groupby(keys).agg(["min", "max"])
+    whole = bool((in_pilot["min"] == in_pilot["max"]).all())
+    return {
+        "clusters": clusters,
+        "icc": icc,
+        "cluster_size": float(sizes.mean()),
+        # clusters wholly in the pilot, when the pilot is given to whole clusters
+        "pilot_clusters": int(in_pilot["max"].sum()) if whole and arm.any() else None,
+    }
 
 
 def _read_series(

@@ -144,7 +144,7 @@ def fit_swept(
             raise ValueError("cluster-robust standard errors need clusters")
         codes = pd.factorize(clusters)[0]
         groups = int(codes.max()) + 1
-        nested = [fe for fe in fixed_effects if _nested(fe, codes)]
+        nested = [fe for fe in fixed_effects if nested_within(fe, codes)]
         # unit effects nested within clusters are not counted; the constant is (as xtreg, fe)
         counted = absorbed - sum(int(fe.max()) + 1 for fe in nested) + (1 if nested else 0)
         df = float(groups - 1)
@@ -188,7 +188,7 @@ def absorbed_levels(fixed_effects: Sequence[np.ndarray]) -> int:
     return sum(levels) - int(parts)
 
 
-def _nested(codes: np.ndarray, clusters: np.ndarray) -> bool:
+def nested_within(codes: np.ndarray, clusters: np.ndarray) -> bool:
     """Return True when every level of ``codes`` lies within a single cluster."""
     owner = np.empty(int(codes.max()) + 1, dtype=clusters.dtype)
     owner[codes] = clusters

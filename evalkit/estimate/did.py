@@ -55,11 +55,13 @@ def estimate_did(
         )
     errors = choose_errors(card, rows)
     y = rows[outcome.column].to_numpy(dtype="float64")
+    by_pilot = np.zeros_like(X)
+    by_pilot[:, 1], by_pilot[:, 3] = 1.0, X[:, 2]  # pilot, and pilot x after
     adjusted = f", adjusted for {', '.join(card.data.covariates)}" if card.data.covariates else ""
     return estimate_outcome(
         card,
         outcome,
-        Model(y, X, 3, errors),
+        Model(y, X, 3, errors, pilot=X[:, 1] == 1, pilot_columns=by_pilot),
         design="difference-in-differences (2x2)",
         adjusted=adjusted,
         cov=cov,

@@ -9,7 +9,7 @@ Scientific Methods Scale*.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
@@ -43,7 +43,7 @@ class Downgrade:
     name: str
     levels: int
     applies: Callable[[dict[str, float]], bool]
-    reason: Callable[[dict[str, float]], str]
+    reason: Callable[[dict[str, float], Mapping[str, str]], str]
 
 
 def _threshold(facts: dict[str, float]) -> int:
@@ -55,7 +55,7 @@ def _few(count: float, facts: dict[str, float]) -> bool:
     return 0 < count < _threshold(facts)
 
 
-def _rejected_reason(facts: dict[str, float]) -> str:
+def _rejected_reason(facts: dict[str, float], words: Mapping[str, str]) -> str:
     rejected = facts.get("rejected_rows")
     if rejected is not None and _few(rejected, facts):
         # a share of the rows would give a count this small away
@@ -65,13 +65,40 @@ def _rejected_reason(facts: dict[str, float]) -> str:
     return f"{how_many} failed their checks and were left out, which may bias the comparison"
 
 
-def _few_units_reason(facts: dict[str, float]) -> str:
+def _few_units_reason(facts: dict[str, float], words: Mapping[str, str]) -> str:
     smallest = facts["smallest_group"]
     how_many = (
         f"fewer than {_threshold(facts)}" if _few(smallest, facts) else f"only {smallest:.0f}"
     )
     return f"{how_many} records in the smallest group or period"
 
+
+def _few_clusters_reason(facts: dict[str, float], words: Mapping[str, str]) -> str:
+    clusters, treated = facts.get("clusters"), facts.get("treated_clusters")
+    plural = words.get("clusters", "clusters")
+    if clusters is None:
+        rests = f"few {plural}"
+    else:
+        rests = f"only {clusters:.0f} {plural}"
+        if treated is not None:
+            rests += f", {treated:.0f} in the pilot"
+    if facts.get("unbounded", 0.0) > 0:
+        return f"the estimate rests on {rests}: too few for any 95% interval to rule out chance"
+    return (
+        f"the estimate rests on {rests}: with so few, results this close to no change can "
+        "arise by chance, so the interval allows for that"
+    )
+
+
+def _few_events_reason(facts: dict[str, float], words: Mapping[str, str]) -> str:
+    return (
+        f"a yes/no outcome had fewer than {FEW_EVENTS} events (or non-events) in a group, so "
+        "its interval rests on few people"
+    )
+
+
+#: Fewer events (or non-events) than this in a group and a yes/no comparison rests on few people.
+FEW_EVENTS = 10
 
 #: Checks that lower the level (numbers come from the run: rejected share, design checks).
 #: ``min_cell_count`` in the facts is the pilot's disclosure threshold: a reason states no
@@ -87,7 +114,7 @@ DOWNGRADES: tuple[Downgrade, ...] = (
         "pre-trends not parallel",
         1,
         lambda facts: facts.get("pretrend_p", 1.0) < 0.05,
-        lambda facts: (
+        lambda facts, words: (
             f"the groups were already moving apart before the change (joint test of "
             f"pre-period effects p = {facts['pretrend_p']:.2g})"
         ),
@@ -96,7 +123,7 @@ DOWNGRADES: tuple[Downgrade, ...] = (
         "too few periods before the change",
         1,
         lambda facts: 0 < facts.get("pre_periods", 99) < 8,
-        lambda facts: (
+        lambda facts, words: (
             f"only {facts['pre_periods']:.0f} periods before the change to learn the "
             "trend from (8 or more are advised)"
         ),
@@ -105,16 +132,28 @@ DOWNGRADES: tuple[Downgrade, ...] = (
         "high attrition",
         1,
         lambda facts: facts.get("attrition_high", 0.0) > 0,
-        lambda facts: "attrition is high under the What Works Clearinghouse boundary",
+        lambda facts, words: "attrition is high under the What Works Clearinghouse boundary",
     ),
     Downgrade(
         "groups not equivalent at baseline",
         1,
         lambda facts: facts.get("imbalance", 0.0) > 0.25,
-        lambda facts: (
+        lambda facts, words: (
             f"the groups differed at baseline by {facts['imbalance']:.2f} standard "
             "deviations, beyond what adjustment can be trusted to fix (WWC)"
         ),
+    ),
+    Downgrade(
+        "few clusters",
+        1,
+        lambda facts: facts.get("few_clusters", 0.0) > 0,
+        _few_clusters_reason,
+    ),
+    Downgrade(
+        "few events",
+        1,
+        lambda facts: facts.get("few_events", 0.0) > 0,
+        _few_events_reason,
     ),
     Downgrade(
         "few units",
@@ -135,8 +174,16 @@ class Evidence(BaseModel):
     why: tuple[str, ...]
 
 
-def rate_evidence(design: str, facts: dict[str, float], notes: Sequence[str] = ()) -> Evidence:
-    """Return the design's Maryland SMS level, lowered for each failed check, with reasons."""
+def rate_evidence(
+    design: str,
+    facts: dict[str, float],
+    notes: Sequence[str] = (),
+    words: Mapping[str, str] | None = None,
+) -> Evidence:
+    """Return the design's Maryland SMS level, lowered for each failed check, with reasons.
+
+    ``words`` names things the reasons mention, e.g. ``{"clusters": "wards"}``.
+    """
     level, reason = DESIGN_LEVEL[design]
     why = [reason, *notes]
     if "pretrend_p" in facts and facts["pretrend_p"] >= 0.05:
@@ -144,5 +191,5 @@ def rate_evidence(design: str, facts: dict[str, float], notes: Sequence[str] = (
     for check in DOWNGRADES:
         if check.applies(facts):
             level = max(1, level - check.levels)
-            why.append(f"{check.reason(facts)} (level lowered)")
+            why.append(f"{check.reason(facts, words or {})} (level lowered)")
     return Evidence(level=level, why=tuple(why))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
 
 #: Scales on which "no change" is 1, not 0.
 RATIO_SCALES = frozenset({"rate ratio", "odds ratio", "risk ratio"})
@@ -19,7 +22,8 @@ class Finding(BaseModel):
     se: float
     ci_low: float
     ci_high: float
-    p_value: float
+    #: None when the tool that wrote the results gave none (the interval is what counts)
+    p_value: float | None
     n: int
     method: str
     better: str
@@ -27,6 +31,19 @@ class Finding(BaseModel):
     scale: str = "difference"
     unit: str = ""
     notes: tuple[str, ...] = ()
+
+    @field_validator("ci_low", "ci_high", mode="before")
+    @classmethod
+    def _open_end(cls, value: Any, info: Any) -> Any:
+        """Read a missing end (results.json's null) as an interval without end on that side."""
+        if value is None:
+            return -math.inf if info.field_name == "ci_low" else math.inf
+        return value
+
+    @property
+    def bounded(self) -> bool:
+        """Return True when the interval has two ends (with too few places it may have none)."""
+        return math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
 
     @property
     def no_change(self) -> float:

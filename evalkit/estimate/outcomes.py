@@ -43,7 +43,15 @@ from evalkit.card import Outcome, PilotCard
 from evalkit.errors import EstimationError
 from evalkit.estimate._common import Errors, make_finding
 from evalkit.estimate._ols import Coefficient, Covariance, fit_coefficient
+from evalkit.estimate._proportions import (
+    TwoProportions,
+    compare_paired_proportions,
+    compare_proportions,
+)
+from evalkit.estimate._score_boot import Family, score_bootstrap
+from evalkit.estimate.evidence import FEW_EVENTS
 from evalkit.estimate.finding import Finding
+from evalkit.estimate.inference import DRAWS, SEED, Honest, honest_interval, read_structure
 from evalkit.estimate.wording import describe_ratio
 from evalkit.quality.disclosure import describe_count
 
@@ -64,6 +72,15 @@ class Model:
     column: int
     errors: Errors
     words: str = "OLS"
+    #: The rows in the pilot, and how each regressor depends on that (X = base + pilot x
+    #: pilot_columns), so a placebo pilot's regressors can be built; see ``inference``.
+    pilot: np.ndarray | None = None
+    pilot_columns: np.ndarray | None = None
+    #: For a yes/no outcome compared in a plain two-group (or paired) table: its counts,
+    #: (events, n) in the changed group then the other, or paired (both, first only,
+    #: second only, neither); a score interval replaces the linear one when events are few.
+    table: tuple[int, int, int, int] | None = None
+    paired: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,19 +146,61 @@ def estimate_outcome(
         notes = (*notes, f"{how_many} records without a value for every covariate were left out")
     extra: dict[str, Any] = dict(extras or {})
     coefficient = _fit_linear(linear, cov)
+    honest = None if cov is not None else _honest(card, linear, coefficient)
+    error_words = _linear_words(linear.errors, cov)
+    if honest is not None:
+        coefficient, error_words = honest.coefficient, honest.words
+        notes = (*notes, honest.note)
+        extra["inference"] = honest.record
     if outcome.type == "count":
         return _count_finding(
-            card, outcome, coefficient, ratio_model, design, adjusted, cov, notes, extra
+            card,
+            outcome,
+            coefficient,
+            ratio_model,
+            design,
+            adjusted,
+            cov,
+            notes,
+            extra,
+            few_clusters=honest is not None,
         )
-    method = f"{design}, {linear.words}{adjusted}, {_linear_words(linear.errors, cov)}"
+    method = f"{design}, {linear.words}{adjusted}, {error_words}"
+    if outcome.type == "binary" and cov is None and _few_events(ratio_model):
+        extra["checks"] = {**extra.get("checks", {}), "few_events": True}
+        if linear.table is not None:
+            scored = _score_interval(linear)
+            coefficient = replace(
+                coefficient, ci_low=scored.ci_low, ci_high=scored.ci_high, p_value=scored.p_value
+            )
+            extra["odds_ratio"] = {
+                "estimate": scored.odds_ratio,
+                "ci_low": scored.or_low,
+                "ci_high": scored.or_high,
+                "p_value": scored.p_value,
+            }
+            method = (
+                f"{design}, {scored.method} for the difference in shares (fewer than "
+                f"{FEW_EVENTS} events or non-events in a group); odds ratio: {scored.or_method}"
+            )
+            notes = (
+                *notes,
+                _FEW_EVENTS_NOTE + " so the interval is a score interval, which "
+                "stays honest with few events.",
+            )
+            finding = make_finding(card, outcome, coefficient, method, notes)
+            return finding.model_copy(update=extra)
+        notes = (*notes, _FEW_EVENTS_NOTE + " so the interval may be narrower than it should be.")
     if outcome.type == "binary":
         try:
             odds = fit_ratio(ratio_model, kind="odds", cov=cov)
         except EstimationProblem as problem:
             notes = (*notes, f"no odds ratio: {problem}")
         else:
-            extra["odds_ratio"] = odds.as_dict()
             words = _glm_words(ratio_model.errors, cov)
+            if honest is not None:
+                odds, words = _score_bootstrapped(odds, ratio_model, "logit")
+            extra["odds_ratio"] = odds.as_dict()
             method += f"; odds ratio from a logit with the same terms, {words}"
     finding = make_finding(card, outcome, coefficient, method, notes)
     return finding.model_copy(update=extra) if extra else finding
@@ -245,6 +304,8 @@ def _count_finding(
     cov: Covariance | None,
     notes: tuple[str, ...],
     extra: dict[str, Any],
+    *,
+    few_clusters: bool = False,
 ) -> Finding:
     dispersion = measure_overdispersion(model.y, model.X)
     overdispersed = dispersion.p_value < OVERDISPERSION_ALPHA
@@ -269,10 +330,10 @@ def _count_finding(
             hint="a count outcome needs events in each group compared; "
             "check the data, or describe this outcome as continuous",
         ) from None
-    method = (
-        f"{design}, {ratio.model} rate ratio{adjusted}, {_glm_words(model.errors, cov)}; "
-        f"{test_words}"
-    )
+    error_words = _glm_words(model.errors, cov)
+    if few_clusters:
+        ratio, error_words = _score_bootstrapped(ratio, model, "poisson")
+    method = f"{design}, {ratio.model} rate ratio{adjusted}, {error_words}; {test_words}"
     summary = describe_ratio(
         label=outcome.name,
         design=card.design,
@@ -323,12 +384,17 @@ def _complete_cases(model: Model) -> tuple[Model, int]:
     if not dropped:
         return model, 0
     groups = model.errors.groups[keep] if model.errors.groups is not None else None
-    return (
-        replace(
-            model, y=model.y[keep], X=model.X[keep], errors=replace(model.errors, groups=groups)
-        ),
-        dropped,
+    pilot = model.pilot[keep] if model.pilot is not None else None
+    columns = model.pilot_columns[keep] if model.pilot_columns is not None else None
+    kept = replace(
+        model,
+        y=model.y[keep],
+        X=model.X[keep],
+        errors=replace(model.errors, groups=groups),
+        pilot=pilot,
+        pilot_columns=columns,
     )
+    return kept, dropped
 
 
 def _separated(model: Model, kind: RatioKind) -> bool:
@@ -351,6 +417,89 @@ def _separated(model: Model, kind: RatioKind) -> bool:
         if kind == "rate" and values.sum() == 0:
             return True
     return False
+
+
+_FEW_EVENTS_NOTE = f"A group had fewer than {FEW_EVENTS} people with (or without) this outcome,"
+
+
+def _few_events(model: Model) -> bool:
+    """Return True when a yes/no comparison has fewer than FEW_EVENTS events in a group."""
+    if model.y.ndim != 1 or not np.isin(model.y, (0.0, 1.0)).all():
+        return False
+    indicator = model.X[:, model.column]
+    if not np.isin(indicator, (0.0, 1.0)).all():
+        return False
+    for level in (0.0, 1.0):
+        values = model.y[indicator == level]
+        if values.size and min(values.sum(), values.size - values.sum()) < FEW_EVENTS:
+            return True
+    return False
+
+
+def _score_interval(model: Model) -> TwoProportions:
+    """Return the score interval for the model's two-group (or paired) table."""
+    assert model.table is not None  # the caller checks
+    if model.paired:
+        return compare_paired_proportions(*model.table)
+    return compare_proportions(*model.table)
+
+
+def _score_bootstrapped(ratio: Ratio, model: Model, family: Family) -> tuple[Ratio, str]:
+    """Return the ratio with the score bootstrap's p-value and interval, and words for them.
+
+    Used when the clusters are too few for cluster-robust errors; a negative
+    binomial fit is tested on its Poisson score, which its mean model shares.
+    """
+    groups = model.errors.groups
+    if groups is None:
+        return ratio, _glm_words(model.errors, None)
+    test = score_bootstrap(
+        model.y,
+        model.X,
+        model.column,
+        groups,
+        family,
+        estimate=ratio.log_estimate,
+        se=ratio.log_se,
+        draws=DRAWS,
+        seed=SEED,
+    )
+    draws = f"all {test.draws:,} sign patterns" if test.enumerated else f"{test.draws:,} draws"
+    words = (
+        f"wild score bootstrap by {model.errors.name or 'cluster'} (Kline and Santos 2012; "
+        f"{test.weights} weights, {draws})"
+    )
+    honest = replace(
+        ratio,
+        ci_low=math.exp(test.log_low),
+        ci_high=math.exp(test.log_high),
+        p_value=test.p_value,
+    )
+    return honest, words
+
+
+def _honest(card: PilotCard, model: Model, usual: Coefficient) -> Honest | None:
+    """Return the interval the clusters' structure calls for, or None if the usual one will do."""
+    errors = model.errors
+    if errors.cov != "cluster" or errors.groups is None:
+        return None
+    structure = read_structure(
+        errors.groups,
+        model.pilot,
+        word=errors.name or "cluster",
+        stated=errors.stated,
+        min_count=card.min_cell_count,
+    )
+    return honest_interval(
+        usual,
+        model.y,
+        model.X,
+        model.column,
+        errors.groups,
+        structure,
+        pilot=model.pilot,
+        pilot_columns=model.pilot_columns,
+    )
 
 
 def _fit_linear(model: Model, cov: Covariance | None) -> Coefficient:

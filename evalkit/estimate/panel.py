@@ -37,12 +37,12 @@ the cluster-robust covariance, as Stata's ``test``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evalkit.card import Outcome, PilotCard
 from evalkit.contract import as_key, pilot_mask, post_mask
@@ -50,11 +50,16 @@ from evalkit.errors import EstimationError
 from evalkit.estimate import staggered
 from evalkit.estimate._common import covariate_matrix, make_finding, outcome_rows
 from evalkit.estimate._ols import Coefficient, Covariance
-from evalkit.estimate._twfe import TwfeFit, absorb, absorbed_levels, fit_swept
+from evalkit.estimate._twfe import TwfeFit, absorb, absorbed_levels, fit_swept, nested_within
 from evalkit.estimate.finding import Finding
-
-#: Fewer clusters than this and cluster-robust standard errors tend to be too small.
-FEW_CLUSTERS = 20
+from evalkit.estimate.inference import (
+    FEW_CLUSTERS,
+    Honest,
+    Structure,
+    honest_interval,
+    names_people,
+    read_structure,
+)
 
 
 @dataclass(frozen=True)
@@ -191,16 +196,19 @@ def estimate_panel_did(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -
     """
     rows = read_panel(card, frame, outcome)
     if rows.staggered:
-        coefficient, method, notes, study = _staggered_analysis(card, outcome, rows)
+        coefficient, method, notes, study, inference = _staggered_analysis(card, outcome, rows)
     else:
-        coefficient, method, notes, study = _twfe_analysis(card, outcome, rows)
+        coefficient, method, notes, study, inference = _twfe_analysis(card, outcome, rows)
     finding = make_finding(card, outcome, coefficient, method, notes)
     checks: dict[str, Any] = {
         "pre_periods": study.pre_periods,
         "pretrend_p": study.pretrend_p,
         "staggered": study.staggered,
     }
-    return finding.model_copy(update={"checks": checks, "event_study": study.rows()})
+    update: dict[str, Any] = {"checks": checks, "event_study": study.rows()}
+    if inference is not None:
+        update["inference"] = inference
+    return finding.model_copy(update=update)
 
 
 def event_study(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> EventStudy:
@@ -212,7 +220,8 @@ def event_study(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Event
 
 # --- one start for everyone: two-way fixed effects --------------------------------------------
 
-Analysis = tuple[Coefficient, str, tuple[str, ...], EventStudy]
+#: The headline effect, its method, notes, the event study and the few-cluster inference used.
+Analysis = tuple[Coefficient, str, tuple[str, ...], EventStudy, dict[str, Any] | None]
 
 
 def _twfe_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> Analysis:
@@ -266,11 +275,12 @@ def _twfe_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> Analys
             "cross-sections), with fixed effects for the pilot and comparison groups and for "
             "each period."
         )
-    if fit.clusters is not None and fit.clusters < FEW_CLUSTERS:
-        notes.append(
-            f"Only {fit.clusters} clusters: with so few, cluster-robust intervals tend to be "
-            "too narrow."
-        )
+    coefficient = fit.coefficient(0)
+    honest = _honest_twfe(card, rows, coefficient, relative >= 0)
+    if honest is not None:
+        coefficient = honest.coefficient
+        method = method.replace(words, honest.words)
+        notes.append(honest.note)
 
     study_fit = fit_swept(
         swept[:, 0],
@@ -297,7 +307,52 @@ def _twfe_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> Analys
         method=method,
         outcome=outcome,
     )
-    return fit.coefficient(0), method, tuple(notes), study
+    return coefficient, method, tuple(notes), study, honest.record if honest else None
+
+
+def _honest_twfe(
+    card: PilotCard, rows: PanelRows, usual: Coefficient, treated: np.ndarray
+) -> Honest | None:
+    """Return the interval few clusters call for (see :mod:`.inference`), or None.
+
+    The bootstrap and the placebo pilots need the regression with only the
+    effects nested in clusters swept out: the unit effects are (one pass of
+    unit means, exact), the period effects stay as dummy columns. Because a
+    unit is wholly in or out of the pilot, the swept treatment column is the
+    pilot indicator times the swept "on or after the start" column.
+    """
+    if rows.clusters is None:
+        return None
+    pilot = np.isfinite(rows.start)
+    name = rows.cluster_name
+    structure = read_structure(
+        rows.clusters,
+        pilot,
+        word=name,
+        stated=not names_people(name),
+        min_count=card.min_cell_count,
+    )
+    if structure.method == "cluster-robust":
+        return None
+    start = rows.start[pilot].min()
+    after = (rows.period >= start).astype("float64")
+    periods = np.eye(len(rows.labels))[rows.period][:, 1:]
+    if rows.unit is not None and nested_within(rows.unit, rows.clusters):
+        columns = [rows.y, treated, after, rows.covariates, periods]
+        swept = absorb(np.column_stack(columns), [rows.unit])
+        y, X = swept[:, 0], np.delete(swept, [0, 2], axis=1)
+        by_pilot = np.zeros_like(X)
+        by_pilot[:, 0] = swept[:, 2]
+    else:
+        # repeated cross-sections: the pilot/comparison effect stays a column
+        ones = np.ones(rows.y.size)
+        X = np.column_stack([treated, pilot, ones, rows.covariates, periods])
+        y = rows.y
+        by_pilot = np.zeros_like(X)
+        by_pilot[:, 0], by_pilot[:, 1] = after, 1.0
+    return honest_interval(
+        usual, y, X, 0, rows.clusters, structure, pilot=pilot, pilot_columns=by_pilot
+    )
 
 
 # --- staggered starts: Callaway and Sant'Anna --------------------------------------------------
@@ -312,9 +367,10 @@ def _staggered_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> A
             "staggered starts are estimated by following each unit over "
             "time: name its identifier column in data.unit",
         )
+    rows, averaged = _unit_period_means(rows, rows.unit)
     result = staggered.estimate_staggered(
         rows.y,
-        rows.unit,
+        rows.fixed[0],
         rows.period,
         rows.start,
         rows.labels,
@@ -323,6 +379,11 @@ def _staggered_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> A
         min_count=card.min_cell_count,
     )
     notes = list(result.notes)
+    if averaged:
+        notes.append(
+            f"Records were averaged within each {rows.unit_words} and period: a staggered "
+            f"roll-out is followed {rows.unit_words} by {rows.unit_words}."
+        )
     if card.data.covariates:
         notes.append(
             "The card's covariates are not used for staggered starts: the comparison assumes "
@@ -333,35 +394,101 @@ def _staggered_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> A
         f"staggered difference-in-differences over {len(rows.labels)} periods (Callaway and "
         "Sant'Anna 2021): each start group compared period by period with units not yet in "
         "the pilot, averaged over its periods since the start and weighted by group size; "
-        f"influence-function standard errors{clustered}, normal 95% CI"
+        f"{result.method_words}{clustered}"
     )
     n = result.records
-    points = [_point(e, _normal(a.estimate, a.se, n), outcome) for e, a in result.dynamic.items()]
-    test = "no test: only one period before the start"
-    if result.pretest is not None:
-        test = f"chi-squared({result.pretest[1]}) = {result.pretest[0]:.2f}"
+    points = [
+        _point(e, _interval(a, n), outcome)
+        for e, a in result.dynamic.items()
+        if math.isfinite(a.ci_low) and math.isfinite(a.ci_high)
+    ]
+    pre = result.pre_trend
     study = _study(
         points,
         reference=-1,
         pre_periods=1 + sum(e < -1 for e in result.dynamic),
-        pretrend_p=result.pretest[2] if result.pretest is not None else None,
-        test=test,
+        pretrend_p=pre.p_value if pre is not None else None,
+        test=pre.words if pre is not None else "no test: only one period before the start",
         staggered=True,
         method=method,
         outcome=outcome,
     )
-    overall = result.overall
-    return _normal(overall.estimate, overall.se, n), method, tuple(notes), study
+    inference = None
+    if result.clusters < FEW_CLUSTERS:
+        inference = _jackknife_record(card, rows, result.clusters)
+        notes.append(inference["note"])
+    return _interval(result.overall, n), method, tuple(notes), study, inference
+
+
+def _interval(aggregate: staggered.Aggregate, n: int) -> Coefficient:
+    """Return an aggregate effect with its jackknife t interval as a coefficient."""
+    return Coefficient(
+        aggregate.estimate,
+        aggregate.se,
+        aggregate.ci_low,
+        aggregate.ci_high,
+        aggregate.p_value,
+        n,
+        float(aggregate.df),
+    )
+
+
+def _jackknife_record(card: PilotCard, rows: PanelRows, clusters: int) -> dict[str, Any]:
+    """Return the words and record for a staggered estimate resting on few units or clusters."""
+    name = rows.cluster_name or rows.unit_words
+    # how many started among the units kept (complete panels) is not known here: not said
+    structure = Structure(clusters, None, None, name, not names_people(name), card.min_cell_count)
+    plural = name if name.endswith("s") else f"{name}s"
+    note = (
+        f"This result rests on {structure.phrase()}, joining at different times. With so "
+        f"few, the interval comes from leaving out each {name} in turn (a jackknife) with t "
+        f"critical values, which stays honest with few {plural}; it is cautious when start "
+        "groups are small."
+    )
+    return {
+        "note": note,
+        "short": (
+            f"These results rest on {structure.phrase()}: with so few, chance alone can "
+            "produce differences this size, and the intervals allow for that."
+        ),
+        "method": "cluster jackknife (CV3) with t critical values",
+        "cluster_word": plural,
+        "clusters": clusters if structure.stated else None,
+        "treated_clusters": None,
+        "unbounded": False,
+    }
+
+
+def _unit_period_means(rows: PanelRows, unit: np.ndarray) -> tuple[PanelRows, bool]:
+    """Return the rows with one record per unit and period (the mean), and whether any merged.
+
+    A roll-out by ward with many households a month is followed ward by ward;
+    the households' mean is the ward's value that month.
+    """
+    cell = unit.astype(np.int64) * len(rows.labels) + rows.period
+    keys, first, inverse = np.unique(cell, return_index=True, return_inverse=True)
+    if keys.size == cell.size:
+        return rows, False
+    sizes = np.bincount(inverse).astype("float64")
+    mean = np.bincount(inverse, weights=rows.y) / sizes
+    clusters = rows.clusters[first] if rows.clusters is not None else None
+    unit, period = unit[first], rows.period[first]
+    return (
+        replace(
+            rows,
+            y=mean,
+            period=period,
+            start=rows.start[first],
+            fixed=(unit, period),
+            unit=unit,
+            clusters=clusters,
+            covariates=rows.covariates[first],
+        ),
+        True,
+    )
 
 
 # --- small helpers --------------------------------------------------------------------------------
-
-
-def _normal(estimate: float, se: float, n: int) -> Coefficient:
-    """Return a coefficient with a normal-based 95% CI and p-value."""
-    half = float(stats.norm.ppf(0.975)) * se
-    p = float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else float("nan")
-    return Coefficient(estimate, se, estimate - half, estimate + half, p, n, float("inf"))
 
 
 def _point(relative: int, coefficient: Coefficient, outcome: Outcome) -> EventPoint:

@@ -83,6 +83,9 @@ class Mde:
     hoped_change: float | None = None
     treated_share: float = 0.0
     critical: float | None = None  # the test's critical value when it is not the t quantile
+    clusters: int | None = None
+    #: clusters (of the same size and pilot share) needed to detect the hoped-for change
+    clusters_needed: int | None = None
 
     def power_to_detect(self, change: float) -> float:
         """Return the chance that a real change of this size (in ``mde``'s units) is found."""
@@ -142,6 +145,7 @@ def minimum_detectable_effect(
     notes: Sequence[str] = (),
     min_count: int | None = None,
     baseline_records: int | None = None,
+    pilot_clusters: int | None = None,
 ) -> Mde:
     """Return the smallest true change a pilot of this size would detect.
 
@@ -155,6 +159,16 @@ def minimum_detectable_effect(
     mean count (count). ``better`` is the direction a binary or count MDE is
     solved in (their spread moves with the rate). ``approximation="normal"``
     gives Bloom's (1995) z multiplier.
+
+    With ``clusters``, the test planned for is the one evalkit will run
+    (:mod:`evalkit.estimate.inference`): with ``pilot_clusters`` of them (or
+    as few left for comparison) at most two, randomisation inference, which
+    cannot show any change at ``alpha`` when there are fewer than 1 / alpha
+    ways to choose the pilot's clusters; with few clusters otherwise, the wild
+    cluster bootstrap, planned as a t test on clusters - 2 degrees of freedom
+    (its power is close to that; MacKinnon and Webb 2018). When the hoped-for
+    change is out of reach, ``clusters_needed`` says how many clusters of the
+    same size, split the same way, would reach it.
 
     ``min_count`` is for sizes read from a pilot's data (disclosure control):
     no size or cluster size below it is stated (:func:`_sizes`), nor a binary
@@ -199,6 +213,10 @@ def minimum_detectable_effect(
                 "(cautious when differences between clusters last)"
             )
         )
+    chosen_ways = None
+    if clusters is not None and design != "its":
+        chosen_ways, words = _cluster_test(clusters, pilot_clusters, alpha)
+        said.append(words)
     if approximation == "normal":
         df = math.inf
     elif df < 1:
@@ -243,8 +261,80 @@ def minimum_detectable_effect(
         hoped_change=hoped_change,
         treated_share=layout.treated / layout.weight if varies else 0.0,
         critical=critical,
+        clusters=clusters if design != "its" else None,
     )
-    return _solve(mde, spread)
+    if chosen_ways is not None and chosen_ways < 1 / alpha:
+        mde = replace(mde, multiplier=math.inf)  # no p-value can be as small as alpha
+    solved = _solve(mde, spread)
+    if clusters is None or design == "its" or hoped_change is None or solved.detectable():
+        return solved
+
+    def with_clusters(more: int) -> Mde:
+        factor = more / clusters
+        return minimum_detectable_effect(
+            design=design,
+            n_pilot=_scaled(n_pilot, factor),
+            n_comparison=_scaled(n_comparison, factor) if n_comparison is not None else None,
+            sd=sd,
+            power=power,
+            alpha=alpha,
+            clusters=more,
+            icc=icc,
+            outcome_type=outcome_type,
+            baseline_rate=baseline_rate,
+            sd_change=sd_change,
+            correlation=correlation,
+            cluster_size=cluster_size,
+            better=better,
+            hoped_change=hoped_change,
+            pilot_clusters=(
+                max(1, round(pilot_clusters * factor)) if pilot_clusters is not None else None
+            ),
+        )
+
+    for more in range(clusters + 1, MAX_PLANNED_CLUSTERS + 1):
+        if with_clusters(more).detectable():
+            return replace(solved, clusters_needed=more)
+    return solved
+
+
+#: The most clusters ``clusters_needed`` looks for before saying "more than this".
+MAX_PLANNED_CLUSTERS = 400
+
+
+def _cluster_test(
+    clusters: int, pilot_clusters: int | None, alpha: float
+) -> tuple[int | None, str]:
+    """Return the ways to choose the pilot's clusters (when randomisation decides) and words."""
+    if pilot_clusters is not None:
+        fewest = min(pilot_clusters, clusters - pilot_clusters)
+        if fewest <= 2:
+            ways = math.comb(clusters, pilot_clusters)
+            words = (
+                f"With {pilot_clusters} of the {clusters} clusters in the pilot, evalkit tests "
+                f"by randomisation over clusters: {ways:,} ways to choose them"
+            )
+            if ways < 1 / alpha:
+                words += (
+                    f", so even the largest change could arise by chance 1 time in {ways} "
+                    f"and none can be shown at {_percent(alpha)} significance"
+                )
+            return ways, words
+    if clusters < 30 or (
+        pilot_clusters is not None and min(pilot_clusters, clusters - pilot_clusters) < 10
+    ):
+        return None, (
+            "With so few clusters evalkit tests by a wild cluster bootstrap; planned here as "
+            "a t test on the clusters, whose power is close to it"
+        )
+    return None, "Tested with cluster-robust errors, as evalkit does with many clusters"
+
+
+def _scaled(counts: Counts, factor: float) -> Counts:
+    """Return sizes grown by ``factor`` (more clusters of the same size)."""
+    if isinstance(counts, tuple):
+        return (max(1, round(counts[0] * factor)), max(1, round(counts[1] * factor)))
+    return max(1, round(counts * factor))
 
 
 def plan_pilot(card: PilotCard, frame: pd.DataFrame) -> list[Mde]:
@@ -489,6 +579,17 @@ def _describe(mde: Mde) -> str:
                 f" {hoped}: the pilot is probably too small to detect it: a real change of "
                 "that size would be missed more often than not."
             )
+    if mde.clusters_needed is not None:
+        text += (
+            f" To expect to detect it, about {mde.clusters_needed} clusters would be needed "
+            f"rather than {mde.clusters}, each as large as now and split between pilot and "
+            "comparison the same way."
+        )
+    elif mde.clusters is not None and mde.detectable() is False:
+        text += (
+            f" Even {MAX_PLANNED_CLUSTERS} clusters like these would not be enough: the "
+            "change hoped for is small beside how much clusters differ."
+        )
     if mde.assumptions:
         text += (
             " How this was worked out: "

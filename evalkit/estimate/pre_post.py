@@ -8,8 +8,15 @@ import pandas as pd
 from evalkit.card import Outcome, PilotCard
 from evalkit.contract import post_mask
 from evalkit.errors import EstimationError
-from evalkit.estimate._common import Errors, choose_errors, covariate_matrix, outcome_rows
+from evalkit.estimate._common import (
+    Errors,
+    choose_errors,
+    covariate_matrix,
+    outcome_rows,
+    two_groups,
+)
 from evalkit.estimate.finding import Finding
+from evalkit.estimate.inference import names_people
 from evalkit.estimate.outcomes import Model, estimate_outcome
 from evalkit.quality.disclosure import describe_count
 
@@ -46,10 +53,11 @@ def estimate_pre_post(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) ->
     X = np.column_stack([np.ones(len(rows)), after.astype("float64"), covariate_matrix(card, rows)])
     y = rows[outcome.column].to_numpy(dtype="float64")
     adjusted = f", adjusted for {', '.join(card.data.covariates)}" if card.data.covariates else ""
+    simple = errors.cov == "HC1" and not card.data.covariates
     return estimate_outcome(
         card,
         outcome,
-        Model(y, X, 1, errors),
+        Model(y, X, 1, errors, table=two_groups(y, after) if simple else None),
         design="before/after difference in means",
         adjusted=adjusted,
     )
@@ -71,16 +79,36 @@ def _paired(
     change = (means[True] - means[False]).to_numpy(dtype="float64")
     groups = None
     words = "robust (HC1) standard errors"
-    if card.data.cluster:
-        cluster_of = rows.drop_duplicates(unit).set_index(unit)[card.data.cluster]
+    cluster = card.data.cluster or ""
+    if cluster:
+        cluster_of = rows.drop_duplicates(unit).set_index(unit)[cluster]
         groups = cluster_of.loc[both].to_numpy()
-        words = f"cluster-robust by {card.data.cluster}"
+        words = f"cluster-robust by {cluster}"
+    before, later = (means[k].to_numpy(dtype="float64") for k in (False, True))
+    table = None
+    if groups is None and np.isin(np.concatenate([before, later]), (0.0, 1.0)).all():
+        # the same people twice: with the outcome both times, after only, before only, neither
+        table = (
+            int(np.sum((before == 1) & (later == 1))),
+            int(np.sum((before == 0) & (later == 1))),
+            int(np.sum((before == 1) & (later == 0))),
+            int(np.sum((before == 0) & (later == 0))),
+        )
+    errors = Errors(
+        "cluster" if groups is not None else "HC1",
+        groups,
+        words,
+        cluster,
+        not names_people(cluster),
+    )
     linear = Model(
         change,
         np.ones((len(change), 1)),
         0,
-        Errors("cluster" if groups is not None else "HC1", groups, words),
+        errors,
         "OLS on unit differences",
+        table=table,
+        paired=True,
     )
     # odds and rate ratios compare each unit's before and after values (a difference of
     # two rates is not a rate), with errors clustered by unit as the pairs are not independent

@@ -20,7 +20,7 @@ import pandas as pd
 from evalkit.card import Outcome, PilotCard
 from evalkit.contract import pilot_mask, post_mask
 from evalkit.errors import EstimationError
-from evalkit.estimate._common import choose_errors, covariate_matrix, outcome_rows
+from evalkit.estimate._common import choose_errors, covariate_matrix, outcome_rows, two_groups
 from evalkit.estimate._ols import Covariance
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.outcomes import Model, estimate_outcome
@@ -62,6 +62,8 @@ def estimate_rct(
         )
     errors = choose_errors(card, rows)
     X = np.column_stack([np.ones(len(rows)), pilot.astype("float64"), covariate_matrix(card, rows)])
+    by_pilot = np.zeros_like(X)
+    by_pilot[:, 1] = 1.0  # the arm column is the only one a placebo pilot changes
     y = rows[outcome.column].to_numpy(dtype="float64")
     covariates = card.data.covariates
     design = (
@@ -80,7 +82,15 @@ def estimate_rct(
     return estimate_outcome(
         card,
         outcome,
-        Model(y, X, 1, errors),
+        Model(
+            y,
+            X,
+            1,
+            errors,
+            pilot=pilot,
+            pilot_columns=by_pilot,
+            table=two_groups(y, pilot) if errors.cov == "HC1" and not covariates else None,
+        ),
         design=design,
         adjusted=adjusted,
         cov=cov,

@@ -54,14 +54,21 @@ def format_signed(value: float) -> str:
     return f"\u2212{text}" if value < 0 else (f"+{text}" if value > 0 else text)
 
 
+#: How an interval without an end is shown beside its estimate.
+NO_END = "no 95% interval: too few places to bound it"
+
+
 def format_interval(
     estimate: float, low: float, high: float, unit: str = "", *, ratio: bool = False
 ) -> str:
     """Return an estimate with its interval: "−18 days (−25 to −11)"; ratios as "×0.73 (…)"."""
-    if ratio:
-        return f"\u00d7{estimate:.2f} (\u00d7{low:.2f} to \u00d7{high:.2f})"
     unit_text = f" {unit}" if unit else ""
-    return f"{format_signed(estimate)}{unit_text} ({format_signed(low)} to {format_signed(high)})"
+    shown = f"\u00d7{estimate:.2f}" if ratio else f"{format_signed(estimate)}{unit_text}"
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{shown} ({NO_END})"
+    if ratio:
+        return f"{shown} (\u00d7{low:.2f} to \u00d7{high:.2f})"
+    return f"{shown} ({format_signed(low)} to {format_signed(high)})"
 
 
 def in_sentence(label: str) -> str:
@@ -89,6 +96,8 @@ def describe_change(
     lower_label = in_sentence(label)
     opening, short = COMPARED_WITH.get(design, ("With the pilot, {label} was", "with the pilot"))
     word = "lower" if estimate < 0 else "higher"
+    if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
+        return _cannot_bound(lower_label, short, f"{format_number(estimate)}{unit_text} {word}")
     if ci_high < 0 or ci_low > 0:
         near, far = sorted((abs(ci_low), abs(ci_high)))
         return (
@@ -143,6 +152,8 @@ def describe_ratio(
         return f"{format_number(abs(ratio - 1.0) * 100.0)}%"
 
     word = fewer if estimate < 1 else more
+    if not (math.isfinite(ci_low) and math.isfinite(ci_high)) or ci_low <= 0:
+        return _cannot_bound(lower_label, short, f"{percent(estimate)} {word}")
     if ci_high < 1 or ci_low > 1:
         near, far = sorted((ci_low, ci_high), key=lambda r: abs(r - 1.0))
         return (
@@ -154,4 +165,12 @@ def describe_ratio(
         f"We can't tell yet whether {lower_label} changed {short}: the best estimate is "
         f"{percent(estimate)} {word}, but the 95% CI runs from {percent(ci_low)} {fewer} to "
         f"{percent(ci_high)} {more}, so it is consistent with no change."
+    )
+
+
+def _cannot_bound(label: str, short: str, best: str) -> str:
+    return (
+        f"We can't tell from these data whether {label} changed {short}: the best estimate "
+        f"is {best}, but they rest on too few places for any 95% interval to rule out no "
+        "change, or a change of any size."
     )

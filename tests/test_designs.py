@@ -1,0 +1,94 @@
+"""Every design, with every outcome type, runs through the real report template to a report.
+
+The ten pilots of tests/designs.py (randomised once, with a baseline and by
+ward; two-by-two, monthly and staggered difference-in-differences; interrupted
+time series with and without a comparison; before/after paired and not) are
+run once, two at a time as ``evalkit run --all --jobs 2`` runs them, and each
+report is then read: its results, its page and the planted effects.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evalkit.results import Results, load_results
+from evalkit.runner import RunOutcome, run_pilots
+from tests.designs import DATA_PATH, DESIGNS, MISSED_RATIO, WELLBEING_EFFECT
+
+#: One seeded draw for every design; coverage over many draws is tested in
+#: tests/test_honest_intervals.py, so a single draw only has to find the planted effects.
+SEED = 2026
+
+OUTCOME_TYPES = {"wellbeing": "continuous", "housed": "binary", "missed": "count"}
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunOutcome]:
+    base = tmp_path_factory.mktemp("designs")
+    folders = []
+    for name, build in DESIGNS.items():
+        card, frame = build(np.random.default_rng(SEED))
+        folder = base / name
+        (folder / "data").mkdir(parents=True)
+        (folder / "pilot.yaml").write_text(card, encoding="utf-8")
+        frame.to_csv(folder / DATA_PATH, index=False)
+        folders.append(folder)
+    outcomes = run_pilots(folders, jobs=2)
+    return {o.pilot.name: o for o in outcomes}
+
+
+def _results(outcome: RunOutcome) -> Results:
+    assert outcome.status == "ok", outcome.message
+    assert outcome.report_dir is not None
+    return load_results(outcome.report_dir / "results.json")
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_every_design_reaches_a_report_with_all_three_outcome_types(
+    reports: dict[str, RunOutcome], design: str
+) -> None:
+    outcome = reports[design]
+    results = _results(outcome)
+    assert [f.outcome for f in results.findings] == list(OUTCOME_TYPES)
+    assert outcome.report_dir is not None
+    html = (outcome.report_dir / "report.html").read_text(encoding="utf-8")
+    for label in ("Wellbeing score", "Settled housing", "Missed appointments"):
+        assert label in html
+    assert "Traceback" not in html
+    by_outcome = {f.outcome: f for f in results.findings}
+    assert by_outcome["housed"].scale == "percentage points"
+    assert all(np.isfinite([f.ci_low, f.ci_high]).all() for f in results.findings)
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_each_design_finds_the_planted_change_in_wellbeing(
+    reports: dict[str, RunOutcome], design: str
+) -> None:
+    wellbeing = _results(reports[design]).findings[0]
+    assert wellbeing.ci_low < WELLBEING_EFFECT < wellbeing.ci_high
+    assert wellbeing.estimate > 0
+
+
+#: Designs whose count headline is a per-record rate ratio (a series' headline is its level
+#: change, and a panel's the difference in mean counts).
+RATIO_DESIGNS = [d for d in DESIGNS if "did" not in d and "its" not in d] + ["did-2x2"]
+
+
+@pytest.mark.parametrize("design", RATIO_DESIGNS)
+def test_counts_are_reported_as_rate_ratios_around_the_planted_one(
+    reports: dict[str, RunOutcome], design: str
+) -> None:
+    missed = _results(reports[design]).findings[2]
+    assert missed.scale == "rate ratio"
+    if design != "did-2x2":  # its planted ratio applies to the pilot after, which 2x2 nets out
+        assert missed.ci_low < MISSED_RATIO < missed.ci_high
+
+
+def test_a_pilot_named_by_its_wards_compares_every_other_ward(
+    reports: dict[str, RunOutcome],
+) -> None:
+    results = _results(reports["cluster-rct"])
+    method = results.findings[0].method
+    assert "ward" in method
+    assert results.findings[0].n > 300  # every ward's people, pilot and comparison

@@ -13,6 +13,7 @@ from evalkit.charts import Figure, figure, means_chart
 from evalkit.contract import as_key
 from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.finding import Finding
+from evalkit.estimate.inference import names_people
 from evalkit.estimate.wording import (
     CAVEAT,
     NO_END,
@@ -309,7 +310,8 @@ def _how_sure(analysis: Analysis) -> list[str]:
     card = analysis.card
     group = card.data.group
     lines = []
-    if group is not None and group.column in (card.data.unit, card.data.cluster):
+    named_by_place = group is not None and group.column in (card.data.unit, card.data.cluster)
+    if group is not None and named_by_place and not names_people(group.column):
         values = analysis.validation.valid[group.column].dropna().astype(str).unique()
         pilot = {as_key(v) for v in group.pilot_values}
         ours = sorted(v for v in values if v in pilot)

@@ -322,3 +322,27 @@ def test_evalkit_compare_pools_two_pilots_when_one_gives_no_p_value(tmp_path: Pa
     assert "not given" in visible
     assert "pooling two places tells little" in visible
     assert "cannot be estimated" in visible
+
+
+def test_a_place_too_few_to_bound_is_shown_but_not_pooled_and_few_ward_places_weigh_less(
+    tmp_path: Path,
+) -> None:
+    """#13: a finding with no interval end is not weighed in the pool; a few-ward finding is
+    pooled on the spread of its own (bootstrap) interval, not on its narrower cluster-robust se."""
+    few_wards = _finding("days", -10.0, 1.0).model_copy(
+        update={"ci_low": -30.0, "ci_high": 10.0, "inference": {"method": "wild"}}
+    )
+    unbounded = _finding("days", -50.0, 1.0).model_copy(
+        update={"ci_low": -math.inf, "ci_high": math.inf, "inference": {"method": "randomisation"}}
+    )
+    write_pilot(tmp_path, "a", "Ashby", [few_wards])
+    write_pilot(tmp_path, "b", "Brent", [_finding("days", -5.0, 2.0)])
+    write_pilot(tmp_path, "c", "Colne", [_finding("days", -8.0, 2.0)])
+    write_pilot(tmp_path, "d", "Dent", [unbounded])
+    shared = build_comparison(tmp_path).outcomes[0]
+    assert len(shared.estimates) == 4  # every place is shown
+    assert shared.pooled is not None and shared.pooled.k == 3  # the unbounded one is not pooled
+    read_back = {e.place: e.finding for e in shared.estimates}
+    assert not read_back["Dent"].bounded  # null ends in results.json read back as no end
+    plain = pool_effects([-10.0, -5.0, -8.0], [40 / (2 * 1.959963984540054), 2.0, 2.0])
+    assert shared.pooled.estimate == pytest.approx(plain.estimate)

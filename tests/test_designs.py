@@ -88,7 +88,13 @@ def test_counts_are_reported_as_rate_ratios_around_the_planted_one(
 def test_a_pilot_named_by_its_wards_compares_every_other_ward(
     reports: dict[str, RunOutcome],
 ) -> None:
-    results = _results(reports["cluster-rct"])
-    method = results.findings[0].method
-    assert "ward" in method
+    outcome = reports["cluster-rct"]
+    results = _results(outcome)
+    assert "wild cluster bootstrap by ward" in results.findings[0].method
     assert results.findings[0].n > 300  # every ward's people, pilot and comparison
+    assert outcome.report_dir is not None
+    html = (outcome.report_dir / "report.html").read_text(encoding="utf-8")
+    # the report says who is compared and how few wards the findings rest on
+    assert "The pilot covers 6 of the 12 wards" in html
+    assert "This result rests on only 12 wards, 6 in the pilot" in html
+    assert "the estimate rests on only 12 wards" in html  # the evidence reason

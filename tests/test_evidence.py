@@ -36,7 +36,7 @@ def test_failed_checks_lower_the_level_with_a_reason(
 def test_checks_that_pass_leave_the_level_and_say_so() -> None:
     rating = rate_evidence("did", {"pretrend_p": 0.41, "pre_periods": 12, "imbalance": 0.1})
     assert rating.level == 3
-    assert "pre-trends parallel (p = 0.41)" in rating.why
+    assert "no clear sign the groups were moving apart before the change (p = 0.41)" in rating.why
 
 
 def test_the_level_never_falls_below_one_and_the_rubric_is_complete() -> None:

@@ -294,7 +294,7 @@ def test_event_study_chart_shows_points_start_and_test(tmp_path: Path) -> None:
     study = event_study(card, frame, card.outcomes[0])
     spec = event_study_chart(study, label="Days in care", unit="days").to_dict()
     assert "before and after the start" in spec["title"]["text"]
-    assert "joint test p =" in spec["description"]
+    assert "test of the periods before the start, p =" in spec["description"]
     assert study.pretrend_test in spec["description"]
     assert "period -1: reference, 0" in spec["description"]
     text = json.dumps(spec)

@@ -538,7 +538,7 @@ def test_effects_resting_on_one_ward_get_no_interval() -> None:
     assert all(np.isnan(result.dynamic[e].ci_low) for e in alone)
     assert all(np.isfinite(a.ci_low) for e, a in result.dynamic.items() if e not in alone)
     assert any(
-        "effects at -5, +5 periods from the start rest on one unit" in n for n in result.notes
+        "effects at -5, +5 periods from the start rest on a single unit" in n for n in result.notes
     )
     assert result.pre_trend is not None and result.pre_trend.periods == 3  # -4, -3, -2
     assert result.overall.jackknife and np.isfinite(result.overall.ci_low)

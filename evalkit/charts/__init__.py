@@ -154,6 +154,9 @@ def effects_chart(findings: Sequence[Finding]) -> alt.VConcatChart:
                 "estimate": [finding.estimate],
                 "ci_low": [low],
                 "ci_high": [high],
+                "interval": [
+                    f"{finding.ci_low:.3g} to {finding.ci_high:.3g}" if finding.bounded else NO_END
+                ],
                 "zero": [finding.no_change],  # 1 on a ratio scale
             }
         )
@@ -166,7 +169,8 @@ def effects_chart(findings: Sequence[Finding]) -> alt.VConcatChart:
         point = base.mark_point(filled=True, size=90, color=PILOT_COLOUR).encode(
             x="estimate:Q",
             tooltip=[
-                alt.Tooltip(f"{c}:Q", format=".3g") for c in ("estimate", "ci_low", "ci_high")
+                alt.Tooltip("estimate:Q", format=".3g"),
+                alt.Tooltip("interval:N", title="95% interval"),
             ],
         )
         panels.append(

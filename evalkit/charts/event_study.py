@@ -102,11 +102,13 @@ def describe_pretrend(data: EventStudy) -> str:
     p = f"{data.pretrend_p:.2f}" if data.pretrend_p >= 0.01 else "< 0.01"
     if data.pretrend_p < PRETREND_ALPHA:
         return (
-            f"Before the start the groups were already moving apart (joint test p = {p}), "
+            f"Before the start the groups were already moving apart (test of the periods "
+            f"before the start, p = {p}), "
             "so the estimated effect may partly reflect that."
         )
     return (
-        f"No clear sign that the groups moved apart before the start (joint test p = {p}); "
+        f"No clear sign that the groups moved apart before the start (test of the periods "
+        f"before the start, p = {p}); "
         "this cannot prove they would have stayed together."
     )
 

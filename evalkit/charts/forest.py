@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from evalkit.charts import NEUTRAL_COLOUR, PILOT_COLOUR
@@ -43,6 +44,7 @@ def forest_chart(
         ]
     )
     order = list(frame["row"])
+    frame = _open_ends_to_edge(frame)
     if pooled is not None:
         frame = pd.concat(
             [
@@ -140,3 +142,21 @@ def forest_chart(
         description=description,
     )
     return chart
+
+
+def _open_ends_to_edge(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the rows with an interval end that does not exist drawn to the plot's edge.
+
+    A place resting on too few wards may have no interval end (results.json's
+    null); its line runs to the edge of what the other rows span, and its
+    tooltip and the table beside the chart say there is no interval.
+    """
+    ends = frame[["ci_low", "ci_high"]].astype("float64")
+    finite = ends.to_numpy()[np.isfinite(ends.to_numpy())]
+    values = np.concatenate([finite, frame["estimate"].to_numpy(dtype="float64")])
+    span = float(values.max() - values.min()) or 1.0
+    low, high = float(values.min()) - span / 2, float(values.max()) + span / 2
+    return frame.assign(
+        ci_low=ends["ci_low"].where(np.isfinite(ends["ci_low"]), low),
+        ci_high=ends["ci_high"].where(np.isfinite(ends["ci_high"]), high),
+    )

@@ -223,8 +223,10 @@ def build_comparison(pilots_dir: Path | str, method: Method = "REML") -> Compari
     for (outcome, scale), estimates in sorted(groups.items()):
         first = estimates[0].finding
         pooled = None
-        if len(estimates) >= 2:
-            pooled = _pool(estimates, scale, method)
+        # a place too few to bound its own interval cannot be weighed in a pool
+        bounded = [e for e in estimates if e.finding.bounded]
+        if len(bounded) >= 2:
+            pooled = _pool(bounded, scale, method)
         outcomes.append(
             SharedOutcome(
                 outcome=outcome,
@@ -248,11 +250,28 @@ def build_comparison(pilots_dir: Path | str, method: Method = "REML") -> Compari
     )
 
 
+def _honest_se(finding: Finding, se: float, *, log: bool = False) -> float:
+    """Return the standard error to pool on: never narrower than the finding's own interval.
+
+    A finding resting on few wards keeps its cluster-robust ``se``, but its
+    interval comes from a bootstrap or randomisation and is wider; pooling on
+    the bare ``se`` would give it more weight than its interval allows.
+    """
+    if not (finding.model_extra or {}).get("inference"):
+        return se
+    low, high = finding.ci_low, finding.ci_high
+    if log:
+        low, high = math.log(low), math.log(high)
+    return max(se, (high - low) / (2 * 1.959963984540054))
+
+
 def _pool(estimates: list[PilotEstimate], scale: str, method: Method) -> Pooled:
     """Return the pooled estimate; ratios are pooled on the log scale and shown as ratios."""
     if scale not in RATIO_SCALES:
         return pool_effects(
-            [e.finding.estimate for e in estimates], [e.finding.se for e in estimates], method
+            [e.finding.estimate for e in estimates],
+            [_honest_se(e.finding, e.finding.se) for e in estimates],
+            method,
         )
     logs, ses = [], []
     for e in estimates:
@@ -261,7 +280,7 @@ def _pool(estimates: list[PilotEstimate], scale: str, method: Method) -> Pooled:
         # the delta method's SE of the log, when the finding did not carry it
         log_se = extra.get("log_se", e.finding.se / e.finding.estimate)
         logs.append(float(log_estimate))
-        ses.append(float(log_se))
+        ses.append(_honest_se(e.finding, float(log_se), log=True))
     pooled = pool_effects(logs, ses, method)
 
     def exp(value: float | None) -> float | None:

@@ -48,6 +48,9 @@ Family = Literal["logit", "poisson"]
 #: |T*| within this relative distance of |T| counts as a tie (ties count against the pilot).
 _TIE = 1e-9
 _BISECTIONS = 40
+#: Log ratios further than this from the estimate (a ratio of e^12, about 160,000) are not
+#: searched: an interval not closed by then is reported as having no end.
+_FURTHEST = 12.0
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,10 @@ def score_bootstrap(
     alpha = 1 - level
 
     def p_value(null: float) -> float:
-        scores = _cluster_scores(y, others, x, null, codes, groups, family)
+        try:
+            scores = _cluster_scores(y, others, x, null, codes, groups, family)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+            return 1.0  # a null the model cannot be fitted under is not rejected: cautious
         total_score, spread = scores.sum(), math.sqrt(float(scores @ scores))
         if spread == 0:
             return 1.0
@@ -111,8 +117,12 @@ def score_bootstrap(
         boot = np.abs(scores @ weights) / np.sqrt((scores**2) @ (weights**2))
         return float(np.mean(boot >= observed * (1 - _TIE)))
 
-    low = _end(p_value, estimate, -max(se, 1e-3), alpha)
-    high = _end(p_value, estimate, max(se, 1e-3), alpha)
+    if 2 / (weights.shape[1] * (2 if enumerated else 1)) > alpha:
+        # every sign pattern and its mirror tie the sample: no null can be rejected
+        low, high = -math.inf, math.inf
+    else:
+        low = _end(p_value, estimate, -max(se, 1e-3), alpha)
+        high = _end(p_value, estimate, max(se, 1e-3), alpha)
     return ScoreBootstrap(
         p_value=p_value(0.0),
         log_low=low,
@@ -138,7 +148,7 @@ def _cluster_scores(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a null far from the data fits badly; that is its answer
         fit = GLM(y, others, family=chosen, offset=null * x).fit()
-    mu = np.asarray(fit.fittedvalues, dtype="float64")
+        mu = np.asarray(fit.fittedvalues, dtype="float64")
     weight = mu * (1 - mu) if family == "logit" else mu
     # partial x out of the other regressors in the information metric
     gram = others.T @ (others * weight[:, None])
@@ -152,12 +162,10 @@ def _cluster_scores(
 def _end(p_value: Callable[[float], float], estimate: float, step: float, alpha: float) -> float:
     """Return where p(b0) falls to ``alpha`` moving from the estimate by ``step``; inf if never."""
     inside, outside = estimate, estimate + 2 * step
-    for _ in range(12):
-        if p_value(outside) <= alpha:
-            break
+    while p_value(outside) > alpha:
+        if abs(outside - estimate) > _FURTHEST:
+            return math.copysign(math.inf, step)
         inside, outside = outside, estimate + (outside - estimate) * 3
-    else:
-        return math.copysign(math.inf, step)
     for _ in range(_BISECTIONS):
         middle = (inside + outside) / 2
         if p_value(middle) > alpha:

@@ -152,7 +152,8 @@ def fallback_note(overall: bool, event_times: list[int], *, clustered: bool) -> 
     The overall effect keeps the influence function's interval; an effect by
     period from the start gets none, and stays out of the pre-start test.
     """
-    which = "one cluster" if clustered else "one unit"
+    # "a single unit", not "one unit": no count of people is stated
+    which = "a single cluster" if clustered else "a single unit"
     words = []
     if not overall:
         words.append(

@@ -84,10 +84,7 @@ def _few_clusters_reason(facts: dict[str, float], words: Mapping[str, str]) -> s
             rests += f", {treated:.0f} in the pilot"
     if facts.get("unbounded", 0.0) > 0:
         return f"the estimate rests on {rests}: too few for any 95% interval to rule out chance"
-    return (
-        f"the estimate rests on {rests}: with so few, results this close to no change can "
-        "arise by chance, so the interval allows for that"
-    )
+    return f"the estimate rests on {rests}: a few unusual {plural} could tilt the comparison"
 
 
 def _few_events_reason(facts: dict[str, float], words: Mapping[str, str]) -> str:
@@ -187,7 +184,10 @@ def rate_evidence(
     level, reason = DESIGN_LEVEL[design]
     why = [reason, *notes]
     if "pretrend_p" in facts and facts["pretrend_p"] >= 0.05:
-        why.append(f"pre-trends parallel (p = {facts['pretrend_p']:.2g})")
+        why.append(
+            "no clear sign the groups were moving apart before the change "
+            f"(p = {facts['pretrend_p']:.2g})"
+        )
     for check in DOWNGRADES:
         if check.applies(facts):
             level = max(1, level - check.levels)

@@ -43,7 +43,9 @@ class Finding(BaseModel):
     @property
     def bounded(self) -> bool:
         """Return True when the interval has two ends (with too few places it may have none)."""
-        return math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
+        ends = math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
+        # a ratio's interval with no lower end reaches 0
+        return ends and (self.ci_low > 0 or self.no_change != 1.0)
 
     @property
     def no_change(self) -> float:

@@ -97,6 +97,8 @@ class Structure:
         """Return "only 6 wards, 3 in the pilot" (the structure in words)."""
         plural = _plural(self.word)
         text = f"only {self.count(self.clusters)} {plural}"
+        if not self.stated and self.clusters < self.min_count:
+            text = f"{self.count(self.clusters)} {plural}"  # "fewer than 10 family ids"
         if self.treated is not None:
             text += f", {self.count(self.treated)} in the pilot"
         return text
@@ -156,7 +158,12 @@ def honest_interval(
     if method == "cluster-robust":
         return None
     if method == "randomisation" and pilot is not None and pilot_columns is not None:
-        return _randomisation(usual, y, X, column, groups, structure, pilot, pilot_columns)
+        try:
+            return _randomisation(usual, y, X, column, groups, structure, pilot, pilot_columns)
+        except ValueError:
+            # a placebo pilot the design cannot be estimated for (a place seen only after
+            # the change, say): the wild bootstrap, which needs no placebo pilots, decides
+            pass
     return _wild(usual, y, X, column, groups, structure)
 
 
@@ -172,15 +179,19 @@ def _wild(
     check = bell_mccaffrey(y, X, column, groups)
     coefficient = replace(usual, ci_low=boot.ci_low, ci_high=boot.ci_high, p_value=boot.p_value)
     draws = f"all {boot.draws:,} sign patterns" if boot.enumerated else f"{boot.draws:,} draws"
+    if boot.enumerated and not structure.stated:
+        draws = "every sign pattern"  # 2^G would give the number of clusters away
     words = (
         f"restricted wild cluster bootstrap by {structure.word} ({structure.count(boot.clusters)} "
         f"clusters, {boot.weights} weights, {draws}; Roodman et al. 2019)"
     )
     plural = _plural(structure.word)
     note = (
-        f"This result rests on {structure.phrase()}. With so few, chance differences between "
-        f"{plural} are large and ordinary intervals are too narrow, so the interval and "
-        f"p-value come from a wild cluster bootstrap, which allows for that."
+        f"This result rests on {structure.phrase()}. Results vary from {structure.word} to "
+        f"{structure.word} by chance, and with so few, ordinary intervals are too narrow; so "
+        f"the range and p-value come from a method that reshuffles the results "
+        f"{structure.word} by {structure.word} (a wild cluster bootstrap), which allows for "
+        "that."
     )
     if structure.treated is not None and min(structure.treated, structure.untreated or 0) < 4:
         note += (
@@ -193,12 +204,12 @@ def _wild(
             "out a change of any size."
         )
     short = (
-        f"These results rest on {structure.phrase()}: with so few, chance alone can produce "
-        "differences this size, and the intervals allow for that."
+        f"These results rest on {structure.phrase()}. Results vary from {structure.word} to "
+        f"{structure.word} by chance, so the ranges shown are wider to allow for that."
     )
     record = _record(structure, usual, "wild cluster bootstrap (restricted)", note, short) | {
         "weights": boot.weights,
-        "draws": boot.draws,
+        "draws": boot.draws if structure.stated or not boot.enumerated else None,
         "enumerated": boot.enumerated,
         "seed": SEED,
         "unbounded": boot.unbounded,
@@ -236,31 +247,34 @@ def _randomisation(
 
     test = placebo_inference(y, design, column, groups, list(in_pilot), seed=SEED)
     plural = _plural(structure.word)
+    # how many sets there are, C(G, k), would give the number of clusters away
     sets = f"{test.assignments:,}"
     low = test.ci_low if test.ci_low is not None else -math.inf
     high = test.ci_high if test.ci_high is not None else math.inf
     coefficient = replace(usual, ci_low=low, ci_high=high, p_value=test.p_value)
-    sampled = "" if test.enumerated else " (a seeded sample)"
+    sampled = "" if test.enumerated else ", a seeded sample"
+    counted = f", {sets} sets" if structure.stated else ""
     words = (
         f"randomisation inference over {structure.word} (placebo-in-space: each other set of "
-        f"{structure.word} taken as the pilot, {sets} sets{sampled}; MacKinnon and Webb 2020)"
+        f"{structure.word} taken as the pilot{counted}{sampled}; MacKinnon and Webb 2020)"
     )
     side = "comparison" if flipped else "pilot"
+    choices = f" ({sets} choices)" if structure.stated else ""
     note = (
         f"This result rests on {structure.phrase()}. Ordinary intervals cannot be trusted "
         f"with so few in the {side}, so every other choice of {plural} was taken in turn as "
-        f"if it had been the {side} ({sets} choices), and the {side}'s difference compared "
-        "with theirs."
+        f"if it had been the {side}{choices}, and the {side}'s difference compared with theirs."
     )
     if test.ci_low is not None and test.ci_high is not None and test.treated == 2:
+        few = "two" if structure.stated else "so few"
         note += (
-            f" With only two {plural} in the {side} the interval is cautious: it may be wider "
-            "than the real uncertainty."
+            f" With only {few} {plural} in the {side} the interval is cautious: it may be "
+            "wider than the real uncertainty."
         )
     if test.ci_low is None or test.ci_high is None:
         note += (
-            f" With only {sets} choices, even the largest difference would arise by chance "
-            f"1 time in {sets}, so these data cannot show a change with 95% confidence, "
+            f" With so few choices, even the largest difference would arise by chance "
+            f"more than 1 time in 20, so these data cannot show a change with 95% confidence, "
             f"whatever its size. What they can show is the direction and size of the "
             f"difference, and how it compares with each other {structure.word}'s."
         )
@@ -275,9 +289,9 @@ def _randomisation(
         )
     method = "randomisation inference (placebo-in-space)"
     record = _record(structure, usual, method, note, short) | {
-        "assignments": test.assignments,
+        "assignments": test.assignments if structure.stated else None,
         "enumerated": test.enumerated,
-        "smallest_p": test.smallest_p,
+        "smallest_p": test.smallest_p if structure.stated else None,
         "unbounded": test.ci_low is None or test.ci_high is None,
     }
     return Honest(coefficient, "randomisation", words, note, record)

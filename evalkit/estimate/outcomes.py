@@ -151,7 +151,7 @@ def estimate_outcome(
     if honest is not None:
         coefficient, error_words = honest.coefficient, honest.words
         notes = (*notes, honest.note)
-        extra["inference"] = honest.record
+        extra["inference"] = _on_scale(honest.record, outcome)
     if outcome.type == "count":
         return _count_finding(
             card,
@@ -163,7 +163,7 @@ def estimate_outcome(
             cov,
             notes,
             extra,
-            few_clusters=honest is not None,
+            few_clusters=honest,
         )
     method = f"{design}, {linear.words}{adjusted}, {error_words}"
     if outcome.type == "binary" and cov is None and _few_events(ratio_model):
@@ -177,7 +177,7 @@ def estimate_outcome(
                 "estimate": scored.odds_ratio,
                 "ci_low": scored.or_low,
                 "ci_high": scored.or_high,
-                "p_value": scored.p_value,
+                "p_value": _exact_p(linear),
             }
             method = (
                 f"{design}, {scored.method} for the difference in shares (fewer than "
@@ -185,12 +185,15 @@ def estimate_outcome(
             )
             notes = (
                 *notes,
-                _FEW_EVENTS_NOTE + " so the interval is a score interval, which "
+                _few_events_note(card) + " so the interval is a score interval, which "
                 "stays honest with few events.",
             )
             finding = make_finding(card, outcome, coefficient, method, notes)
             return finding.model_copy(update=extra)
-        notes = (*notes, _FEW_EVENTS_NOTE + " so the interval may be narrower than it should be.")
+        notes = (
+            *notes,
+            _few_events_note(card) + " so the interval may be narrower than it should be.",
+        )
     if outcome.type == "binary":
         try:
             odds = fit_ratio(ratio_model, kind="odds", cov=cov)
@@ -199,7 +202,7 @@ def estimate_outcome(
         else:
             words = _glm_words(ratio_model.errors, cov)
             if honest is not None:
-                odds, words = _score_bootstrapped(odds, ratio_model, "logit")
+                odds, words = _score_bootstrapped(odds, ratio_model, "logit", honest)
             extra["odds_ratio"] = odds.as_dict()
             method += f"; odds ratio from a logit with the same terms, {words}"
     finding = make_finding(card, outcome, coefficient, method, notes)
@@ -305,7 +308,7 @@ def _count_finding(
     notes: tuple[str, ...],
     extra: dict[str, Any],
     *,
-    few_clusters: bool = False,
+    few_clusters: Honest | None = None,
 ) -> Finding:
     dispersion = measure_overdispersion(model.y, model.X)
     overdispersed = dispersion.p_value < OVERDISPERSION_ALPHA
@@ -331,8 +334,8 @@ def _count_finding(
             "check the data, or describe this outcome as continuous",
         ) from None
     error_words = _glm_words(model.errors, cov)
-    if few_clusters:
-        ratio, error_words = _score_bootstrapped(ratio, model, "poisson")
+    if few_clusters is not None:
+        ratio, error_words = _score_bootstrapped(ratio, model, "poisson", few_clusters)
     method = f"{design}, {ratio.model} rate ratio{adjusted}, {error_words}; {test_words}"
     summary = describe_ratio(
         label=outcome.name,
@@ -419,7 +422,40 @@ def _separated(model: Model, kind: RatioKind) -> bool:
     return False
 
 
-_FEW_EVENTS_NOTE = f"A group had fewer than {FEW_EVENTS} people with (or without) this outcome,"
+def _few_events_note(card: PilotCard) -> str:
+    # never a number below the pilot's own threshold beside "people"
+    fewer = max(FEW_EVENTS, card.min_cell_count)
+    return f"A group had fewer than {fewer} people with (or without) this outcome,"
+
+
+def _exact_p(model: Model) -> float:
+    """Return the exact p-value of "no difference": Fisher's, or the binomial one when paired."""
+    assert model.table is not None  # the caller checks
+    if model.paired:
+        _, after_only, before_only, _ = model.table
+        discordant = after_only + before_only
+        return float(stats.binomtest(after_only, discordant).pvalue) if discordant else 1.0
+    events_1, n_1, events_2, n_2 = model.table
+    table = [[events_1, n_1 - events_1], [events_2, n_2 - events_2]]
+    return float(stats.fisher_exact(table).pvalue)
+
+
+def _on_scale(record: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
+    """Return the inference record with its comparison numbers on the finding's scale."""
+    scale = {"binary": 100.0}.get(outcome.type, 1.0)
+    if scale == 1.0 and outcome.type != "count":
+        return record
+    shown = dict(record)
+    for key in ("cluster_robust", "cr2_bell_mccaffrey"):
+        if key in shown:
+            numbers = dict(shown[key])
+            for end in ("ci_low", "ci_high"):
+                numbers[end] = numbers[end] * scale
+            shown[key] = numbers
+    shown["scale"] = (
+        "percentage points" if outcome.type == "binary" else "difference in mean counts"
+    )
+    return shown
 
 
 def _few_events(model: Model) -> bool:
@@ -444,15 +480,25 @@ def _score_interval(model: Model) -> TwoProportions:
     return compare_proportions(*model.table)
 
 
-def _score_bootstrapped(ratio: Ratio, model: Model, family: Family) -> tuple[Ratio, str]:
+def _score_bootstrapped(
+    ratio: Ratio, model: Model, family: Family, honest: Honest
+) -> tuple[Ratio, str]:
     """Return the ratio with the score bootstrap's p-value and interval, and words for them.
 
     Used when the clusters are too few for cluster-robust errors; a negative
     binomial fit is tested on its Poisson score, which its mean model shares.
+    When the difference was judged by randomisation and no interval exists,
+    the ratio has none either: the same places cannot bound one scale and
+    not the other.
     """
     groups = model.errors.groups
     if groups is None:
         return ratio, _glm_words(model.errors, None)
+    if honest.record.get("unbounded") and honest.method == "randomisation":
+        open_ratio = replace(
+            ratio, ci_low=0.0, ci_high=math.inf, p_value=honest.coefficient.p_value
+        )
+        return open_ratio, f"{honest.words}; no interval for the ratio either"
     test = score_bootstrap(
         model.y,
         model.X,
@@ -465,17 +511,19 @@ def _score_bootstrapped(ratio: Ratio, model: Model, family: Family) -> tuple[Rat
         seed=SEED,
     )
     draws = f"all {test.draws:,} sign patterns" if test.enumerated else f"{test.draws:,} draws"
+    if test.enumerated and not model.errors.stated:
+        draws = "every sign pattern"  # 2^G would give the number of clusters away
     words = (
         f"wild score bootstrap by {model.errors.name or 'cluster'} (Kline and Santos 2012; "
         f"{test.weights} weights, {draws})"
     )
-    honest = replace(
+    bootstrapped = replace(
         ratio,
         ci_low=math.exp(test.log_low),
         ci_high=math.exp(test.log_high),
         p_value=test.p_value,
     )
-    return honest, words
+    return bootstrapped, words
 
 
 def _honest(card: PilotCard, model: Model, usual: Coefficient) -> Honest | None:

@@ -341,6 +341,10 @@ def _honest_twfe(
         columns = [rows.y, treated, after, rows.covariates, periods]
         swept = absorb(np.column_stack(columns), [rows.unit])
         y, X = swept[:, 0], np.delete(swept, [0, 2], axis=1)
+        # a covariate that never changes within a unit is swept out entirely: drop it
+        norms = np.linalg.norm(X, axis=0)
+        kept = (norms > 1e-9 * max(float(norms.max()), 1.0)) | (np.arange(X.shape[1]) == 0)
+        X = X[:, kept]
         by_pilot = np.zeros_like(X)
         by_pilot[:, 0] = swept[:, 2]
     else:
@@ -408,7 +412,7 @@ def _staggered_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> A
         reference=-1,
         pre_periods=1 + sum(e < -1 for e in result.dynamic),
         pretrend_p=pre.p_value if pre is not None else None,
-        test=pre.words if pre is not None else "no test: only one period before the start",
+        test=_pre_trend_words(pre, stated=not names_people(rows.cluster_name or rows.unit_words)),
         staggered=True,
         method=method,
         outcome=outcome,
@@ -418,6 +422,19 @@ def _staggered_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> A
         inference = _jackknife_record(card, rows, result.clusters)
         notes.append(inference["note"])
     return _interval(result.overall, n), method, tuple(notes), study, inference
+
+
+def _pre_trend_words(pre: staggered.PreTrend | None, *, stated: bool) -> str:
+    """Return the pre-start test as printed; without its degrees of freedom when units are people.
+
+    The t test's df is the number of units less one, which would state a small
+    count of people.
+    """
+    if pre is None:
+        return "no test: only one period before the start"
+    if stated:
+        return pre.words
+    return f"t = {pre.statistic:.2f} on the mean of {pre.periods} pre-start effects"
 
 
 def _interval(aggregate: staggered.Aggregate, n: int) -> Coefficient:

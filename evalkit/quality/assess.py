@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from evalkit.card import PilotCard
 from evalkit.contract import Validation, pilot_mask, post_mask, read_table
 from evalkit.quality.attrition import Attrition, Equivalence, attrition, baseline_equivalence
 from evalkit.quality.breaks import RecordingBreak, count_breaks, share_breaks
@@ -178,6 +179,15 @@ class QualityReport:
         return found
 
 
+def _why_not_compared(card: PilotCard) -> str:
+    """Return why the pilot and comparison groups cannot be compared before the change."""
+    if card.data.group is None:
+        return "no comparison group"
+    if card.data.time is not None and card.data.time.start_column:
+        return "units start at different times, so there is no one 'before' to compare"
+    return "the groups are measured once, after the change, with nothing before to compare"
+
+
 def assess_quality(validation: Validation) -> QualityReport:
     """Return every integrity check that the pilot's card and data allow."""
     card, frame = validation.card, validation.valid
@@ -228,7 +238,7 @@ def assess_quality(validation: Validation) -> QualityReport:
         else:
             result["attrition"] = lost
     else:
-        skipped.append("attrition and baseline equivalence: no comparison group or period")
+        skipped.append(f"attrition and baseline equivalence: {_why_not_compared(card)}")
 
     bunching = {}
     for o in card.outcomes:

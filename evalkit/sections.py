@@ -13,7 +13,7 @@ from evalkit.charts import Figure, figure, means_chart
 from evalkit.contract import as_key
 from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.finding import Finding
-from evalkit.estimate.inference import names_people
+from evalkit.estimate.inference import names_people, plural_of
 from evalkit.estimate.wording import (
     CAVEAT,
     NO_END,
@@ -316,10 +316,9 @@ def _how_sure(analysis: Analysis) -> list[str]:
         pilot = {as_key(v) for v in group.pilot_values}
         ours = sorted(v for v in values if v in pilot)
         others = [v for v in values if v not in pilot]
-        noun = group.column.replace("_", " ")
-        plural = plain(noun if noun.endswith("s") else f"{noun}s")
+        several = plain(plural_of(group.column))
         lines += [
-            f"**Who is compared.** The pilot covers {len(ours)} of the {len(values)} {plural} "
+            f"**Who is compared.** The pilot covers {len(ours)} of the {len(values)} {several} "
             f"({plain(', '.join(ours))}); the other {len(others)} are the comparison.",
             "",
         ]

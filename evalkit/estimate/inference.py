@@ -95,7 +95,7 @@ class Structure:
 
     def phrase(self) -> str:
         """Return "only 6 wards, 3 in the pilot" (the structure in words)."""
-        plural = _plural(self.word)
+        plural = plural_of(self.word)
         text = f"only {self.count(self.clusters)} {plural}"
         if not self.stated and self.clusters < self.min_count:
             text = f"{self.count(self.clusters)} {plural}"  # "fewer than 10 family ids"
@@ -185,7 +185,7 @@ def _wild(
         f"restricted wild cluster bootstrap by {structure.word} ({structure.count(boot.clusters)} "
         f"clusters, {boot.weights} weights, {draws}; Roodman et al. 2019)"
     )
-    plural = _plural(structure.word)
+    plural = plural_of(structure.word)
     note = (
         f"This result rests on {structure.phrase()}. Results vary from {structure.word} to "
         f"{structure.word} by chance, and with so few, ordinary intervals are too narrow; so "
@@ -207,7 +207,9 @@ def _wild(
         f"These results rest on {structure.phrase()}. Results vary from {structure.word} to "
         f"{structure.word} by chance, so the ranges shown are wider to allow for that."
     )
-    record = _record(structure, usual, "wild cluster bootstrap (restricted)", note, short) | {
+    record = few_cluster_record(
+        structure, "wild cluster bootstrap (restricted)", note, short, usual
+    ) | {
         "weights": boot.weights,
         "draws": boot.draws if structure.stated or not boot.enumerated else None,
         "enumerated": boot.enumerated,
@@ -246,7 +248,7 @@ def _randomisation(
         return regressors
 
     test = placebo_inference(y, design, column, groups, list(in_pilot), seed=SEED)
-    plural = _plural(structure.word)
+    plural = plural_of(structure.word)
     # how many sets there are, C(G, k), would give the number of clusters away
     sets = f"{test.assignments:,}"
     low = test.ci_low if test.ci_low is not None else -math.inf
@@ -288,7 +290,7 @@ def _randomisation(
             "they cannot show whether the pilot made a difference."
         )
     method = "randomisation inference (placebo-in-space)"
-    record = _record(structure, usual, method, note, short) | {
+    record = few_cluster_record(structure, method, note, short, usual) | {
         "assignments": test.assignments if structure.stated else None,
         "enumerated": test.enumerated,
         "smallest_p": test.smallest_p if structure.stated else None,
@@ -297,19 +299,24 @@ def _randomisation(
     return Honest(coefficient, "randomisation", words, note, record)
 
 
-def _record(
-    structure: Structure, usual: Coefficient, method: str, note: str, short: str
+def few_cluster_record(
+    structure: Structure, method: str, note: str, short: str, usual: Coefficient | None = None
 ) -> dict[str, Any]:
-    """Return what every few-cluster finding records in results.json's ``inference``."""
-    return {
+    """Return what every few-cluster finding records in results.json's ``inference``.
+
+    ``usual`` is the cluster-robust result the method replaced, kept for comparison.
+    """
+    record: dict[str, Any] = {
         "note": note,
         "short": short,
         "method": method,
-        "cluster_word": _plural(structure.word),
+        "cluster_word": plural_of(structure.word),
         "clusters": structure.clusters if structure.stated else None,
         "treated_clusters": structure.treated if structure.stated else None,
-        "cluster_robust": _plain(usual),
     }
+    if usual is not None:
+        record["cluster_robust"] = _plain(usual)
+    return record
 
 
 def _plain(coefficient: Coefficient) -> dict[str, float]:
@@ -320,6 +327,7 @@ def _plain(coefficient: Coefficient) -> dict[str, float]:
     }
 
 
-def _plural(word: str) -> str:
+def plural_of(word: str) -> str:
+    """Return what several of a cluster column's values are called: ward -> wards."""
     word = word.replace("_", " ")
     return word if word.endswith("s") else f"{word}s"

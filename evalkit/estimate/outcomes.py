@@ -169,7 +169,7 @@ def estimate_outcome(
     if outcome.type == "binary" and cov is None and _few_events(ratio_model):
         extra["checks"] = {**extra.get("checks", {}), "few_events": True}
         if linear.table is not None:
-            scored = _score_interval(linear)
+            scored = _score_interval(linear.table, linear.paired)
             coefficient = replace(
                 coefficient, ci_low=scored.ci_low, ci_high=scored.ci_high, p_value=scored.p_value
             )
@@ -177,7 +177,7 @@ def estimate_outcome(
                 "estimate": scored.odds_ratio,
                 "ci_low": scored.or_low,
                 "ci_high": scored.or_high,
-                "p_value": _exact_p(linear),
+                "p_value": _exact_p(linear.table, linear.paired),
             }
             method = (
                 f"{design}, {scored.method} for the difference in shares (fewer than "
@@ -428,16 +428,15 @@ def _few_events_note(card: PilotCard) -> str:
     return f"A group had fewer than {fewer} people with (or without) this outcome,"
 
 
-def _exact_p(model: Model) -> float:
+def _exact_p(table: tuple[int, int, int, int], paired: bool) -> float:
     """Return the exact p-value of "no difference": Fisher's, or the binomial one when paired."""
-    assert model.table is not None  # the caller checks
-    if model.paired:
-        _, after_only, before_only, _ = model.table
+    if paired:
+        _, after_only, before_only, _ = table
         discordant = after_only + before_only
         return float(stats.binomtest(after_only, discordant).pvalue) if discordant else 1.0
-    events_1, n_1, events_2, n_2 = model.table
-    table = [[events_1, n_1 - events_1], [events_2, n_2 - events_2]]
-    return float(stats.fisher_exact(table).pvalue)
+    events_1, n_1, events_2, n_2 = table
+    two_by_two = [[events_1, n_1 - events_1], [events_2, n_2 - events_2]]
+    return float(stats.fisher_exact(two_by_two).pvalue)
 
 
 def _on_scale(record: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
@@ -472,12 +471,11 @@ def _few_events(model: Model) -> bool:
     return False
 
 
-def _score_interval(model: Model) -> TwoProportions:
-    """Return the score interval for the model's two-group (or paired) table."""
-    assert model.table is not None  # the caller checks
-    if model.paired:
-        return compare_paired_proportions(*model.table)
-    return compare_proportions(*model.table)
+def _score_interval(table: tuple[int, int, int, int], paired: bool) -> TwoProportions:
+    """Return the score interval for a two-group (or paired) table."""
+    if paired:
+        return compare_paired_proportions(*table)
+    return compare_proportions(*table)
 
 
 def _score_bootstrapped(

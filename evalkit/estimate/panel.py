@@ -56,8 +56,10 @@ from evalkit.estimate.inference import (
     FEW_CLUSTERS,
     Honest,
     Structure,
+    few_cluster_record,
     honest_interval,
     names_people,
+    plural_of,
     read_structure,
 )
 
@@ -455,25 +457,18 @@ def _jackknife_record(card: PilotCard, rows: PanelRows, clusters: int) -> dict[s
     name = rows.cluster_name or rows.unit_words
     # how many started among the units kept (complete panels) is not known here: not said
     structure = Structure(clusters, None, None, name, not names_people(name), card.min_cell_count)
-    plural = name if name.endswith("s") else f"{name}s"
     note = (
         f"This result rests on {structure.phrase()}, joining at different times. With so "
         f"few, the interval comes from leaving out each {name} in turn (a jackknife) with t "
-        f"critical values, which stays honest with few {plural}; it is cautious when start "
-        "groups are small."
+        f"critical values, which stays honest with few {plural_of(name)}; it is cautious when "
+        "start groups are small."
     )
-    return {
-        "note": note,
-        "short": (
-            f"These results rest on {structure.phrase()}: with so few, chance alone can "
-            "produce differences this size, and the intervals allow for that."
-        ),
-        "method": "cluster jackknife (CV3) with t critical values",
-        "cluster_word": plural,
-        "clusters": clusters if structure.stated else None,
-        "treated_clusters": None,
-        "unbounded": False,
-    }
+    short = (
+        f"These results rest on {structure.phrase()}. Results vary from {name} to {name} by "
+        "chance, so the ranges shown are wider to allow for that."
+    )
+    method = "cluster jackknife (CV3) with t critical values"
+    return few_cluster_record(structure, method, note, short) | {"unbounded": False}
 
 
 def _unit_period_means(rows: PanelRows, unit: np.ndarray) -> tuple[PanelRows, bool]:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ("northbridge-ta", "eastmoor-family-hub", "southvale-ta")
-TEMPLATE = REPO / "templates" / "notebooks" / "pilot_report.ipynb"
+TEMPLATE = REPO / "evalkit" / "templates" / "pilot_report.ipynb"
 
 
 def make_pilots(folder: Path, count: int) -> list[Path]:

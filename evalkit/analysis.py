@@ -13,9 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from evalkit import __version__
+from evalkit._version import __version__
 from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import Validation, pilot_mask, post_mask, validate_data
+from evalkit.contract.voice import VoiceItem, load_voice
 from evalkit.estimate import Evidence, Finding, cell_means, estimate_effects, rate_evidence
 from evalkit.learning import LogEntry, current_entries, log_path, preview_draft, read_log
 from evalkit.quality import QualityReport, Signal, assess_quality, data_signals, published_rows
@@ -31,7 +32,6 @@ from evalkit.results import (
     write_results,
 )
 from evalkit.safe_csv import write_csv
-from evalkit.voice import VoiceItem, load_voice
 
 REJECTED_FILE = "rejected_rows.csv"
 

@@ -26,7 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from evalkit import __version__
+from evalkit._version import __version__
 from evalkit.errors import EvalkitError
 
 if TYPE_CHECKING:
@@ -178,9 +178,9 @@ def run(
     import datetime as dt
     import signal
 
-    from evalkit.manifest import default_runs_dir, write_manifest
     from evalkit.runner import find_pilots, run_pilots
-    from evalkit.workers import dask_executor, default_jobs
+    from evalkit.runner.manifest import default_runs_dir, write_manifest
+    from evalkit.runner.workers import dask_executor, default_jobs
 
     if run_all:
         pilots = [p for folder in (paths or (Path("pilots"),)) for p in find_pilots(folder)]

@@ -64,10 +64,13 @@ def test_public_api_is_exported_on_purpose() -> None:
 
 
 def test_only_one_module_imports_papermill_and_one_imports_click() -> None:
-    sources = {p.name: p.read_text() for p in (REPO / "evalkit").rglob("*.py")}
+    sources = {
+        p.relative_to(REPO / "evalkit").as_posix(): p.read_text()
+        for p in (REPO / "evalkit").rglob("*.py")
+    }
     assert [
         n for n, s in sources.items() if re.search(r"^\s*(import|from) papermill", s, re.M)
-    ] == ["notebooks.py"]
+    ] == ["notebooks/__init__.py"]
     assert [n for n, s in sources.items() if re.search(r"^\s*(import|from) click", s, re.M)] == [
         "cli.py"
     ]

@@ -22,11 +22,11 @@ import pytest
 
 from evalkit import runner
 from evalkit.card import load_pilot
-from evalkit.fingerprint import fingerprint_inputs, record_inputs, recorded_inputs
-from evalkit.kernel_factory import KernelFactory, KernelFactoryError
-from evalkit.locks import LOCK_FILE, hold_pilot_lock, pilot_lock, probe_lock
+from evalkit.notebooks.kernel_factory import KernelFactory, KernelFactoryError
 from evalkit.results import load_results
 from evalkit.runner import run_pilot, run_pilots
+from evalkit.runner.fingerprint import fingerprint_inputs, record_inputs, recorded_inputs
+from evalkit.runner.locks import LOCK_FILE, hold_pilot_lock, pilot_lock, probe_lock
 from tests.conftest import REPO, PilotFactory, copy_example, evalkit_cmd
 from tests.test_runner import MINIMAL_BODY, hidden_leftovers, snapshot, write_template
 
@@ -34,12 +34,12 @@ pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the system's parent-death signal is Linux's"
 )
 
-TEMPLATE = REPO / "templates" / "notebooks" / "pilot_report.ipynb"
+TEMPLATE = REPO / "evalkit" / "templates" / "pilot_report.ipynb"
 PR_GET_PDEATHSIG = 2
 #: A process that starts a worker on a task of a minute, says so, and waits for it.
 HOLD_A_WORKER = """
 import functools, operator, time
-from evalkit.workers import run_in_processes
+from evalkit.runner.workers import run_in_processes
 run_in_processes(
     operator.call, [functools.partial(time.sleep, 60)], jobs=1, lost=lambda task, why: None,
     on_start=lambda index: print("started", flush=True),

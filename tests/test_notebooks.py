@@ -91,7 +91,7 @@ def test_template_runs_with_plain_papermill_and_its_defaults(tmp_path: Path) -> 
             str(template_path("pilot_report.ipynb")),
             str(out),
             "--cwd",
-            str(REPO / "templates" / "notebooks"),
+            str(REPO / "evalkit" / "templates"),
             "-k",
             "python3",
         ],

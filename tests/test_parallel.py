@@ -29,22 +29,22 @@ from evalkit import kernel_factory, learning
 from evalkit.card import load_pilot
 from evalkit.cli import cli
 from evalkit.errors import EvalkitError, NotebookError
-from evalkit.fingerprint import (
+from evalkit.notebooks.kernel_factory import KernelFactory, KernelFactoryError, template_modules
+from evalkit.notebooks.kernels import PilotKernelManager, PilotProvisioner
+from evalkit.results import load_results
+from evalkit.runner import _tidy_after_killed_runs, run_pilot, run_pilots
+from evalkit.runner.fingerprint import (
     LOG_FILE,
     fingerprint_inputs,
     record_inputs,
     recorded_inputs,
 )
-from evalkit.kernel_factory import KernelFactory, KernelFactoryError, template_modules
-from evalkit.kernels import PilotKernelManager, PilotProvisioner
-from evalkit.locks import LOCK_FILE, pilot_lock
-from evalkit.results import load_results
-from evalkit.runner import _tidy_after_killed_runs, run_pilot, run_pilots
-from evalkit.workers import default_jobs, run_in_processes
+from evalkit.runner.locks import LOCK_FILE, pilot_lock
+from evalkit.runner.workers import default_jobs, run_in_processes
 from tests.conftest import DID_CARD, REPO, PilotFactory, evalkit_cmd
 from tests.test_runner import MINIMAL_BODY, hidden_leftovers, snapshot, write_template
 
-TEMPLATE = REPO / "templates" / "notebooks" / "pilot_report.ipynb"
+TEMPLATE = REPO / "evalkit" / "templates" / "pilot_report.ipynb"
 
 
 @pytest.fixture
@@ -196,7 +196,8 @@ def test_a_second_run_of_a_pilot_is_refused_while_the_first_holds_it(
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from evalkit.locks import pilot_lock\n"
+            "import sys, time; from pathlib import Path\n"
+            "from evalkit.runner.locks import pilot_lock\n"
             "with pilot_lock(Path(sys.argv[1])):\n"
             "    print('held', flush=True); time.sleep(60)",
             str(reports),

@@ -19,9 +19,9 @@ from evalkit import runner
 from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import validate_data
 from evalkit.errors import ConfigError, DataError, NotebookError
-from evalkit.fingerprint import Fingerprint, fingerprint_inputs
 from evalkit.results import load_results
 from evalkit.runner import RunOutcome, find_pilots, latest_report, run_pilot, run_pilots
+from evalkit.runner.fingerprint import Fingerprint, fingerprint_inputs
 from tests.conftest import DID_CARD, REPO, PilotFactory
 
 REPORT_FILES = {"report.ipynb", "report.html", "results.json", "rejected_rows.csv"}
@@ -175,7 +175,7 @@ def test_results_json_has_the_keys_design_md_names(northbridge_run: Ran) -> None
 def test_results_json_records_the_fingerprint_of_the_inputs(northbridge_run: Ran) -> None:
     card = northbridge_run.pilot.card
     raw = json.loads((northbridge_run.report / "results.json").read_text(encoding="utf-8"))
-    template = REPO / "templates" / "notebooks" / "pilot_report.ipynb"
+    template = REPO / "evalkit" / "templates" / "pilot_report.ipynb"
     now = fingerprint_inputs(card, template)
 
     inputs = raw["run"]["inputs"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evalkit.analysis import Analysis, analyse_pilot
-from evalkit.sections import (
+from evalkit.report.sections import (
     GLOSSARY,
     findings_markdown,
     glossary_markdown,

@@ -388,7 +388,7 @@ def test_the_paired_note_never_gives_the_units_seen(make_pilot: PilotFactory) ->
 def test_missing_value_shares_are_not_given_where_a_count_is_small(
     make_pilot: PilotFactory,
 ) -> None:
-    from evalkit.sections_trust import trust_markdown
+    from evalkit.report.trust import trust_markdown
 
     # 3 of the first cell's 40 have no days: that cell's shares would give its rows, and with
     # its means table's records, the 3

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from evalkit.card import load_pilot
+from evalkit.contract.voice import load_voice, voice_for_cycle
 from evalkit.errors import DataError
-from evalkit.voice import load_voice, voice_for_cycle
 
 
 def test_example_voice_loads_with_cycles(example_pilot: Callable[[str], Path]) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from evalkit import __version__
+from evalkit._version import __version__
 from evalkit.card import CARD_FILE, DEFAULT_MIN_CELL_COUNT, PilotCard, load_pilot
 from evalkit.compare.pool import Method, Pooled, pool_effects
 from evalkit.errors import ConfigError, EvalkitError

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalkit import __version__
+from evalkit._version import __version__
 from evalkit.atomic import write_atomically
 from evalkit.card import CARD_FILE, PilotCard
 

@@ -11,7 +11,7 @@ unchanged: the last run never finished.
 
 Many pilots run side by side in worker processes (``jobs``) or on a Dask
 cluster (``executor``); a pilot whose inputs have not changed since its last
-good report is skipped (see ``evalkit.fingerprint``).
+good report is skipped (see ``evalkit.runner.fingerprint``).
 
 The data are validated here before a kernel starts, and the template
 validates them again: the template is a view that must also run on its own
@@ -38,9 +38,14 @@ from typing import Literal
 
 from evalkit.card import CARD_FILE, PilotCard, load_pilot
 from evalkit.errors import ConfigError, DataError, EvalkitError, NotebookError
-from evalkit.fingerprint import Fingerprint, fingerprint_inputs, record_inputs, recorded_inputs
-from evalkit.locks import hold_pilot_lock, probe_lock
-from evalkit.workers import parent_gone, run_in_processes, run_on_executor
+from evalkit.runner.fingerprint import (
+    Fingerprint,
+    fingerprint_inputs,
+    record_inputs,
+    recorded_inputs,
+)
+from evalkit.runner.locks import hold_pilot_lock, probe_lock
+from evalkit.runner.workers import parent_gone, run_in_processes, run_on_executor
 
 REPORT_TEMPLATE = "pilot_report.ipynb"
 RESULTS_FILE = "results.json"  # evalkit.results.RESULTS_FILE, without loading pydantic models
@@ -186,11 +191,11 @@ def _run(
     inputs = fingerprint_inputs(card, template)  # as near as can be to reading the card
 
     from evalkit.contract import validate_data
+    from evalkit.contract.voice import load_voice
     from evalkit.learning import log_path, read_log, refresh_draft
     from evalkit.notebooks import export_html
     from evalkit.quality.published import check_publishable
     from evalkit.results import load_results
-    from evalkit.voice import load_voice
 
     with hold_pilot_lock(card.reports_dir) as lock:
         final = card.report_dir()
@@ -261,9 +266,9 @@ def _execute(
     """Run the template into the partial folder; a kernel that does not start is tried once more."""
     from nbclient.exceptions import DeadKernelError
 
-    from evalkit.kernel_factory import FORKING
-    from evalkit.kernels import KernelOptions, kernel_manager_for
     from evalkit.notebooks import execute_template
+    from evalkit.notebooks.kernel_factory import FORKING
+    from evalkit.notebooks.kernels import KernelOptions, kernel_manager_for
 
     output = partial / "report.ipynb"
     # first a kernel from the kernel factory; if it does not start, an ordinary new one
@@ -331,7 +336,7 @@ def _split_notebook_time(laps: dict[str, float], notebook: Path) -> dict[str, fl
 
 def warm_up_factory(template: Path) -> tuple[str, ...]:
     """Start this process's kernel factory for a template, if not started; return what it loads."""
-    from evalkit.kernel_factory import start_factory, template_modules
+    from evalkit.notebooks.kernel_factory import start_factory, template_modules
 
     preload = template_modules(template)
     start_factory(preload)

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evalkit import __version__
+from evalkit._version import __version__
 
 if TYPE_CHECKING:
     from evalkit.runner import RunOutcome

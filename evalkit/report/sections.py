@@ -27,8 +27,8 @@ from evalkit.markup import plain
 from evalkit.quality.disclosure import describe_count
 
 # the trust section lives in its own module; templates reach it through this one
-from evalkit.sections_trust import quality_figures as quality_figures
-from evalkit.sections_trust import trust_markdown as trust_markdown
+from evalkit.report.trust import quality_figures as quality_figures
+from evalkit.report.trust import trust_markdown as trust_markdown
 
 DESIGN_WORDS = {
     "pre_post": "a before-and-after comparison of the same people or cases",

@@ -1,12 +1,12 @@
 """Kernels for report runs: one fresh kernel a pilot, with private sockets, a log and a deadline.
 
-The kernel comes from the worker's kernel factory (``evalkit.kernel_factory``)
+The kernel comes from the worker's kernel factory (``evalkit.notebooks.kernel_factory``)
 when it can, or is started as an ordinary new interpreter. Kernels talk over
 Unix sockets in a private folder (the "ipc" transport) instead of TCP ports,
 so kernels running side by side cannot clash over a port. A kernel's own
 output (warnings, crashes) goes to a log file beside the report, and a kernel
 still running at the pilot's deadline is killed. Either kind of kernel ends
-with the process that started it (``evalkit.kernel_factory.end_with_parent``).
+with the process that started it (``evalkit.notebooks.kernel_factory.end_with_parent``).
 """
 
 from __future__ import annotations
@@ -28,8 +28,12 @@ from typing import IO, Any, ClassVar
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
-from evalkit.kernel_factory import KernelFactoryError, factory_for, ordinary_kernel_command
 from evalkit.notebooks import CurrentPythonKernelManager
+from evalkit.notebooks.kernel_factory import (
+    KernelFactoryError,
+    factory_for,
+    ordinary_kernel_command,
+)
 
 #: Unix socket paths must be shorter than about 100 bytes; longer ones fall back to TCP.
 _SOCKET_PATH_MAX = 90

@@ -27,12 +27,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from evalkit.atomic import write_atomically
 from evalkit.card import PilotCard
+from evalkit.contract.voice import VoiceItem
 from evalkit.errors import ConfigError, DataError
 from evalkit.estimate.finding import RATIO_SCALES
 from evalkit.estimate.wording import format_interval, format_number
 from evalkit.markup import plain
 from evalkit.results import Results
-from evalkit.voice import VoiceItem
 
 LOG_FILE = "learning_log.jsonl"
 LOG_MARKDOWN = "LEARNING_LOG.md"

@@ -29,7 +29,7 @@ from multiprocessing.queues import SimpleQueue
 from typing import Any, TypeVar
 
 from evalkit.errors import ConfigError
-from evalkit.kernel_factory import ORPHAN_EXIT, end_with_parent
+from evalkit.notebooks.kernel_factory import ORPHAN_EXIT, end_with_parent
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -41,8 +41,8 @@ FORKING = sys.platform.startswith("linux")
 KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell")
 FACTORY_START_SECONDS = 120.0
 FORK_SECONDS = 30.0
-_SERVE = "from evalkit.kernel_factory import serve_kernels; serve_kernels()"
-_LAUNCH = "from evalkit.kernel_factory import run_ordinary_kernel; run_ordinary_kernel()"
+_SERVE = "from evalkit.notebooks.kernel_factory import serve_kernels; serve_kernels()"
+_LAUNCH = "from evalkit.notebooks.kernel_factory import run_ordinary_kernel; run_ordinary_kernel()"
 #: prctl(2) option: the signal this process gets when its parent ends (Linux).
 _PR_SET_PDEATHSIG = 1
 #: How a factory hears that its parent thread ended: it then checks whether the whole

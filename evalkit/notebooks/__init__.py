@@ -21,7 +21,7 @@ from jupyter_client.manager import AsyncKernelManager
 from evalkit import errors
 from evalkit.markup import unplain
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "notebooks"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 HTML_TEMPLATE_DIR = Path(__file__).resolve().parent / "report_template"
 
 

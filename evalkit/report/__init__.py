@@ -1,0 +1,1 @@
+"""The report: the sections the templates display, formatting only (no estimation)."""

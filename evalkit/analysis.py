@@ -127,11 +127,20 @@ class Analysis:
         return write_results(self.results(parameters), output / RESULTS_FILE)
 
 
-def analyse_pilot(pilot: PilotCard | Path | str) -> Analysis:
-    """Return a pilot analysed: its card loaded, data validated, effects estimated."""
+def analyse_pilot(
+    pilot: PilotCard | Path | str, *, validation: Validation | None = None
+) -> Analysis:
+    """Return a pilot analysed: its card loaded, data validated, effects estimated.
+
+    ``validation`` is the data already validated against this card (as a run
+    does once, before its kernel starts); without it the data are validated here.
+    """
     started = _now()
-    card = pilot if isinstance(pilot, PilotCard) else load_pilot(pilot)
-    validation = validate_data(card)
+    if validation is not None:
+        card = validation.card
+    else:
+        card = pilot if isinstance(pilot, PilotCard) else load_pilot(pilot)
+        validation = validate_data(card)
     validation.raise_if_too_broken()
     frame = validation.valid
     findings = tuple(estimate_effects(card, frame))

@@ -1,50 +1,48 @@
-"""Estimation: one module a design behind one entry point, :func:`estimate_effects`."""
+"""Estimation: each design one module in :mod:`evalkit.estimate.designs`, found through the
+registry (:mod:`evalkit.estimate.registry`), behind one entry point, :func:`estimate_effects`.
+
+The names below load on first use, so the card can consult the registry without
+loading the estimators (statsmodels, scipy).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from evalkit.card import Outcome, PilotCard
-from evalkit.errors import EstimationError
-from evalkit.estimate.describe import cell_means
-from evalkit.estimate.did import estimate_did
-from evalkit.estimate.evidence import Evidence, rate_evidence
-from evalkit.estimate.finding import Finding
-from evalkit.estimate.its import estimate_its
-from evalkit.estimate.power import Mde, minimum_detectable_effect, plan_pilot, power_summary
-from evalkit.estimate.pre_post import estimate_pre_post
-from evalkit.estimate.rct import estimate_rct
-
-__all__ = [
-    "Evidence",
-    "Finding",
-    "Mde",
-    "cell_means",
-    "estimate_effects",
-    "minimum_detectable_effect",
-    "plan_pilot",
-    "power_summary",
-    "rate_evidence",
-]
-
-ESTIMATORS: dict[str, Callable[[PilotCard, pd.DataFrame, Outcome], Finding]] = {
-    "pre_post": estimate_pre_post,
-    "did": estimate_did,
-    "its": estimate_its,
-    "rct": estimate_rct,
+_EXPORTS = {
+    "Estimated": "evalkit.estimate.registry",
+    "Evidence": "evalkit.estimate.evidence",
+    "Finding": "evalkit.estimate.finding",
+    "Mde": "evalkit.estimate.power",
+    "cell_means": "evalkit.estimate.describe",
+    "estimate_effects": "evalkit.estimate.effects",
+    "estimate_outcomes": "evalkit.estimate.effects",
+    "minimum_detectable_effect": "evalkit.estimate.power",
+    "plan_pilot": "evalkit.estimate.power",
+    "power_summary": "evalkit.estimate.power",
+    "rate_evidence": "evalkit.estimate.evidence",
 }
 
+__all__ = sorted(_EXPORTS)
 
-def estimate_effects(card: PilotCard, frame: pd.DataFrame) -> list[Finding]:
-    """Return one finding per outcome in the card, estimated by the card's design."""
-    estimator = ESTIMATORS.get(card.design)
-    if estimator is None:
-        raise EstimationError(
-            f"design '{card.design}' cannot be estimated by this version of evalkit yet",
-            path=card.card_path,
-            where="design",
-            hint=f"use one of: {', '.join(ESTIMATORS)}",
-        )
-    return [estimator(card, frame, outcome) for outcome in card.outcomes]
+if TYPE_CHECKING:
+    from evalkit.estimate.describe import cell_means
+    from evalkit.estimate.effects import estimate_effects, estimate_outcomes
+    from evalkit.estimate.evidence import Evidence, rate_evidence
+    from evalkit.estimate.finding import Finding
+    from evalkit.estimate.power import Mde, minimum_detectable_effect, plan_pilot, power_summary
+    from evalkit.estimate.registry import Estimated
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'evalkit.estimate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,69 @@
+"""Difference-in-differences: the pilot's change against a comparison group's over the same time.
+
+Two periods (``data.period``) give the two-by-two comparison; many periods
+(``data.time``) the panel estimators, with an event study drawn in the report.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from evalkit.estimate.evidence import PRETREND_ALPHA
+from evalkit.estimate.registry import Design, Estimated, Rubric, Scaffold, Words, register_design
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from evalkit.card import Outcome, PilotCard
+    from evalkit.estimate.finding import Finding
+
+
+def _estimate(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Estimated:
+    # the estimators load when used, not when a card is checked
+    from evalkit.estimate.did import estimate_did
+    from evalkit.estimate.panel import estimate_panel
+
+    if card.data.period is None and card.data.time is not None:
+        finding, study = estimate_panel(card, frame, outcome)
+        return Estimated(finding, study)
+    return Estimated(estimate_did(card, frame, outcome))
+
+
+def _doubts(finding: Finding) -> list[str]:
+    p = finding.checks.pretrend_p if finding.checks else None
+    if p is None or p >= PRETREND_ALPHA:
+        return []
+    return [
+        f"{finding.label}: the pilot and comparison groups were already moving apart before "
+        f"the change (pre-trend test p = {p:.2g}), so the estimate may mix the pilot's effect "
+        "with that drift."
+    ]
+
+
+DESIGN = register_design(
+    Design(
+        name="did",
+        needs=(("group",), ("period", "time")),
+        estimate=_estimate,
+        words=Words(
+            uses="a difference-in-differences comparison: the pilot's change against a "
+            "comparison group's change over the same time",
+            opens="Compared with the comparison group over the same time, {label} in the "
+            "pilot was",
+            closes="in the pilot compared with the comparison group",
+            caveat="This relies on the pilot and comparison groups having been on similar "
+            "paths before the change.",
+        ),
+        rubric=Rubric(
+            3, "comparison group observed before and after the change", differences_baseline=True
+        ),
+        plan_as="did",
+        scaffold=Scaffold(
+            roles="  group: {column: arm, pilot: pilot, comparison: comparison}\n"
+            "  period: {column: phase, post: after, pre: before}   # which rows are after "
+            "the change\n",
+            columns=("case_id", "arm", "phase", "ward", "days_in_ta"),
+        ),
+        doubts=_doubts,
+    )
+)

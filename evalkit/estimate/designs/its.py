@@ -1,0 +1,59 @@
+"""Interrupted time series: a trend before the change, projected past it (with or without a
+comparison series)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from evalkit.estimate.evidence import ADVISED_PRE_PERIODS
+from evalkit.estimate.registry import Design, Estimated, Rubric, Scaffold, Words, register_design
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from evalkit.card import Outcome, PilotCard
+    from evalkit.estimate.finding import Finding
+
+
+def _estimate(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Estimated:
+    from evalkit.estimate.its import estimate_its_and_chart  # the estimators load when used
+
+    finding, chart = estimate_its_and_chart(card, frame, outcome)
+    return Estimated(finding, chart)
+
+
+def _doubts(finding: Finding) -> list[str]:
+    pre = finding.checks.pre_periods if finding.checks else None
+    if pre is None or pre >= ADVISED_PRE_PERIODS:
+        return []
+    return [
+        f"{finding.label}: only {pre} periods before the change, so the earlier trend, and "
+        "what would have happened, is uncertain."
+    ]
+
+
+DESIGN = register_design(
+    Design(
+        name="its",
+        needs=(("time",),),
+        estimate=_estimate,
+        words=Words(
+            uses="an interrupted time series",
+            opens="Right after the change, compared with where the earlier trend was heading, "
+            "{label} was",
+            closes="compared with the earlier trend",
+            caveat="An interrupted time series assumes the earlier trend would have carried "
+            "on; anything else that changed at the same moment is mixed in. Its intervals "
+            "allow for how each period leans on the last, which a short series shows only "
+            "roughly, so they are wide when there are few periods.",
+        ),
+        rubric=Rubric(2, "interrupted time series: a trend before the change, no comparison group"),
+        plan_as="its",
+        scaffold=Scaffold(
+            roles="  time: {column: month, start: 2025-04}   # the first period of the change\n"
+            "  #   seasonality: month                   # month (or quarter) effects\n",
+            columns=("case_id", "month", "ward", "days_in_ta"),
+        ),
+        doubts=_doubts,
+    )
+)

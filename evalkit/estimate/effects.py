@@ -1,0 +1,34 @@
+"""Every outcome of a pilot estimated by its card's design, looked up in the registry."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evalkit.card import PilotCard
+from evalkit.errors import EstimationError
+from evalkit.estimate.finding import Finding
+from evalkit.estimate.registry import Design, Estimated, design_names, get_design
+
+
+def design_of(card: PilotCard) -> Design:
+    """Return the card's design from the registry, or say plainly that there is none."""
+    design = get_design(card.design)
+    if design is None:
+        raise EstimationError(
+            f"design '{card.design}' cannot be estimated by this version of evalkit",
+            path=card.card_path,
+            where="design",
+            hint=f"use one of: {', '.join(design_names())}",
+        )
+    return design
+
+
+def estimate_outcomes(card: PilotCard, frame: pd.DataFrame) -> list[Estimated]:
+    """Return each outcome in the card estimated, with its design figure's data."""
+    design = design_of(card)
+    return [design.estimate(card, frame, outcome) for outcome in card.outcomes]
+
+
+def estimate_effects(card: PilotCard, frame: pd.DataFrame) -> list[Finding]:
+    """Return one finding per outcome in the card, estimated by the card's design."""
+    return [estimated.finding for estimated in estimate_outcomes(card, frame)]

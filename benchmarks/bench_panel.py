@@ -183,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         f"true effect {TRUE_EFFECT}"
     )
     print(
-        f"event study: {len(finding.event_study)} periods; pre-trend "  # type: ignore[attr-defined]
-        f"p = {finding.checks['pretrend_p']:.3f}"  # type: ignore[attr-defined]
+        f"event study: {len(finding.event_study)} periods; pre-trend "
+        f"p = {finding.checks.pretrend_p:.3f}"
     )
     print(dummy_formula_check(card, rng, args.periods))
     if rel_est > TOLERANCE or rel_se > TOLERANCE:

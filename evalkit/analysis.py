@@ -6,7 +6,7 @@ numbers it shows are the numbers results.json holds.
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,20 @@ from evalkit._version import __version__
 from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import Validation, pilot_mask, post_mask, validate_data
 from evalkit.contract.voice import VoiceItem, load_voice
-from evalkit.estimate import Evidence, Finding, cell_means, estimate_effects, rate_evidence
-from evalkit.learning import LogEntry, current_entries, log_path, preview_draft, read_log
+from evalkit.estimate.describe import cell_means
+from evalkit.estimate.effects import design_of, estimate_outcomes
+from evalkit.estimate.evidence import Evidence, rate_evidence
+from evalkit.estimate.finding import Finding
+from evalkit.hashing import Fingerprint, hash_file
+from evalkit.learning import (
+    LOG_FILE,
+    LogEntry,
+    current_entries,
+    log_path,
+    preview_draft,
+    read_log,
+    refresh_draft,
+)
 from evalkit.quality import QualityReport, Signal, assess_quality, data_signals, published_rows
 from evalkit.quality.attrition import Attrition
 from evalkit.quality.disclosure import pilot_salt, pseudonymise, suppress_count
@@ -28,10 +40,12 @@ from evalkit.results import (
     PilotInfo,
     Results,
     RunInfo,
+    RunInputs,
     TargetContext,
     write_results,
 )
 from evalkit.safe_csv import write_csv
+from evalkit.timestamps import iso_stamp
 
 REJECTED_FILE = "rejected_rows.csv"
 
@@ -46,6 +60,8 @@ class Analysis:
     evidence: Evidence
     signals: tuple[Signal, ...]
     cells: dict[str, pd.DataFrame]
+    #: each outcome's design figure data (an ITS counterfactual, an event study), by column
+    figures: dict[str, Any]
     voice: tuple[VoiceItem, ...]
     quality: QualityReport
     started: str
@@ -57,8 +73,10 @@ class Analysis:
         others = [e for e in entries if e.id != entry.id]
         return entry, sorted([*others, entry], key=lambda e: e.cycle)
 
-    def results(self, parameters: dict[str, Any] | None = None) -> Results:
-        """Return the results.json model for this analysis."""
+    def results(
+        self, parameters: dict[str, Any] | None = None, inputs: RunInputs | None = None
+    ) -> Results:
+        """Return the results.json model for this analysis (``inputs``: what it was made from)."""
         card = self.card
         return Results(
             pilot=PilotInfo(
@@ -80,6 +98,7 @@ class Analysis:
                 started=self.started,
                 finished=_now(),
                 parameters=parameters or {},
+                inputs=inputs,
             ),
         )
 
@@ -119,12 +138,32 @@ class Analysis:
             )
         return tuple(found)
 
-    def write(self, output_dir: Path | str, parameters: dict[str, Any] | None = None) -> Path:
-        """Write results.json and rejected_rows.csv into ``output_dir``; return results' path."""
+    def write(
+        self,
+        output_dir: Path | str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        inputs: Mapping[str, str] | None = None,
+    ) -> Path:
+        """Write rejected_rows.csv and results.json into ``output_dir``; return results' path.
+
+        ``inputs`` are the hashes of what the report is made from, as ``evalkit
+        run`` passes them (``evalkit.runner.fingerprint``). With them this is a
+        run's write: this cycle's learning-log draft is refreshed first, then the
+        log is hashed as the run leaves it and the fingerprint is written into
+        results.json with everything else, once. Without them (exploring in
+        JupyterLab) the learning log is left alone and no fingerprint is recorded.
+        """
         output = Path(output_dir)
         output.mkdir(parents=True, exist_ok=True)
         write_rejected(self.validation, output)
-        return write_results(self.results(parameters), output / RESULTS_FILE)
+        results = self.results(parameters)
+        if inputs is not None:
+            refresh_draft(self.card, results, self.voice)
+            made_from = Fingerprint.of(inputs).with_part(LOG_FILE, hash_file(log_path(self.card)))
+            run = results.run.model_copy(update={"inputs": RunInputs(**made_from.to_json())})
+            results = results.model_copy(update={"run": run})
+        return write_results(results, output / RESULTS_FILE)
 
 
 def analyse_pilot(
@@ -143,19 +182,26 @@ def analyse_pilot(
         validation = validate_data(card)
     validation.raise_if_too_broken()
     frame = validation.valid
-    findings = tuple(estimate_effects(card, frame))
+    design = design_of(card)
+    estimated = estimate_outcomes(card, frame)
+    findings = tuple(e.finding for e in estimated)
+    figures = {
+        outcome.column: e.figure
+        for outcome, e in zip(card.outcomes, estimated, strict=True)
+        if e.figure is not None
+    }
     # each table is published beside its finding's n, which its suppression allows for
     cells = {
         outcome.column: cell_means(card, frame, outcome, published_n=finding.n)
         for outcome, finding in zip(card.outcomes, findings, strict=True)
     }
-    quality = assess_quality(validation)
+    quality = assess_quality(validation, differences_baseline=design.rubric.differences_baseline)
     facts = {
         "rejected_share": validation.rejected_share,
         "rejected_rows": float(len(validation.rejected)),
         "min_cell_count": float(card.min_cell_count),
         "smallest_group": _smallest_cell(card, frame),
-        **_quality_facts(card.design, quality),
+        **_quality_facts(quality, differences_baseline=design.rubric.differences_baseline),
         **_design_facts(findings),
     }
     return Analysis(
@@ -165,6 +211,7 @@ def analyse_pilot(
         evidence=rate_evidence(card.design, facts, words=_design_words(findings)),
         signals=(*data_signals(validation, [f.n for f in findings]), *quality.signals()),
         cells=cells,
+        figures=figures,
         voice=tuple(load_voice(card)),
         quality=quality,
         started=started,
@@ -193,39 +240,44 @@ def _design_facts(findings: tuple[Finding, ...]) -> dict[str, float]:
     """Return the design's own checks (pre-trend test, pre-periods) the rating looks at."""
     facts: dict[str, float] = {}
     for finding in findings:
-        checks = getattr(finding, "checks", None) or {}
-        for key, pick in (("pretrend_p", min), ("pre_periods", min)):
-            value = checks.get(key)
-            if isinstance(value, int | float):
-                facts[key] = pick(facts.get(key, value), float(value))
-        if checks.get("few_events"):
-            facts["few_events"] = 1.0
-        inference = getattr(finding, "inference", None) or {}
-        if inference:
+        checks = finding.checks
+        if checks is not None:
+            for key, value in (
+                ("pretrend_p", checks.pretrend_p),
+                ("pre_periods", checks.pre_periods),
+            ):
+                if value is not None:
+                    facts[key] = min(facts.get(key, value), float(value))
+            if checks.few_events:
+                facts["few_events"] = 1.0
+        inference = finding.inference
+        if inference is not None:
             # the clusters a finding rests on; stated only when they are places, not people
             facts["few_clusters"] = 1.0
-            facts["unbounded"] = max(facts.get("unbounded", 0.0), float(inference["unbounded"]))
-            for key in ("clusters", "treated_clusters"):
-                if isinstance(inference.get(key), int):
-                    facts[key] = min(facts.get(key, inference[key]), float(inference[key]))
+            facts["unbounded"] = max(facts.get("unbounded", 0.0), float(inference.unbounded))
+            for key, count in (
+                ("clusters", inference.clusters),
+                ("treated_clusters", inference.treated_clusters),
+            ):
+                if count is not None:
+                    facts[key] = min(facts.get(key, count), float(count))
     return facts
 
 
 def _design_words(findings: tuple[Finding, ...]) -> dict[str, str]:
     """Return what the clusters behind the findings are called ("wards"), for the reasons."""
     for finding in findings:
-        word = (getattr(finding, "inference", None) or {}).get("cluster_word")
-        if word:
-            return {"clusters": word}
+        if finding.inference is not None and finding.inference.cluster_word:
+            return {"clusters": finding.inference.cluster_word}
     return {}
 
 
-def _quality_facts(design: str, quality: QualityReport) -> dict[str, float]:
+def _quality_facts(quality: QualityReport, *, differences_baseline: bool) -> dict[str, float]:
     """Return the integrity findings the evidence rating looks at."""
     facts: dict[str, float] = {}
     if isinstance(quality.attrition, Attrition):
         facts["attrition_high"] = float(quality.attrition.rating.level == "high")
-    if design != "did" and quality.equivalence:
+    if not differences_baseline and quality.equivalence:
         # a gap in starting levels is what difference-in-differences differences away
         facts["imbalance"] = max(abs(eq.difference) for eq in quality.equivalence.values())
     return facts
@@ -241,14 +293,14 @@ def _smallest_cell(card: PilotCard, frame: pd.DataFrame) -> float:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return iso_stamp()
 
 
 def locate_pilot(pilot_dir: Path | str) -> Path:
     """Return a pilot folder, looking for a relative one from here and each folder above.
 
     This lets a template's default ``pilot_dir`` work both when papermill runs
-    it from the repository and when JupyterLab opens it in templates/notebooks.
+    it from the repository and when JupyterLab opens it where it is installed.
     """
     path = Path(pilot_dir)
     if path.is_absolute() or path.exists():

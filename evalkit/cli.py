@@ -8,34 +8,19 @@ from __future__ import annotations
 
 import functools
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
 from evalkit._version import __version__
+from evalkit.console import err, out
 from evalkit.errors import EvalkitError
-
-if TYPE_CHECKING:
-    from evalkit.runner import RunOutcome
+from evalkit.estimate.registry import design_names
 
 F = TypeVar("F", bound=Callable[..., Any])
-# user text (paths, cell values) is printed as it is, never read as console markup
-out = Console(highlight=False, markup=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
 def explains_errors(command: F) -> F:
@@ -70,7 +55,7 @@ def cli(debug: bool) -> None:
 @click.argument("pilot_dir", type=click.Path(path_type=Path))
 @click.option(
     "--design",
-    type=click.Choice(["did", "pre_post"]),
+    type=click.Choice(design_names()),
     default="did",
     show_default=True,
     help="The evaluation design the card starts with.",
@@ -95,39 +80,11 @@ def new(pilot_dir: Path, design: str, name: str, place: str) -> None:
 def validate(pilot_dir: Path) -> None:
     """Check a pilot's card and data; print every problem; exit 1 if there is any."""
     from evalkit.card import load_pilot
+    from evalkit.console import print_validation
     from evalkit.contract import validate_data
 
-    card = load_pilot(pilot_dir)
-    validation = validate_data(card)
-    out.print(
-        f"{card.id}: card OK; {validation.path}: {validation.rows_read} rows read, "
-        f"{len(validation.rejected)} rejected ({validation.rejected_share:.1%})"
-    )
-    if not validation.rows_read:
-        validation.raise_if_too_broken()  # says the file has a header but no rows
-    if validation.failures.empty:
-        out.print("[green]All rows passed their checks.[/]", markup=True)
-        return
-    table = Table(title="Problems by column and rule", title_justify="left")
-    for column in ("column", "rule", "rows", "first line"):
-        table.add_column(column)
-    for values in validation.failure_summary().itertuples(index=False):
-        table.add_row(*(str(value) for value in values))
-    out.print(table)
-    failures = validation.failures[["line", "column", "rule", "value"]]
-    for line, column, rule, value in failures.itertuples(index=False):
-        found = f" (found '{value}')" if value else ""
-        out.print(
-            f"{validation.path}:{line}: {column}: {rule}{found}",
-            markup=False,
-        )
-    verdict = (
-        "too many to estimate on"
-        if validation.rejected_share > card.data.max_rejected_share
-        else "a run will leave these rows out and list them in rejected_rows.csv"
-    )
-    err.print(f"{len(validation.rejected)} row(s) failed: {verdict}.")
-    sys.exit(1)
+    if not print_validation(validate_data(load_pilot(pilot_dir))):
+        sys.exit(1)
 
 
 @cli.command()
@@ -174,13 +131,8 @@ def run(
     runs_dir: Path | None,
 ) -> None:
     """Run pilots: validate, execute the report template, write reports/cycle-<n>/."""
-    import contextlib
-    import datetime as dt
-    import signal
-
-    from evalkit.runner import find_pilots, run_pilots
-    from evalkit.runner.manifest import default_runs_dir, write_manifest
-    from evalkit.runner.workers import dask_executor, default_jobs
+    from evalkit.console import run_display
+    from evalkit.runner import find_pilots, run_batch
 
     if run_all:
         pilots = [p for folder in (paths or (Path("pilots"),)) for p in find_pilots(folder)]
@@ -191,60 +143,19 @@ def run(
     if not pilots:
         err.print("No pilots found (a pilot is a folder with a pilot.yaml).")
         sys.exit(1)
-    workers = jobs or default_jobs()
-    options = {
-        "jobs": workers,
-        "force": force,
-        "timeout": timeout,
-        "dask_scheduler": dask_scheduler,
-    }
-    started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
-    finished: dict[Path, RunOutcome] = {}
-    # a scheduler stopping the run (SIGTERM) is treated like Ctrl-C: the manifest is still written
-    previous = None
-    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
-        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        with contextlib.ExitStack() as stack:
-            executor = (
-                stack.enter_context(dask_executor(dask_scheduler)) if dask_scheduler else None
-            )
-            progress = stack.enter_context(_run_progress(len(pilots))) if err.is_terminal else None
-            running: list[str] = []
-
-            def start(pilot: Path) -> None:
-                running.append(_pilot_name(pilot))
-                if progress is not None:
-                    progress.update(progress.task_ids[0], description=", ".join(running))
-
-            def done(outcome: RunOutcome) -> None:
-                finished[outcome.pilot] = outcome
-                if _pilot_name(outcome.pilot) in running:
-                    running.remove(_pilot_name(outcome.pilot))
-                if progress is not None:
-                    progress.update(progress.task_ids[0], advance=1, description=", ".join(running))
-                _report_one(outcome, timestamp=progress is None)
-
-            run_pilots(
-                pilots,
-                timeout=timeout,
-                force=force,
-                jobs=workers,
-                executor=executor,
-                on_start=start,
-                on_done=done,
-            )
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-        manifest = None
-        try:
-            where = runs_dir or default_runs_dir(pilots)
-            manifest = write_manifest(where, pilots, finished, started=started, options=options)
-        except OSError as exc:
-            err.print(f"error: the run manifest could not be written: {exc}")
-        _summarise_run(pilots, finished, time.perf_counter() - clock, manifest)
-    if manifest is None or any(o.status == "failed" for o in finished.values()):
+    with run_display(len(pilots)) as display:
+        batch = run_batch(
+            pilots,
+            jobs=jobs,
+            force=force,
+            timeout=timeout,
+            dask_scheduler=dask_scheduler,
+            runs_dir=runs_dir,
+            on_start=display.started,
+            on_done=display.done,
+            on_end=display.finish,  # also when the run is stopped (Ctrl-C, SIGTERM)
+        )
+    if batch.failed:
         sys.exit(1)
 
 
@@ -261,7 +172,7 @@ def run(
 @explains_errors
 def compare(pilots_dir: Path, out_dir: Path, timeout: float | None) -> None:
     """Compare all pilots: portfolio, shared outcomes pooled, learning and blockers; no ranking."""
-    from evalkit.compare.run import run_comparison
+    from evalkit.runner.comparison import run_comparison
 
     folder, warnings = run_comparison(pilots_dir, out_dir, timeout=timeout)
     for warning in warnings:
@@ -357,11 +268,9 @@ def _with_human_options(command: F) -> F:
 
 
 def _human(fields: dict[str, Any]) -> dict[str, Any]:
-    blockers = []
-    for text in fields.pop("blockers", ()):
-        what, _, needs = str(text).partition("|")
-        blockers.append({"what": what.strip(), "needs": needs.strip()})
-    return {**fields, "blockers": blockers}
+    from evalkit.learning import Blocker
+
+    return {**fields, "blockers": [Blocker.parse(text) for text in fields.pop("blockers", ())]}
 
 
 @log.command("show")
@@ -421,78 +330,6 @@ def log_correct(pilot_dir: Path, cycle: int | None, **fields: Any) -> None:
     out.print(f"Wrote correction {entry.id} superseding {entry.supersedes}; close it when done.")
 
 
-def _run_progress(total: int) -> Progress:
-    progress = Progress(
-        SpinnerColumn(),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=err,
-        transient=True,
-    )
-    progress.add_task("starting", total=total)
-    return progress
-
-
-def _report_one(outcome: RunOutcome, *, timestamp: bool = False) -> None:
-    """Print one line as a pilot finishes (with the time, for a log); failures in full on stderr."""
-    import datetime as dt
-
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ ") if timestamp else ""
-    name = escape(_pilot_name(outcome.pilot))
-    if outcome.status == "ok" and outcome.report_dir is not None:
-        why = f"  ({escape(outcome.note)})" if outcome.note else ""
-        out.print(
-            f"{stamp}[green]ok[/]      {name}  {outcome.seconds:.1f}s  "
-            f"{escape(str(outcome.report_dir / 'report.html'))}{why}",
-            markup=True,
-        )
-    elif outcome.status == "skipped":
-        out.print(f"{stamp}[cyan]skipped[/] {name}  {escape(outcome.note)}", markup=True)
-    else:
-        err.print(
-            f"{stamp}[red]failed[/]  {name}  {outcome.seconds:.1f}s\n{escape(outcome.message)}",
-            markup=True,
-        )
-
-
-def _summarise_run(
-    pilots: list[Path], finished: dict[Path, RunOutcome], seconds: float, manifest: Path | None
-) -> None:
-    table = Table(title=f"{len(pilots)} pilot(s) in {seconds:.1f}s", title_justify="left")
-    for column in ("pilot", "status", "seconds"):
-        table.add_column(column)
-    table.add_column("report or reason", overflow="fold")
-    widest = 0
-    for pilot in pilots:
-        o = finished.get(pilot)
-        if o is None:
-            table.add_row(
-                _pilot_name(pilot), "interrupted", "", "stopped before this pilot finished"
-            )
-            continue
-        if o.status == "failed":
-            where = o.message.splitlines()[0] if o.message else "failed"
-        elif o.status == "skipped":
-            where = o.note
-        else:
-            where = str(o.report_dir)
-        table.add_row(_pilot_name(o.pilot), o.status, f"{o.seconds:.1f}", where)
-        widest = max(widest, len(_pilot_name(o.pilot)) + len(where))
-    # a log file is no terminal: widen the table so report paths stay whole (up to 400 columns)
-    wide = max(out.width, min(400, widest + 40))
-    console = out if out.is_terminal else Console(file=out.file, width=wide, highlight=False)
-    console.print(table)
-    if manifest is not None:
-        out.print(f"Manifest: {manifest}")
-
-
 def main() -> None:
     """Run the evalkit command line."""
     cli(prog_name="evalkit")
-
-
-def _pilot_name(pilot: Path) -> str:
-    """Return the pilot folder's name, also when it was given as ``.`` or ``..``."""
-    return pilot.resolve().name if pilot.name in {"", ".", ".."} else pilot.name

@@ -14,17 +14,31 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalkit.atomic import write_atomically
+from evalkit.card.folders import RESULTS_FILE
 from evalkit.errors import DataError
 from evalkit.estimate.evidence import Evidence
 from evalkit.estimate.finding import Finding
 from evalkit.quality import Signal
 
 SCHEMA_VERSION = 1
-RESULTS_FILE = "results.json"
+
+__all__ = [
+    "RESULTS_FILE",
+    "SCHEMA_VERSION",
+    "DataInfo",
+    "PilotInfo",
+    "Results",
+    "RunInfo",
+    "RunInputs",
+    "TargetContext",
+    "load_results",
+    "write_results",
+]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="allow")
+    # a newer evalkit may add keys (without a schema_version bump): read past them
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class PilotInfo(_Frozen):
@@ -57,11 +71,25 @@ class TargetContext(_Frozen):
     note: str = ""
 
 
+class RunInputs(_Frozen):
+    """What a report was made from: each input's SHA-256, and the hash of those hashes.
+
+    Names are relative to the pilot folder (``data/cases.csv``), never a local
+    path; see ``evalkit.runner.fingerprint``. A run skips a pilot whose inputs
+    hash the same as its last report's.
+    """
+
+    fingerprint: str
+    parts: dict[str, str]
+
+
 class RunInfo(_Frozen):
     evalkit_version: str
     started: str
     finished: str
     parameters: dict[str, Any] = Field(default_factory=dict)
+    #: None when the report was not made by ``evalkit run`` (a template run on its own)
+    inputs: RunInputs | None = None
 
 
 class Results(_Frozen):

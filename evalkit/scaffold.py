@@ -7,6 +7,7 @@ from pathlib import Path
 
 from evalkit.card import CARD_FILE
 from evalkit.errors import ConfigError
+from evalkit.estimate.registry import design_names, get_design
 
 CARD_TEMPLATE = """\
 # The pilot card: what this pilot is, what it measures, and how its data are laid out.
@@ -27,13 +28,12 @@ theory_of_change:
 learning_questions:
   - Does the new way of working change the outcome?
 
-design: {design}             # pre_post | did (its and rct arrive in a later version)
+design: {design}             # {designs}
 
 data:
   path: data/cases.csv       # CSV, XLSX or Parquet, inside this folder; never changed by evalkit
   unit: case_id              # the person, household or case each row is about
-{group}  period: {{column: phase, post: after, pre: before}}   # which rows are after the change
-  # cluster: ward            # cluster standard errors by this column
+{roles}  # cluster: ward            # cluster standard errors by this column
   # covariates: [household_size]
   columns:                   # your own columns and their checks (permitted variation)
     ward: {{type: str}}
@@ -49,14 +49,15 @@ outcomes:
     # target: {{value: 90, note: national expectation}}   # context only, never pass/fail
 """
 
-GROUP_LINE = "  group: {column: arm, pilot: pilot, comparison: comparison}\n"
-
 
 def create_pilot(folder: Path, *, name: str = "", place: str = "", design: str = "did") -> Path:
     """Create a pilot folder with a card, an empty data template and an empty log."""
-    if design not in {"did", "pre_post"}:
+    entry = get_design(design)
+    scaffolded = [n for n in design_names() if (d := get_design(n)) and d.scaffold]
+    if entry is None or entry.scaffold is None:
         raise ConfigError(
-            f"evalkit new cannot scaffold design '{design}' yet", hint="use did or pre_post"
+            f"evalkit new cannot scaffold design '{design}' yet",
+            hint=f"use one of: {', '.join(scaffolded)}",
         )
     card_path = folder / CARD_FILE
     if card_path.exists():
@@ -74,13 +75,12 @@ def create_pilot(folder: Path, *, name: str = "", place: str = "", design: str =
             place=json.dumps(place or "Our area", ensure_ascii=False),
             team=json.dumps(f"{place or 'Our area'} pilot team", ensure_ascii=False),
             design=design,
-            group=GROUP_LINE if design == "did" else "",
+            designs=" | ".join(design_names()),
+            roles=entry.scaffold.roles,
         ),
         encoding="utf-8",
     )
-    header = ["case_id", "phase", "ward", "days_in_ta"]
-    if design == "did":
-        header.insert(1, "arm")
+    header = list(entry.scaffold.columns)
     data = folder / "data" / "cases.csv"
     if not data.exists():
         data.write_text(",".join(header) + "\n", encoding="utf-8")

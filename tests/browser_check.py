@@ -12,8 +12,8 @@ contrast (axe-core cannot judge svg text), and runs axe-core (the copy
 bundled with axe-playwright-python). It saves full-page and cropped
 screenshots.
 
-Chromium is Debian's ``chromium`` at /usr/bin/chromium (``.ci/run`` installs
-it), or the browser named by ``$EVALKIT_CHROMIUM``. Never ``playwright
+Chromium is Debian's ``chromium`` at /usr/bin/chromium (``scripts/install_chromium.sh``
+installs it), or the browser named by ``$EVALKIT_CHROMIUM``. Never ``playwright
 install``: it downloads a browser from the network.
 """
 
@@ -210,8 +210,8 @@ def chromium_path() -> Path:
     if not found:
         raise BrowserMissing(
             f"Chromium is not installed (looked for {named}). The browser checks need Debian's "
-            "chromium: .ci/run installs it with `apt-get install -y chromium`; do the same "
-            "locally, or set EVALKIT_CHROMIUM to a Chromium or Chrome binary. "
+            "chromium: `bash scripts/install_chromium.sh` installs it when missing (the README's "
+            "test command runs it), or set EVALKIT_CHROMIUM to a Chromium or Chrome binary. "
             "Do not run `playwright install` (it downloads a browser from the network)."
         )
     return Path(found)
@@ -222,7 +222,9 @@ def open_browser(executable: Path | None = None) -> Iterator[Browser]:
     """Yield headless Chromium started by Playwright; it is closed when the block ends."""
     path = executable if executable is not None else chromium_path()
     if not path.exists():
-        raise BrowserMissing(f"Chromium is not installed at {path}; .ci/run installs it")
+        raise BrowserMissing(
+            f"Chromium is not installed at {path}; scripts/install_chromium.sh installs it"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(path), headless=True, args=list(CHROMIUM_FLAGS)
@@ -388,8 +390,8 @@ def render_examples(workdir: Path, pilots_dir: Path = REPO / "pilots") -> dict[s
     The example pilots are copied (without their reports) into ``workdir``
     so nothing is written into the repository's ``pilots/``.
     """
-    from evalkit.compare.run import run_comparison
     from evalkit.runner import find_pilots, run_pilots
+    from evalkit.runner.comparison import run_comparison
 
     copies = workdir / "pilots"
     for pilot in find_pilots(pilots_dir):

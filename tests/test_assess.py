@@ -76,7 +76,8 @@ def make_cases(seed: int, plants: set[str]) -> pd.DataFrame:
 
 def _signals(make_pilot: PilotFactory, seed: int, plants: set[str]) -> dict[str, list[str]]:
     pilot = make_pilot(CARD, data=make_cases(seed, plants).to_csv(index=False))
-    quality = assess_quality(validate_data(load_pilot(pilot)))
+    # the card's design (did) differences away a gap in starting levels
+    quality = assess_quality(validate_data(load_pilot(pilot)), differences_baseline=True)
     found: dict[str, list[str]] = {}
     for signal in quality.signals():
         if signal.level != "info":
@@ -108,6 +109,25 @@ def test_each_planted_pattern_is_noticed(
 def test_the_recording_break_names_the_month_it_happened(make_pilot: PilotFactory) -> None:
     found = _signals(make_pilot, 2, {"recording"})
     assert any("2025-10" in message for message in found["recording-break"])
+
+
+def test_a_baseline_gap_is_a_question_unless_the_design_differences_it_away(
+    make_pilot: PilotFactory,
+) -> None:
+    frame = make_cases(1, set())
+    pilot_before = (frame["arm"] == "pilot") & (frame["phase"] == "before")
+    later = pd.to_numeric(frame["days"], errors="coerce") + 40  # the pilot starts 40 days behind
+    shifted = later.map(lambda v: "" if pd.isna(v) else str(int(v)))
+    frame["days"] = frame["days"].where(~pilot_before, shifted)
+    validation = validate_data(load_pilot(make_pilot(CARD, data=frame.to_csv(index=False))))
+
+    def levels(differences_baseline: bool) -> set[str]:
+        quality = assess_quality(validation, differences_baseline=differences_baseline)
+        assert quality.differences_baseline is differences_baseline
+        return {s.level for s in quality.signals() if s.kind == "baseline-equivalence"}
+
+    assert levels(False) and levels(False) <= {"question", "concern"}
+    assert levels(True) == {"info"}
 
 
 def test_high_attrition_lowers_the_evidence_level(make_pilot: PilotFactory) -> None:

@@ -11,11 +11,10 @@ import pytest
 from evalkit.quality.attrition import (
     Boundary,
     attrition,
-    baseline_equivalence,
     classify_attrition,
-    classify_equivalence,
     largest_low_differential,
 )
+from evalkit.quality.equivalence import baseline_equivalence, classify_equivalence
 
 # Published points of the WWC attrition boundary: What Works Clearinghouse (2020),
 # Standards Handbook, Version 4.1, Table II.1 (overall attrition %, largest

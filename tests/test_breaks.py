@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evalkit.quality.breaks import ALPHA, count_breaks, share_breaks
+from evalkit.quality.breaks import count_breaks, share_breaks
+from evalkit.quality.segmentation import ALPHA
 
 
 def months(n: int, start_year: int = 2024) -> list[str]:

@@ -7,6 +7,7 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import openpyxl
 import pytest
 from click.testing import CliRunner
@@ -128,6 +129,15 @@ def test_help_lists_the_commands() -> None:
     assert {"new", "validate", "run"} <= listed
 
 
+def test_new_offers_every_design_in_the_registry() -> None:
+    from evalkit.estimate.registry import design_names
+
+    (design,) = [p for p in cli.commands["new"].params if p.name == "design"]
+
+    assert isinstance(design.type, click.Choice)
+    assert list(design.type.choices) == design_names()
+
+
 def test_python_m_evalkit_prints_the_version() -> None:
     result = evalkit_cmd("--version")
     assert result.returncode == 0, result.stderr
@@ -227,7 +237,7 @@ def test_messages_show_folder_names_with_brackets_as_they_are(
         (["--no-such-option"], "No such option"),
         (["run"], "give one or more pilot folders"),
         (["validate"], "Missing argument"),
-        (["new", "--design", "its", "x"], "'its' is not one of"),
+        (["new", "--design", "synthetic", "x"], "'synthetic' is not one of"),
     ],
     ids=["unknown option", "run with no paths", "validate with no folder", "new unknown design"],
 )

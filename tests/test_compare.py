@@ -329,11 +329,12 @@ def test_a_place_too_few_to_bound_is_shown_but_not_pooled_and_few_ward_places_we
 ) -> None:
     """#13: a finding with no interval end is not weighed in the pool; a few-ward finding is
     pooled on the spread of its own (bootstrap) interval, not on its narrower cluster-robust se."""
-    few_wards = _finding("days", -10.0, 1.0).model_copy(
-        update={"ci_low": -30.0, "ci_high": 10.0, "inference": {"method": "wild"}}
+    rests = {"note": "", "short": "", "cluster_word": "wards"}
+    few_wards = _finding("days", -10.0, 1.0).with_parts(
+        **{"ci_low": -30.0, "ci_high": 10.0, "inference": {"method": "wild", **rests}}
     )
-    unbounded = _finding("days", -50.0, 1.0).model_copy(
-        update={"ci_low": -math.inf, "ci_high": math.inf, "inference": {"method": "randomisation"}}
+    unbounded = _finding("days", -50.0, 1.0).with_parts(
+        **{"ci_low": -math.inf, "ci_high": math.inf, "inference": {"method": "ri", **rests}}
     )
     write_pilot(tmp_path, "a", "Ashby", [few_wards])
     write_pilot(tmp_path, "b", "Brent", [_finding("days", -5.0, 2.0)])

@@ -360,6 +360,17 @@ def test_more_than_the_default_share_rejected_raises(make_pilot: PilotFactory) -
     assert "max_rejected_share" in error.hint
 
 
+def test_too_many_rejected_is_the_one_decision(make_pilot: PilotFactory) -> None:
+    # 6 of 60 is exactly the 10% the card allows; 7 is more
+    six = _validate(make_pilot, data=_rows_with_negative_days(6), folder="six")
+    seven = _validate(make_pilot, data=_rows_with_negative_days(7), folder="seven")
+    assert not six.too_many_rejected
+    assert seven.too_many_rejected
+    six.raise_if_too_broken()
+    with pytest.raises(DataError):
+        seven.raise_if_too_broken()
+
+
 def test_the_card_can_allow_a_larger_rejected_share(make_pilot: PilotFactory) -> None:
     card = DID_CARD.replace(
         "  path: {data_path}\n", "  path: {data_path}\n  max_rejected_share: 0.5\n"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import click
 import pytest
@@ -35,12 +38,63 @@ def test_every_command_is_in_the_readme_with_its_help(name: str, command: click.
                 assert opt in README, f"README lacks `evalkit {name} {opt}`"
 
 
-def test_ci_runs_exactly_the_readmes_test_command() -> None:
+def _setup_commands() -> tuple[str, str]:
+    """Return the README's two set-up commands: run the example pilots, run the tests."""
     commands = re.findall(r"```bash\n(.+?)\n```", README)
-    test_command = next(c for c in commands if "pytest" in c)
     run_command = next(c for c in commands if "evalkit run --all" in c)
+    test_command = next(c for c in commands if "pytest" in c)
+    return run_command, test_command
+
+
+def test_ci_runs_exactly_the_readmes_test_command() -> None:
+    run_command, test_command = _setup_commands()
     assert README.index(run_command) < README.index(test_command)
-    assert test_command in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert test_command in ci
+    # in a fresh virtual environment inside the checkout
+    assert "rm -rf .venv" in ci[: ci.index(test_command)]
+    assert "python3 -m venv .venv" in test_command
+
+
+def test_the_readmes_test_command_installs_chromium_only_when_it_is_missing(
+    tmp_path: Path,
+) -> None:
+    _, test_command = _setup_commands()
+    script = "scripts/install_chromium.sh"
+    assert test_command.startswith(f"bash {script} && "), "the browser tests need chromium"
+    # a machine without chromium, where apt-get (a stand-in) records what it was asked
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    bash = shutil.which("bash")
+    assert bash
+    stubs = {
+        "id": "echo 0",  # as root, as CI runs
+        "apt-get": (
+            f'echo "$*" >> {calls}\n'
+            f'[ "$1" = install ] && printf "#!{bash}\\n" > {bin_dir}/chromium'
+            f" && {shutil.which('chmod')} +x {bin_dir}/chromium\ntrue"
+        ),
+    }
+    for name, body in stubs.items():
+        (bin_dir / name).write_text(f"#!{bash}\n{body}\n", encoding="utf-8")
+        (bin_dir / name).chmod(0o755)
+    (bin_dir / "env").symlink_to(shutil.which("env") or "/usr/bin/env")
+
+    def install() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [bash, str(REPO / script)],
+            env={"PATH": str(bin_dir)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    first = install()
+    assert first.returncode == 0, first.stderr
+    assert calls.read_text().splitlines() == ["update -qq", "install -y -qq chromium"]
+    again = install()  # chromium is there now: nothing to do
+    assert again.returncode == 0, again.stderr
+    assert len(calls.read_text().splitlines()) == 2
 
 
 def test_changelog_has_an_unreleased_section_naming_issues() -> None:
@@ -70,7 +124,7 @@ def test_only_one_module_imports_papermill_and_one_imports_click() -> None:
     }
     assert [
         n for n, s in sources.items() if re.search(r"^\s*(import|from) papermill", s, re.M)
-    ] == ["notebooks/__init__.py"]
+    ] == ["notebooks/execute.py"]
     assert [n for n, s in sources.items() if re.search(r"^\s*(import|from) click", s, re.M)] == [
         "cli.py"
     ]

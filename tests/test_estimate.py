@@ -142,7 +142,7 @@ def test_did_clusters_by_the_cards_cluster(make_pilot: PilotFactory) -> None:
     # three wards, each holding pilot and comparison families: far too few for
     # cluster-robust errors, so the wild cluster bootstrap by ward decides
     assert "wild cluster bootstrap by ward" in finding.method
-    assert finding.inference["clusters"] == 3
+    assert finding.inference.clusters == 3
     assert finding.ci_low < finding.estimate < finding.ci_high
 
 

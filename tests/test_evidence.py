@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.estimate.evidence import DESIGN_LEVEL, DOWNGRADES, LEVELS, rate_evidence
+from evalkit.estimate.evidence import DOWNGRADES, LEVELS, rate_evidence
+from evalkit.estimate.registry import get_design
 
 
 @pytest.mark.parametrize(("design", "level"), [("pre_post", 1), ("its", 2), ("did", 3), ("rct", 5)])
 def test_each_design_starts_at_its_level(design: str, level: int) -> None:
     rating = rate_evidence(design, {})
     assert rating.level == level and rating.scale == "maryland-sms"
-    assert rating.why[0] == DESIGN_LEVEL[design][1]
+    entry = get_design(design)
+    assert entry is not None and rating.why[0] == entry.rubric.reason
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,9 @@ def test_each_true_effect_lies_inside_its_interval(pilot: str) -> None:
             # the generator draws a mean of 1.6 before and 1.6 + effect after
             expected = (1.6 + effect) / 1.6
             difference = finding.mean_difference
-            assert difference["ci_low"] <= effect <= difference["ci_high"], finding.outcome
+            assert difference is not None, finding.outcome
+            low, high = difference.ci_low, difference.ci_high
+            assert low is not None and high is not None and low <= effect <= high, finding.outcome
         else:
             expected = effect * (100 if outcome.type == "binary" else 1)
         assert finding.ci_low <= expected <= finding.ci_high, (finding.outcome, expected)

@@ -213,10 +213,10 @@ def _one(card: PilotCard, frame: pd.DataFrame) -> Finding:
 def test_two_wards_in_the_pilot_are_judged_by_randomisation_over_wards(tmp_path: Path) -> None:
     card = _card(tmp_path, "did", DID)
     finding = _one(card, _ward_people(np.random.default_rng(1), 12, 2, 0.0, periods=True))
-    assert finding.inference["method"] == "randomisation inference (placebo-in-space)"
-    assert finding.inference["assignments"] == 66  # 12 choose 2
+    assert finding.inference.method == "randomisation inference (placebo-in-space)"
+    assert finding.inference.assignments == 66  # 12 choose 2
     assert finding.p_value >= 1 / 66
-    assert "only 12 wards, 2 in the pilot" in finding.inference["note"]
+    assert "only 12 wards, 2 in the pilot" in finding.inference.note
     assert "randomisation inference over ward" in finding.method
 
 
@@ -229,11 +229,11 @@ def test_a_six_ward_pilot_with_a_chance_result_says_how_few_wards_it_rests_on(
     usual_significant = 0
     for _ in range(200):
         finding = _one(card, _ward_people(rng, 6, 3, 0.0, periods=True))
-        if finding.inference["cluster_robust"]["p_value"] < 0.05:
+        if finding.inference.cluster_robust.p_value < 0.05:
             usual_significant += 1
-            assert "only 6 wards, 3 in the pilot" in finding.inference["note"]
+            assert "only 6 wards, 3 in the pilot" in finding.inference.note
             assert "wild cluster bootstrap" in finding.method
-            assert finding.inference["enumerated"]  # all 2^6 sign patterns
+            assert finding.inference.enumerated  # all 2^6 sign patterns
     assert usual_significant > 10  # the usual errors would have called these "fairly sure"
 
 
@@ -242,12 +242,12 @@ def test_too_few_wards_give_no_interval_and_say_what_can_be_concluded(tmp_path: 
     finding = _one(card, _ward_people(np.random.default_rng(2), 5, 1, TRUE_EFFECT, periods=True))
     assert not finding.bounded  # five ways to choose one ward: p can be no smaller than 1/5
     assert finding.p_value >= 0.2
-    assert "cannot show a change with 95% confidence" in finding.inference["note"]
+    assert "cannot show a change with 95% confidence" in finding.inference.note
     assert "too few places" in finding.summary
 
 
 def test_many_wards_keep_the_usual_cluster_robust_interval(tmp_path: Path) -> None:
     card = _card(tmp_path, "did", DID)
     finding = _one(card, _ward_people(np.random.default_rng(3), 40, 20, 0.0, periods=True))
-    assert "inference" not in (finding.model_extra or {})
+    assert finding.inference is None
     assert "cluster-robust by ward" in finding.method

@@ -69,9 +69,9 @@ def test_its_reproduces_linden_2015_single_group(make_pilot: PilotFactory) -> No
     finding = estimate_its(card, frame, card.outcomes[0])
     assert round(finding.estimate, 4) == -20.0581
     slope = finding.slope_change
-    assert round(slope["estimate"], 6) == round(-3.274126 - -1.779474, 6)
-    assert finding.checks["pre_periods"] == 19
-    assert finding.checks["post_periods"] == 12
+    assert round(slope.estimate, 6) == round(-3.274126 - -1.779474, 6)
+    assert finding.checks.pre_periods == 19
+    assert finding.checks.post_periods == 12
     assert "level change" in finding.method and "Newey-West" in finding.method
     points = its_chart_data(card, frame, card.outcomes[0]).points
     assert round(points["fitted"].iloc[0], 4) == 132.2258
@@ -98,7 +98,7 @@ def test_controlled_its_reproduces_linden_2015_multiple_group(make_pilot: PilotF
     finding = estimate_its(card, validate_data(card).valid, card.outcomes[0])
     assert round(finding.estimate, 6) == -2.806417
     expected_slope = (-3.274126 - -1.779474) - (-1.051279 - -0.5477701)
-    assert round(finding.slope_change["estimate"], 6) == round(expected_slope, 6)
+    assert round(finding.slope_change.estimate, 6) == round(expected_slope, 6)
     assert finding.n == 31 * 39
     assert "controlled interrupted time series" in finding.method
 
@@ -184,18 +184,18 @@ def test_its_matches_formula_fit_with_months_and_a_covariate(tmp_path: Path) -> 
     fit = smf.ols("days ~ t + after + since + C(calendar_month) + household_size", data).fit(
         cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True
     )
-    for value, term in ((finding.estimate, "after"), (finding.slope_change["estimate"], "since")):
+    for value, term in ((finding.estimate, "after"), (finding.slope_change.estimate, "since")):
         assert value == pytest.approx(fit.params[term], rel=1e-8)
     assert finding.se == pytest.approx(fit.bse["after"], rel=1e-8)
     # the interval is the estimate plus or minus the bootstrap critical value times that se
-    half = finding.checks["critical_value"] * fit.bse["after"]
+    half = finding.checks.critical_value * fit.bse["after"]
     assert (finding.ci_low, finding.ci_high) == pytest.approx(
         (fit.params["after"] - half, fit.params["after"] + half), rel=1e-8
     )
-    assert finding.checks["critical_value"] > stats.t.ppf(0.975, fit.df_resid)
-    assert finding.slope_change["se"] == pytest.approx(fit.bse["since"], rel=1e-8)
+    assert finding.checks.critical_value > stats.t.ppf(0.975, fit.df_resid)
+    assert finding.slope_change.se == pytest.approx(fit.bse["since"], rel=1e-8)
     assert finding.n == len(records)
-    assert finding.checks["hac_lags"] == lags == 10  # ceil(1.3 sqrt(48))
+    assert finding.checks.hac_lags == lags == 10  # ceil(1.3 sqrt(48))
     assert "month effects" in finding.method and "household_size" in finding.method
 
     # a count outcome keeps the linear level change and adds a rate ratio from the totals
@@ -208,12 +208,12 @@ def test_its_matches_formula_fit_with_months_and_a_covariate(tmp_path: Path) -> 
     ).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
     ratio = counts.rate_ratio
     log_ratio, log_se = poisson.params["after"], poisson.bse["after"]
-    assert ratio["estimate"] == pytest.approx(np.exp(log_ratio), rel=1e-8)
+    assert ratio.estimate == pytest.approx(np.exp(log_ratio), rel=1e-8)
     # the same bootstrap critical value as the level change (same design, draws and lags)
-    half = counts.checks["critical_value"] * log_se
+    half = counts.checks.critical_value * log_se
     low, high = np.exp(log_ratio - half), np.exp(log_ratio + half)
-    assert (ratio["ci_low"], ratio["ci_high"]) == pytest.approx((low, high), rel=1e-8)
-    assert (ratio["p_value"] <= 0.05) == (not low <= 1.0 <= high)
+    assert (ratio.ci_low, ratio.ci_high) == pytest.approx((low, high), rel=1e-8)
+    assert (ratio.p_value <= 0.05) == (not low <= 1.0 <= high)
 
 
 def test_controlled_its_matches_formula_fit_on_the_gap(tmp_path: Path) -> None:
@@ -233,8 +233,8 @@ def test_controlled_its_matches_formula_fit_on_the_gap(tmp_path: Path) -> None:
     )
     assert finding.estimate == pytest.approx(fit.params["after"], rel=1e-8)
     assert finding.se == pytest.approx(fit.bse["after"], rel=1e-8)
-    assert finding.slope_change["estimate"] == pytest.approx(fit.params["since"], rel=1e-8)
-    assert not hasattr(finding, "rate_ratio")
+    assert finding.slope_change.estimate == pytest.approx(fit.params["since"], rel=1e-8)
+    assert finding.rate_ratio is None
 
 
 # --- the design's checks and refusals -------------------------------------------------------------
@@ -252,13 +252,13 @@ def test_few_periods_before_are_estimated_but_flagged(tmp_path: Path) -> None:
     card = its_card(tmp_path, time={"column": "month", "start": "2021-06"})
     finding = estimate_its(card, records, card.outcomes[0])
     checks = finding.checks
-    assert checks["pre_periods"] == 5 and checks["post_periods"] == 31
-    assert checks["few_pre_periods"] is True
+    assert checks.pre_periods == 5 and checks.post_periods == 31
+    assert checks.few_pre_periods is True
     assert any("only 5 periods before the start" in note for note in finding.notes)
     longer = estimate_its(
         its_card(tmp_path), monthly_records(np.random.default_rng(4)), card.outcomes[0]
     )
-    assert longer.checks["few_pre_periods"] is False
+    assert longer.checks.few_pre_periods is False
 
 
 def test_month_effects_need_enough_periods(tmp_path: Path) -> None:
@@ -380,7 +380,7 @@ def test_its_rate_ratio_has_honest_intervals(tmp_path: Path) -> None:
     for _ in range(500):
         records = monthly_records(rng, months=60, start=36, season=0.0)
         ratio = estimate_its(card, records, card.outcomes[1]).rate_ratio
-        covered.append(ratio["ci_low"] <= truth <= ratio["ci_high"])
+        covered.append(ratio.ci_low <= truth <= ratio.ci_high)
     assert 0.92 <= np.mean(covered) <= 0.98
 
 
@@ -406,7 +406,7 @@ def test_binary_its_on_numeric_periods_with_quarters_adds_an_odds_ratio(tmp_path
     )
     finding = estimate_its(card, rows, card.outcomes[0])
     assert finding.scale == "percentage points"
-    assert finding.slope_change["per"] == "period"
+    assert finding.slope_change.per == "period"
     by_quarter = rows.groupby("quarter")["settled"].agg(["sum", "count"]).reset_index()
     t = by_quarter["quarter"] - 1
     step = (by_quarter["quarter"] >= 13).astype(float)
@@ -418,7 +418,7 @@ def test_binary_its_on_numeric_periods_with_quarters_adds_an_odds_ratio(tmp_path
         cov_type="HAC", cov_kwds={"maxlags": newey_west_lags(24)}
     )
     odds = finding.odds_ratio
-    assert odds["estimate"] == pytest.approx(np.exp(fit.params[2]), rel=1e-8)
-    half = finding.checks["critical_value"] * fit.bse[2]
-    assert odds["ci_low"] == pytest.approx(np.exp(fit.params[2] - half), rel=1e-8)
-    assert (odds["p_value"] <= 0.05) == (odds["ci_low"] > 1.0 or odds["ci_high"] < 1.0)
+    assert odds.estimate == pytest.approx(np.exp(fit.params[2]), rel=1e-8)
+    half = finding.checks.critical_value * fit.bse[2]
+    assert odds.ci_low == pytest.approx(np.exp(fit.params[2] - half), rel=1e-8)
+    assert (odds.p_value <= 0.05) == (odds.ci_low > 1.0 or odds.ci_high < 1.0)

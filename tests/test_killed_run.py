@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from evalkit import runner
 from evalkit.card import load_pilot
 from evalkit.notebooks.kernel_factory import KernelFactory, KernelFactoryError
 from evalkit.results import load_results
 from evalkit.runner import run_pilot, run_pilots
-from evalkit.runner.fingerprint import fingerprint_inputs, record_inputs, recorded_inputs
+from evalkit.runner.fingerprint import fingerprint_inputs, recorded_inputs
 from evalkit.runner.locks import LOCK_FILE, hold_pilot_lock, pilot_lock, probe_lock
+from evalkit.runner.plan import plan_pilot
 from tests.conftest import REPO, PilotFactory, copy_example, evalkit_cmd
 from tests.test_runner import MINIMAL_BODY, hidden_leftovers, snapshot, write_template
 
@@ -141,8 +141,11 @@ def killed_run(tmp_path_factory: pytest.TempPathFactory) -> KilledRun:
     # a previous good report, made quickly, that counts as made from today's inputs: without
     # --force, a run would skip this pilot as unchanged
     report = run_pilot(pilot, template=write_template(base / "minimal.ipynb", MINIMAL_BODY))
-    record_inputs(report / "results.json", fingerprint_inputs(load_pilot(pilot), TEMPLATE))
-    assert runner._plan(0, pilot, None, None, False).note == "unchanged since its last report"
+    results = report / "results.json"
+    raw = json.loads(results.read_text(encoding="utf-8"))
+    raw["run"]["inputs"] = fingerprint_inputs(load_pilot(pilot), TEMPLATE).to_json()
+    results.write_text(json.dumps(raw), encoding="utf-8")
+    assert plan_pilot(0, pilot, None, None, False).note == "unchanged since its last report"
     before = snapshot(report)
 
     run = subprocess.Popen(

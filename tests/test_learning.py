@@ -182,3 +182,33 @@ def test_killing_a_writer_midway_leaves_the_log_readable_and_complete(
         assert revisions == sorted(revisions)
         assert revisions, "the writer should have written something before being killed"
     assert len(_drafts(pilot, 2)) == 1
+
+
+ADDER = """
+import sys
+from evalkit.card import load_pilot
+from evalkit.learning import add_to_entry
+card = load_pilot(sys.argv[1])
+for i in range(int(sys.argv[3])):
+    add_to_entry(card, participants=[f"{sys.argv[2]} {i}"])
+"""
+
+
+def test_two_writers_at_once_lose_no_line(example_pilot: CopyPilot) -> None:
+    """Each write rewrites the whole file; the log's lock keeps one from undoing another."""
+    pilot = example_pilot("northbridge-ta")
+    path = pilot / LOG_FILE
+    before = len(read_log(path))
+    writers = [
+        subprocess.Popen([sys.executable, "-c", ADDER, str(pilot), name, "15"])
+        for name in ("first", "second")
+    ]
+    for writer in writers:
+        assert writer.wait(timeout=120) == 0
+
+    lines = read_log(path)
+    assert len(lines) == before + 30
+    (entry,) = _drafts(pilot, 2)
+    assert sorted(entry.participants) == sorted(
+        f"{name} {i}" for name in ("first", "second") for i in range(15)
+    )

@@ -13,6 +13,7 @@ import nbformat
 import pytest
 
 from evalkit.errors import DataError
+from evalkit.learning import LOG_FILE
 from evalkit.notebooks import execute_template, template_path
 from evalkit.results import load_results
 
@@ -43,6 +44,10 @@ def test_template_has_a_parameters_cell_with_working_defaults() -> None:
 def test_template_writes_results_and_rejected_rows(report: Path) -> None:
     results = load_results(report / "results.json")
     assert results.pilot.id == "northbridge-ta"
+    # run on its own (no inputs from evalkit run): no fingerprint, and the log is left alone
+    assert results.run.inputs is None
+    log = Path("northbridge-ta") / LOG_FILE
+    assert (report.parent / log).read_bytes() == (REPO / "pilots" / log).read_bytes()
     assert [f.outcome for f in results.findings] == [
         "days-in-temporary-accommodation",
         "settled-within-six-months",
@@ -81,7 +86,9 @@ def test_html_report_shows_sections_in_order_with_code_hidden(report: Path) -> N
 
 
 def test_template_runs_with_plain_papermill_and_its_defaults(tmp_path: Path) -> None:
-    """The template's defaults work from the repository root with the papermill CLI."""
+    """The template's defaults work from the repository with the papermill CLI, writing nothing."""
+    pilot = REPO / "pilots" / "northbridge-ta"
+    before = {p: p.read_bytes() for p in sorted(pilot.rglob("*")) if p.is_file()}
     out = tmp_path / "plain.ipynb"
     done = subprocess.run(
         [
@@ -103,7 +110,8 @@ def test_template_runs_with_plain_papermill_and_its_defaults(tmp_path: Path) -> 
     nb = json.loads(out.read_text())
     text = json.dumps(nb)
     assert "What we found" in text
-    assert not list((REPO / "pilots" / "northbridge-ta").glob("reports/*/.results-*"))
+    # output_dir is None by default: no results, no rejected rows, no draft in the log
+    assert {p: p.read_bytes() for p in sorted(pilot.rglob("*")) if p.is_file()} == before
 
 
 def test_a_data_error_inside_the_template_comes_back_as_a_data_error(
@@ -126,8 +134,6 @@ def test_a_data_error_inside_the_template_comes_back_as_a_data_error(
 def test_learning_review_template_runs_with_papermill_and_writes_when_asked(
     example_pilot: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    from evalkit.learning import LOG_FILE
-
     pilot = example_pilot("eastmoor-family-hub")
     before = (pilot / LOG_FILE).read_text()
     execute_template(

@@ -282,9 +282,7 @@ def test_binary_outcome_points_are_percentage_points(tmp_path: Path) -> None:
     finding = estimate_panel_did(binary, frame, binary.outcomes[0])
     plain = estimate_panel_did(card, frame, card.outcomes[0])
     assert finding.estimate == pytest.approx(100 * plain.estimate)
-    assert finding.event_study[-1]["estimate"] == pytest.approx(  # type: ignore[attr-defined]
-        100 * plain.event_study[-1]["estimate"]  # type: ignore[attr-defined]
-    )
+    assert finding.event_study[-1].estimate == pytest.approx(100 * plain.event_study[-1].estimate)
     assert event_study(binary, frame, binary.outcomes[0]).scale == "percentage points"
 
 
@@ -378,7 +376,7 @@ def test_validated_file_with_dates(make_pilot: PilotFactory) -> None:
     card = load_pilot(pilot)
     frame = validate_data(card).valid
     finding = estimate_panel_did(card, frame, card.outcomes[0])
-    assert finding.checks["pre_periods"] == 6  # type: ignore[attr-defined]
+    assert finding.checks.pre_periods == 6
     assert finding.ci_low < -6 < finding.ci_high
     assert "over 12 periods" in finding.method
 

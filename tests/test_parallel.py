@@ -25,21 +25,20 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from evalkit import kernel_factory, learning
+from evalkit import learning
+from evalkit.analysis import analyse_pilot
 from evalkit.card import load_pilot
 from evalkit.cli import cli
 from evalkit.errors import EvalkitError, NotebookError
+from evalkit.hashing import Fingerprint, hash_file
+from evalkit.notebooks import kernel_factory
 from evalkit.notebooks.kernel_factory import KernelFactory, KernelFactoryError, template_modules
 from evalkit.notebooks.kernels import PilotKernelManager, PilotProvisioner
 from evalkit.results import load_results
-from evalkit.runner import _tidy_after_killed_runs, run_pilot, run_pilots
-from evalkit.runner.fingerprint import (
-    LOG_FILE,
-    fingerprint_inputs,
-    record_inputs,
-    recorded_inputs,
-)
+from evalkit.runner import run_pilot, run_pilots
+from evalkit.runner.fingerprint import LOG_FILE, fingerprint_inputs, recorded_inputs
 from evalkit.runner.locks import LOCK_FILE, pilot_lock
+from evalkit.runner.publish import tidy_after_killed_runs
 from evalkit.runner.workers import default_jobs, run_in_processes
 from tests.conftest import DID_CARD, REPO, PilotFactory, evalkit_cmd
 from tests.test_runner import MINIMAL_BODY, hidden_leftovers, snapshot, write_template
@@ -120,27 +119,44 @@ def test_each_input_changes_the_fingerprint_and_is_named(
     assert after.changed_since(before.parts) == ["template t.ipynb"]
 
 
-def test_the_fingerprint_knows_the_learning_logs_file_name() -> None:
-    assert LOG_FILE == learning.LOG_FILE
+def test_the_fingerprint_hashes_the_learning_log_where_it_is_written(
+    make_pilot: PilotFactory,
+) -> None:
+    card = load_pilot(make_pilot())
+    learning.add_to_entry(card, learned="Something.")
+
+    parts = fingerprint_inputs(card, TEMPLATE).parts
+
+    assert parts[LOG_FILE] == hash_file(learning.log_path(card)) != "missing"
 
 
-def test_recording_the_fingerprint_keeps_every_other_byte(
+def test_the_write_step_records_the_fingerprint_with_the_log_hashed_after_its_draft(
     make_pilot: PilotFactory, tmp_path: Path
 ) -> None:
-    raw = {"schema_version": 1, "findings": [{"estimate": -12.1, "label": "Dias é"}], "run": {}}
-    written = json.dumps(raw, indent=2, ensure_ascii=False) + "\n"
-    results = tmp_path / "results.json"
-    results.write_text(written, encoding="utf-8")
-    results.chmod(0o640)
-    fingerprint = fingerprint_inputs(load_pilot(make_pilot()), TEMPLATE)
+    card = load_pilot(make_pilot())
+    before = fingerprint_inputs(card, TEMPLATE)
+    assert before.parts[LOG_FILE] == "missing"
 
-    record_inputs(results, fingerprint)
+    analyse_pilot(card).write(tmp_path / "out", inputs=before.parts)
 
-    stored = json.loads(results.read_text(encoding="utf-8"))
-    assert stored["run"].pop("inputs") == fingerprint.to_json()
-    assert json.dumps(stored, indent=2, ensure_ascii=False) + "\n" == written
-    assert recorded_inputs(tmp_path) == fingerprint.to_json()
-    assert results.stat().st_mode & 0o777 == 0o640
+    stored = recorded_inputs(tmp_path / "out")
+    after = before.with_part(LOG_FILE, hash_file(learning.log_path(card)))
+    assert stored == after == fingerprint_inputs(card, TEMPLATE)
+    assert stored.changed_since(before.parts) == [LOG_FILE]  # the run's own draft
+    assert load_results(tmp_path / "out" / "results.json").run.inputs is not None
+
+
+def test_the_write_step_without_inputs_leaves_the_log_alone(
+    make_pilot: PilotFactory, tmp_path: Path
+) -> None:
+    card = load_pilot(make_pilot())
+
+    analyse_pilot(card).write(tmp_path / "out")
+
+    assert not learning.log_path(card).exists()
+    assert load_results(tmp_path / "out" / "results.json").run.inputs is None
+    assert recorded_inputs(tmp_path / "out") is None
+    assert Fingerprint.of({"b": "2", "a": "1"}) == Fingerprint.of({"a": "1", "b": "2"})
 
 
 # --- incremental runs ---
@@ -181,7 +197,7 @@ def test_unchanged_pilots_are_skipped_and_each_change_reruns(
     assert (card.report_dir() / "report.html").is_file()
     stored = recorded_inputs(card.report_dir())
     assert stored is not None
-    assert stored["fingerprint"] == fingerprint_inputs(card, minimal).digest
+    assert stored.digest == fingerprint_inputs(card, minimal).digest
 
 
 # --- locks ---
@@ -415,7 +431,7 @@ def test_a_report_moved_aside_by_a_killed_swap_is_put_back(
     report.rename(report.with_name(f".{report.name}.old-99999"))  # killed mid-swap, the slow way
 
     with pilot_lock(report.parent):
-        _tidy_after_killed_runs(report)
+        tidy_after_killed_runs(report)
 
     assert snapshot(report) == previous
     assert hidden_leftovers(report.parent) == []
@@ -463,7 +479,7 @@ def test_run_all_in_parallel_reports_every_pilot_and_fails_for_the_broken_one(
     for pilot in good:
         stored = recorded_inputs(pilot / "reports" / "cycle-1")
         assert stored is not None
-        assert entries[pilot.name]["fingerprint"] == stored["fingerprint"]
+        assert entries[pilot.name]["fingerprint"] == stored.digest
         assert set(entries[pilot.name]["timings"]) == {
             "check",
             "kernel",

@@ -34,7 +34,7 @@ from statsmodels.stats.rates import power_poisson_ratio_2indep
 from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import validate_data
 from evalkit.errors import EstimationError
-from evalkit.estimate import estimate_effects
+from evalkit.estimate import estimate_effects, registry
 from evalkit.estimate._its_interval import ErrorModel, calibrate, draw, newey_west_lags
 from evalkit.estimate.power import (
     Mde,
@@ -44,6 +44,7 @@ from evalkit.estimate.power import (
     plan_pilot,
     power_summary,
 )
+from evalkit.estimate.registry import get_design
 from evalkit.estimate.wording import format_number
 
 from .conftest import DID_CARD, DID_ROWS, REPO, PilotFactory
@@ -748,3 +749,46 @@ def test_the_plan_says_how_many_wards_the_hoped_change_needs() -> None:
     assert with_wards((needed + 1) // 2) is True
     assert with_wards((needed + 1) // 2 - 1) is False
     assert f"about {needed} clusters would be needed rather than 10" in power_summary([mde])
+
+
+def test_a_hoped_change_out_of_reach_of_any_number_of_wards_is_said_at_once() -> None:
+    """Each larger plan tried is checked, not searched again (the search was exponential)."""
+    mde = minimum_detectable_effect(
+        design="rct", n_pilot=60, n_comparison=55, sd=2.0, clusters=8, icc=0.05, hoped_change=0.01
+    )
+    assert mde.detectable() is False and mde.clusters_needed is None
+    assert "Even 400 clusters like these would not be enough" in power_summary([mde])
+
+
+# --- the layout comes from the design registry (#14) ---------------------------------------------
+
+
+def test_plan_pilot_sizes_a_design_as_the_layout_it_registers(
+    make_pilot: PilotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    did = get_design("did")
+    assert did is not None
+    monkeypatch.setitem(registry._REGISTRY, "toy", replace(did, name="toy"))
+    card = load_pilot(make_pilot())
+    frame = validate_data(card).valid
+    (plan,) = plan_pilot(card, frame)
+    (toy,) = plan_pilot(card.model_copy(update={"design": "toy"}), frame)
+    assert toy == plan
+
+
+def test_plan_pilot_refuses_a_design_it_cannot_plan_in_plain_words(
+    make_pilot: PilotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    did = get_design("did")
+    assert did is not None
+    monkeypatch.setitem(
+        registry._REGISTRY, "unplanned", replace(did, name="unplanned", plan_as=None)
+    )
+    card = load_pilot(make_pilot())
+    frame = validate_data(card).valid
+    with pytest.raises(EstimationError, match="cannot be planned yet") as raised:
+        plan_pilot(card.model_copy(update={"design": "unplanned"}), frame)
+    assert raised.value.where == "design" and "evalkit run" in raised.value.hint
+    with pytest.raises(EstimationError, match="does not know the design 'nonesuch'") as raised:
+        plan_pilot(card.model_copy(update={"design": "nonesuch"}), frame)
+    assert "did" in raised.value.hint

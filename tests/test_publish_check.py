@@ -153,12 +153,12 @@ def test_a_folder_is_named_only_as_a_whole_path(tmp_path: Path) -> None:
 
 
 def test_the_comparison_is_checked_at_the_strictest_pilots_threshold(tmp_path: Path) -> None:
-    from evalkit.compare.run import _check_publishable
     from evalkit.errors import DataError
+    from evalkit.runner.comparison import check_publishable
 
     _write(tmp_path, "comparison.html", "<p>Eastmoor: we phoned 12 families.</p>")
     lenient = {"pilots": [{"min_cell_count": 10}, {"min_cell_count": 5}]}
-    _check_publishable(tmp_path, tmp_path / "pilots", lenient)
+    check_publishable(tmp_path, tmp_path / "pilots", lenient)
     strict = {"pilots": [{"min_cell_count": 10}, {"min_cell_count": 20}]}
     with pytest.raises(DataError, match="comparison was not published"):
-        _check_publishable(tmp_path, tmp_path / "pilots", strict)
+        check_publishable(tmp_path, tmp_path / "pilots", strict)

@@ -97,7 +97,7 @@ def test_rct_matches_formula_fits_with_robust_and_cluster_errors(tmp_path: Path)
         )
         assert finding.p_value == pytest.approx(fit.pvalues["pilot"], rel=1e-8)
     assert "cluster-robust by ward" in finding.method
-    assert finding.checks["clusters"] == 40
+    assert finding.checks.clusters == 40
 
 
 def test_an_arm_without_outcomes_is_refused(tmp_path: Path) -> None:
@@ -133,7 +133,7 @@ def test_balance_table_shows_means_shares_and_standardised_differences(
     assert not table["suppressed"].any()
     # the largest imbalance goes to the evidence rating with the finding
     finding = estimate_rct(card, frame, card.outcomes[0])
-    assert finding.checks["max_abs_std_diff"] == pytest.approx(
+    assert finding.checks.max_abs_std_diff == pytest.approx(
         table["std_diff"].abs().max(), rel=1e-12
     )
 

@@ -15,12 +15,13 @@ import nbformat
 import pandas as pd
 import pytest
 
-from evalkit import runner
 from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import validate_data
-from evalkit.errors import ConfigError, DataError, NotebookError
+from evalkit.errors import DataError, NotebookError
+from evalkit.learning import current_entries, read_log
 from evalkit.results import load_results
-from evalkit.runner import RunOutcome, find_pilots, latest_report, run_pilot, run_pilots
+from evalkit.runner import RunOutcome, run_pilot, run_pilots
+from evalkit.runner import run as run_module
 from evalkit.runner.fingerprint import Fingerprint, fingerprint_inputs
 from tests.conftest import DID_CARD, REPO, PilotFactory
 
@@ -49,8 +50,16 @@ FINDING_KEYS = {
     "summary",
 }
 
-#: A small template that does what the real one must (results.json, rejected_rows.csv), quickly.
-MINIMAL_BODY = "import evalkit as ek\nek.analyse_pilot(pilot_dir).write(output_dir)"
+#: A small template that does what the real one must, quickly: analyse the data the run handed
+#: over, write rejected_rows.csv, draft the log and write results.json with the fingerprint.
+MINIMAL_BODY = (
+    "import evalkit as ek\n"
+    "from evalkit.contract.handover import read_validation\n"
+    "analysis = ek.analyse_pilot(pilot_dir, validation=read_validation(validation_file))\n"
+    "analysis.write(output_dir, inputs=inputs)"
+)
+#: The parameters cell of every template a run executes.
+PARAMETERS = 'pilot_dir = "."\noutput_dir = None\nvalidation_file = None\ninputs = None'
 
 
 def sha256(path: Path) -> str:
@@ -65,7 +74,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 def write_template(path: Path, body: str) -> Path:
     """Write a notebook template: a papermill parameters cell, then ``body``."""
     notebook = nbformat.v4.new_notebook()
-    parameters = nbformat.v4.new_code_cell('pilot_dir = "."\noutput_dir = None')
+    parameters = nbformat.v4.new_code_cell(PARAMETERS)
     parameters.metadata["tags"] = ["parameters"]
     notebook.cells = [parameters, nbformat.v4.new_code_cell(body)]
     notebook.metadata["kernelspec"] = {
@@ -313,9 +322,55 @@ def test_a_successful_run_replaces_the_report_and_clears_the_failed_one(
     assert {p.name for p in report.iterdir()} == REPORT_FILES
     new_notebook = (report / "report.ipynb").read_text(encoding="utf-8")
     assert new_notebook != old_notebook
-    assert "analyse_pilot(pilot_dir).write(output_dir)" in new_notebook
+    assert "analysis.write(output_dir, inputs=inputs)" in new_notebook
     assert [p.name for p in pilot_with_report.reports.iterdir()] == [final.name]
     assert load_results(report / "results.json").pilot.id == "northbridge-ta"
+
+
+def test_the_data_are_validated_once_and_results_json_written_once_by_the_kernel(
+    make_pilot: PilotFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run validates, the kernel analyses what it was handed and writes the fingerprint."""
+    import evalkit.contract
+
+    validated: list[Path] = []
+    real_validate = evalkit.contract.validate_data
+
+    def counting(card: PilotCard, path: Path | None = None) -> object:
+        validated.append(card.folder)
+        return real_validate(card, path)
+
+    monkeypatch.setattr(evalkit.contract, "validate_data", counting)
+    # in the kernel, validating again fails the report
+    refuse = (
+        "import evalkit.analysis\n"
+        "def _validate_again(*args, **kwargs):\n"
+        "    raise RuntimeError('the kernel validated the data again')\n"
+        "evalkit.analysis.validate_data = _validate_again\n"
+    )
+    template = write_template(tmp_path / "once.ipynb", refuse + MINIMAL_BODY)
+    pilot = make_pilot()
+    card = load_pilot(pilot)
+
+    report = run_pilot(pilot, template=template)
+
+    assert len(validated) == 1
+    results = load_results(report / "results.json")
+    assert results.run.inputs is not None
+    # the log is hashed after the kernel drafted this cycle's entry into it
+    assert results.run.inputs.fingerprint == fingerprint_inputs(card, template).digest
+    (entry,) = current_entries(read_log(pilot / "learning_log.jsonl"))
+    assert entry.cycle == card.cycle
+    assert entry.seen.results_finished == results.run.finished
+    # the handed-over file is gone, and no folder of this machine is named in the notebook
+    notebook = nbformat.read(report / "report.ipynb", as_version=4)
+    injected = next(
+        c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])
+    )
+    handed = re.search(r'validation_file = "([^"]+)"', injected.source)
+    assert handed is not None
+    assert not (pilot / handed.group(1)).exists()
+    assert str(tmp_path) not in injected.source
 
 
 def test_timeout_stops_a_stuck_template(pilot_with_report: Pilot, tmp_path: Path) -> None:
@@ -365,49 +420,16 @@ def test_run_pilots_carries_on_after_an_unexpected_error(
     """A bug hit by one pilot's data must not stop the other pilots' reports."""
     pilots = [tmp_path / name for name in ("a", "b", "c")]
 
-    def fake_run(pilot_dir: Path, **_: object) -> runner._Ran:
+    def fake_run(pilot_dir: Path, **_: object) -> run_module._Ran:
         if pilot_dir.name == "b":
             raise RuntimeError("something evalkit did not expect")
         fingerprint = Fingerprint(digest="0" * 64, parts={})
-        return runner._Ran(pilot_dir / "reports" / "cycle-1", fingerprint, {})
+        return run_module._Ran(pilot_dir / "reports" / "cycle-1", fingerprint, {})
 
-    monkeypatch.setattr(runner, "_run", fake_run)
+    monkeypatch.setattr(run_module, "_run", fake_run)
 
     outcomes = run_pilots(pilots)
 
     assert [o.status for o in outcomes] == ["ok", "failed", "ok"]
     assert "RuntimeError" in outcomes[1].message
     assert "something evalkit did not expect" in outcomes[1].message
-
-
-# --- finding pilots and reports ---
-
-
-def test_find_pilots_lists_only_folders_with_a_card_sorted(tmp_path: Path) -> None:
-    for name in ("zeta", "alpha", "Mid"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "pilot.yaml").write_text("name: x\n", encoding="utf-8")
-    (tmp_path / "notes").mkdir()
-    (tmp_path / "notes" / "readme.md").write_text("not a pilot", encoding="utf-8")
-    (tmp_path / "dir-card" / "pilot.yaml").mkdir(parents=True)
-    (tmp_path / "pilot.yaml").write_text("name: x\n", encoding="utf-8")
-    (tmp_path / "deeper" / "inner").mkdir(parents=True)
-    (tmp_path / "deeper" / "inner" / "pilot.yaml").write_text("name: x\n", encoding="utf-8")
-
-    assert find_pilots(tmp_path) == [tmp_path / "Mid", tmp_path / "alpha", tmp_path / "zeta"]
-
-
-def test_find_pilots_explains_a_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no pilots folder"):
-        find_pilots(tmp_path / "pilots")
-
-
-def test_latest_report_is_the_highest_cycle_with_results(make_pilot: PilotFactory) -> None:
-    card = load_pilot(make_pilot())
-    assert latest_report(card) is None
-    for name in ("cycle-1", "cycle-2", "cycle-10", "cycle-11.failed", "cycle-12"):
-        (card.reports_dir / name).mkdir(parents=True)
-    for name in ("cycle-1", "cycle-2", "cycle-10", "cycle-11.failed"):
-        (card.reports_dir / name / "results.json").write_text("{}", encoding="utf-8")
-
-    assert latest_report(card) == card.reports_dir / "cycle-10"

@@ -12,6 +12,7 @@ from evalkit.card import load_pilot
 from evalkit.cli import cli
 from evalkit.contract import rules_for
 from evalkit.errors import ConfigError
+from evalkit.estimate.registry import design_names
 from evalkit.scaffold import create_pilot
 
 from .conftest import evalkit_cmd
@@ -164,9 +165,21 @@ def test_new_keeps_data_already_in_the_folder(tmp_path: Path) -> None:
     assert after == before
 
 
+@pytest.mark.parametrize("design", design_names())
+def test_every_registered_design_scaffolds_a_card_that_loads(tmp_path: Path, design: str) -> None:
+    card_path = create_pilot(tmp_path / design, design=design)
+
+    card = load_pilot(card_path.parent)
+    assert card.design == design
+    header = (tmp_path / design / "data" / "cases.csv").read_text(encoding="utf-8")
+    for role in (card.data.group, card.data.period, card.data.time):
+        if role is not None:
+            assert role.column in header.split(",")
+
+
 def test_create_pilot_refuses_a_design_it_cannot_scaffold(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot scaffold design 'its'"):
-        create_pilot(tmp_path / "pilot", design="its")
+    with pytest.raises(ConfigError, match="cannot scaffold design 'synthetic'"):
+        create_pilot(tmp_path / "pilot", design="synthetic")
     assert not (tmp_path / "pilot").exists()
 
 

@@ -212,12 +212,18 @@ def test_not_yet_treated_matches_cell_means(mpdta: tuple[PilotCard, pd.DataFrame
     assert finding.ci_low < finding.estimate < finding.ci_high
     assert finding.n == 2500
     assert "not yet in the pilot" in finding.method and "Callaway and Sant'Anna" in finding.method
-    checks = finding.checks  # type: ignore[attr-defined]
-    assert checks["staggered"] is True and checks["pre_periods"] == 4
-    assert 0 < checks["pretrend_p"] < 1
-    rows = finding.event_study  # type: ignore[attr-defined]
-    assert [r["relative_period"] for r in rows] == list(range(-4, 4))
-    assert rows[3] == {"relative_period": -1, "estimate": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+    checks = finding.checks
+    assert checks.staggered is True and checks.pre_periods == 4
+    assert 0 < checks.pretrend_p < 1
+    rows = finding.event_study
+    assert rows is not None
+    assert [r.relative_period for r in rows] == list(range(-4, 4))
+    assert rows[3].model_dump() == {
+        "relative_period": -1,
+        "estimate": 0.0,
+        "ci_low": 0.0,
+        "ci_high": 0.0,
+    }
 
 
 def test_universal_base_pre_periods_are_long_differences(

@@ -10,7 +10,6 @@ by place name: there is no league table.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -18,13 +17,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evalkit._version import __version__
-from evalkit.card import CARD_FILE, DEFAULT_MIN_CELL_COUNT, PilotCard, load_pilot
+from evalkit.card import DEFAULT_MIN_CELL_COUNT, PilotCard, load_pilot
+from evalkit.card.folders import RESULTS_FILE, find_pilots, latest_report
 from evalkit.compare.pool import Method, Pooled, pool_effects
-from evalkit.errors import ConfigError, EvalkitError
+from evalkit.errors import EvalkitError
 from evalkit.estimate.finding import RATIO_SCALES, Finding
 from evalkit.learning import LogEntry, current_entries, log_path, read_log
-from evalkit.results import RESULTS_FILE, Results
+from evalkit.results import Results
 from evalkit.results import load_results as load_one
+from evalkit.timestamps import iso_stamp
 
 __all__ = [
     "COMPARISON_SCHEMA_VERSION",
@@ -191,14 +192,7 @@ def _finite_or_none(value: float) -> float | None:
 
 def load_results(pilots_dir: Path | str) -> list[PilotStatus]:
     """Return every registered pilot (a folder with a card) with its latest results, by place."""
-    folder = Path(pilots_dir)
-    if not folder.is_dir():
-        raise ConfigError(
-            "there is no pilots folder here",
-            path=folder,
-            hint="give the folder that holds one sub-folder per pilot",
-        )
-    pilots = [_load_pilot_status(p) for p in sorted(folder.iterdir()) if (p / CARD_FILE).is_file()]
+    pilots = [_load_pilot_status(folder) for folder in find_pilots(pilots_dir)]
     return sorted(pilots, key=lambda p: (p.place.casefold(), p.id))
 
 
@@ -244,7 +238,7 @@ def build_comparison(pilots_dir: Path | str, method: Method = "REML") -> Compari
     return Comparison(
         pilots=tuple(pilots),
         outcomes=tuple(outcomes),
-        generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        generated=iso_stamp(),
         method=method,
         warnings=warnings,
     )
@@ -257,7 +251,7 @@ def _honest_se(finding: Finding, se: float, *, log: bool = False) -> float:
     interval comes from a bootstrap or randomisation and is wider; pooling on
     the bare ``se`` would give it more weight than its interval allows.
     """
-    if not (finding.model_extra or {}).get("inference"):
+    if finding.inference is None:
         return se
     low, high = finding.ci_low, finding.ci_high
     if log:
@@ -275,12 +269,12 @@ def _pool(estimates: list[PilotEstimate], scale: str, method: Method) -> Pooled:
         )
     logs, ses = [], []
     for e in estimates:
-        extra = e.finding.model_extra or {}
-        log_estimate = extra.get("log_estimate", math.log(e.finding.estimate))
-        # the delta method's SE of the log, when the finding did not carry it
-        log_se = extra.get("log_se", e.finding.se / e.finding.estimate)
-        logs.append(float(log_estimate))
-        ses.append(_honest_se(e.finding, float(log_se), log=True))
+        log_estimate, log_se = e.finding.log_estimate, e.finding.log_se
+        if log_estimate is None or log_se is None:
+            # the delta method's SE of the log, when the finding did not carry it
+            log_estimate, log_se = math.log(e.finding.estimate), e.finding.se / e.finding.estimate
+        logs.append(log_estimate)
+        ses.append(_honest_se(e.finding, log_se, log=True))
     pooled = pool_effects(logs, ses, method)
 
     def exp(value: float | None) -> float | None:
@@ -348,9 +342,5 @@ def _load_pilot_status(folder: Path) -> PilotStatus:
 
 
 def _latest_results(card: PilotCard) -> Path | None:
-    found = []
-    for folder in card.reports_dir.glob("cycle-*"):
-        number = folder.name.removeprefix("cycle-")
-        if number.isdigit() and (folder / RESULTS_FILE).is_file():
-            found.append((int(number), folder / RESULTS_FILE))
-    return max(found)[1] if found else None
+    report = latest_report(card)
+    return report / RESULTS_FILE if report is not None else None

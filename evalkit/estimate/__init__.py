@@ -24,7 +24,19 @@ _EXPORTS = {
     "rate_evidence": "evalkit.estimate.evidence",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Estimated",
+    "Evidence",
+    "Finding",
+    "Mde",
+    "cell_means",
+    "estimate_effects",
+    "estimate_outcomes",
+    "minimum_detectable_effect",
+    "plan_pilot",
+    "power_summary",
+    "rate_evidence",
+]
 
 if TYPE_CHECKING:
     from evalkit.estimate.describe import cell_means

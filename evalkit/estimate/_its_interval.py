@@ -120,18 +120,17 @@ def fit_error_model(
     residual_var = max(float(resid @ resid) / (periods - terms), 1e-12)
     start_var = max(residual_var - float(np.mean(sampling_var)), 1e-3 * residual_var)
     low, high = math.log(residual_var) - 25.0, math.log(residual_var) + 5.0
-    best: optimize.OptimizeResult | None = None
-    for rho in (0.0, 0.5):
-        found = optimize.minimize(
+    starts = (
+        optimize.minimize(
             _negative_reml,
             x0=[math.log(start_var), math.atanh(rho)],
             args=(y, X, time, sampling_var),
             method="L-BFGS-B",
             bounds=[(low, high), (-2.0, 2.0)],  # |rho| up to tanh(2) = 0.96
         )
-        if best is None or found.fun < best.fun:
-            best = found
-    assert best is not None
+        for rho in (0.0, 0.5)
+    )
+    best = min(starts, key=lambda found: found.fun)  # the first start wins a tie
     return ErrorModel(
         process_sd=math.sqrt(math.exp(best.x[0])),
         rho=math.tanh(best.x[1]),

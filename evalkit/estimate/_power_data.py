@@ -1,7 +1,8 @@
 """Reading a pilot's data for planning: sample sizes by group and period, spread, clusters.
 
 The formulas live in :mod:`evalkit.estimate.power`; this module turns a
-validated frame into their arguments.
+validated frame into their arguments. The card's design is read only through
+the layout its registry entry plans it as (``plan_as``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from evalkit.card import Outcome, PilotCard
 from evalkit.contract import pilot_mask, post_mask
 from evalkit.errors import EstimationError
 from evalkit.estimate._common import outcome_rows
+from evalkit.estimate._power_layout import Counts
 from evalkit.estimate.its import period_numbers
-from evalkit.estimate.power import Counts, Mde, minimum_detectable_effect
+from evalkit.estimate.power import Mde, minimum_detectable_effect
 from evalkit.estimate.pre_post import PAIRED_SHARE
+from evalkit.estimate.registry import PlanLayout, design_names, get_design
 from evalkit.estimate.wording import format_number
 
 
@@ -43,22 +46,45 @@ class _Sample:
     per_unit: bool = False  # the sizes count units seen in both periods, not records
 
 
-def plan_outcome(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Mde:
-    """Return one outcome's MDE, with sizes, spread and clusters read from the data."""
+def plan_layout(card: PilotCard) -> PlanLayout:
+    """Return the layout the card's design is planned as; EstimationError if it has none."""
+    design = get_design(card.design)
+    if design is None:
+        raise EstimationError(
+            f"evalkit does not know the design '{card.design}', so it cannot plan this pilot",
+            path=card.card_path,
+            where="design",
+            hint=f"set design: in pilot.yaml to one of {', '.join(design_names())}",
+        )
+    if design.plan_as is None:
+        raise EstimationError(
+            f"a {card.design} pilot cannot be planned yet: evalkit has no sample-size "
+            "arithmetic for this design",
+            path=card.card_path,
+            where="design",
+            hint="run the pilot (evalkit run) and read how wide its intervals are; "
+            "planning covers before/after, difference-in-differences, time series and "
+            "randomised pilots",
+        )
+    return design.plan_as
+
+
+def plan_outcome(card: PilotCard, frame: pd.DataFrame, outcome: Outcome, layout: PlanLayout) -> Mde:
+    """Return one outcome's MDE, sized as ``layout``, with sizes, spread and clusters from data."""
     rows = outcome_rows(frame, outcome)
     y = rows[outcome.column].to_numpy(dtype="float64")
     # a before/after design does not use a group column even when the data have one
-    grouped = card.data.group is not None and card.design != "pre_post"
+    grouped = card.data.group is not None and layout != "pre_post"
     pilot = pilot_mask(card, rows) if grouped else None
     after = _after_mask(card, rows)
-    if card.design == "its":
+    if layout == "its":
         sample = _read_series(card, rows, outcome, y, pilot, after)
     else:
-        sample = _read_groups(card, rows, outcome, y, pilot, after)
-    spread_given = outcome.type != "binary" or card.design == "its"
+        sample = _read_groups(card, rows, outcome, y, pilot, after, layout)
+    spread_given = outcome.type != "binary" or layout == "its"
     try:
         return minimum_detectable_effect(
-            design=card.design,
+            design=layout,
             n_pilot=sample.n_pilot,
             n_comparison=sample.n_comparison,
             sd=sample.sd if spread_given else None,
@@ -93,6 +119,7 @@ def _read_groups(
     y: np.ndarray,
     pilot: np.ndarray | None,
     after: np.ndarray | None,
+    layout: PlanLayout,
 ) -> _Sample:
     """Return the sizes by group and period, the spread and the clusters of a comparison."""
     if after is not None and after.all():
@@ -115,7 +142,7 @@ def _read_groups(
             f"Adjusting for {', '.join(card.data.covariates)} usually makes the real MDE "
             "somewhat smaller; that is not counted here"
         )
-    changes = _unit_changes(card, rows, outcome, after)
+    changes = _unit_changes(card, rows, outcome, after, layout)
     if changes is not None:
         change, unit_arm, keys = changes
         sd_change = _pooled_sd(change, unit_arm)
@@ -137,10 +164,10 @@ def _read_groups(
             per_unit=True,
         )
     used = np.ones(len(y), dtype=bool)
-    if card.design == "rct" and after is not None and after.any():
+    if layout == "rct" and after is not None and after.any():
         used = after  # a randomised pilot is compared after the change
         notes.append("The groups are compared after the change")
-    n_pilot, n_comparison = _cell_sizes(card.design, arm[used], after, used)
+    n_pilot, n_comparison = _cell_sizes(layout, arm[used], after, used)
     clusters = {}
     if card.data.cluster:
         keys = rows[card.data.cluster].to_numpy()
@@ -239,28 +266,32 @@ def _after_mask(card: PilotCard, rows: pd.DataFrame) -> np.ndarray | None:
 
 
 def _cell_sizes(
-    design: str, pilot: np.ndarray, after: np.ndarray | None, used: np.ndarray
+    layout: PlanLayout, pilot: np.ndarray, after: np.ndarray | None, used: np.ndarray
 ) -> tuple[Counts, Counts | None]:
     """Return the records by group (and period), the after period as large as before if empty."""
     period = after[used] if after is not None else None
 
     def split(mask: np.ndarray) -> Counts:
-        if period is None or design == "rct":
+        if period is None or layout == "rct":
             return int(mask.sum())
         before, later = int((mask & ~period).sum()), int((mask & period).sum())
         return (before, later or before)
 
-    if design == "pre_post":
+    if layout == "pre_post":
         return split(np.ones(len(pilot), dtype=bool)), None
     return split(pilot), split(~pilot)
 
 
 def _unit_changes(
-    card: PilotCard, rows: pd.DataFrame, outcome: Outcome, after: np.ndarray | None
+    card: PilotCard,
+    rows: pd.DataFrame,
+    outcome: Outcome,
+    after: np.ndarray | None,
+    layout: PlanLayout,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
     """Return the before/after change, arm and cluster of units seen in both periods."""
     unit = card.data.unit
-    if unit is None or after is None or card.design not in {"pre_post", "did"}:
+    if unit is None or after is None or layout not in {"pre_post", "did"}:
         return None
     units = rows[unit].to_numpy()
     both = np.intersect1d(units[after], units[~after])
@@ -334,6 +365,3 @@ def _error(card: PilotCard, outcome: Outcome, message: str) -> EstimationError:
         hint="planning reads sizes and spread from the data: check that it covers the "
         "groups and periods the design needs",
     )
-
-
-# --- plain words ----------------------------------------------------------------------------------

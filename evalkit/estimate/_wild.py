@@ -10,7 +10,8 @@ are far too narrow. Two remedies, both on plain arrays (no formula parsing):
   Stata using boottest", Stata Journal 19(1):4-60. The data are collapsed to
   cluster-level scores once (O(N k)); each draw then costs O(G^2), and the
   bootstrap t-statistics of every null beta0 come from five numbers a draw,
-  so the interval (the nulls not rejected) costs O(B) a trial value.
+  so the interval (the nulls not rejected) costs O(B) a trial value
+  (:mod:`evalkit.estimate._wild_draws`).
   Weights: all 2^G Rademacher sign vectors when there are no more than the
   draws asked for (G <= 13 at 9,999), a sign-change test valid with a fixed
   few clusters (Canay, Santos and Shaikh 2021, REStat 103(2)); else Webb's
@@ -43,18 +44,13 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-FloatArray = npt.NDArray[np.float64]
+from evalkit.estimate._wild_draws import Draws, FloatArray, invert_test
+
 Weights = Literal["rademacher", "webb"]
 
 WEIGHT_NAMES = {"rademacher": "Rademacher", "webb": "Webb six-point"}
 _WEBB = np.sqrt(np.array([1.0, 2.0, 3.0]) / 2.0)
 _SUPPORT = {"rademacher": np.array([1.0, -1.0]), "webb": np.concatenate([_WEBB, -_WEBB])}
-#: |t*| within this relative distance of |t| counts as a tie. Weight vectors that are
-#: constant over clusters give t* = t exactly; rounding must not decide whether they count.
-_TIE = 1e-9
-_GRID = np.geomspace(0.05, 1e4, 48)  # trial nulls, in standard errors from the estimate
-_BISECTIONS = 50
-_CHUNK = 250_000  # trial nulls x draws evaluated at once, to bound memory
 
 
 @dataclass(frozen=True)
@@ -104,56 +100,6 @@ class _Fit:
     clusters: int
 
 
-@dataclass(frozen=True)
-class _Draws:
-    """Per draw, the five numbers that give its bootstrap t-statistic at every null.
-
-    At the null beta0 = estimate + u * se the draw's numerator is n0 - u n1 and
-    its squared CRV1 standard error is scale * (q00 - 2 u q01 + u^2 q11).
-    """
-
-    n0: FloatArray
-    n1: FloatArray
-    q00: FloatArray
-    q01: FloatArray
-    q11: FloatArray
-    scale: float
-
-    def t_stars(self, u: float) -> FloatArray:
-        """Return every draw's bootstrap t-statistic at the null ``u`` standard errors away."""
-        variance = self.scale * (self.q00 - 2 * u * self.q01 + u * u * self.q11)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (self.n0 - u * self.n1) / np.sqrt(variance)
-
-    def extreme(self, u: FloatArray) -> npt.NDArray[np.bool_]:
-        """Return, for each null in ``u`` (rows) and draw (columns), whether |t*| >= |t|."""
-        v = u[:, None]
-        numerator = (self.n0 - v * self.n1) ** 2
-        variance = self.scale * (self.q00 - 2 * v * self.q01 + v * v * self.q11)
-        # squared comparison, no division: a zero bootstrap variance counts as extreme
-        return numerator >= (1 - _TIE) ** 2 * v * v * variance
-
-    def p_values(self, u: FloatArray) -> FloatArray:
-        """Return the symmetric bootstrap p-value, share of |t*| >= |t|, at each null in ``u``."""
-        step = max(1, _CHUNK // self.n0.size)
-        counts = [
-            np.count_nonzero(self.extreme(u[start : start + step]), axis=1)
-            for start in range(0, u.size, step)
-        ]
-        return np.concatenate(counts) / self.n0.size
-
-    def tail_p(self) -> float:
-        """Return the p-value's limit as the null goes to either infinity.
-
-        A draw whose bootstrap scores do not move with the null (q11 = 0)
-        grows linearly, like |t|; it counts in the limit when it grows as fast.
-        If the limit exceeds alpha the confidence set is unbounded.
-        """
-        flat = self.q11 <= 1e-18 * max(float(self.q11.max()), float(self.q00.max()), 1e-300)
-        steep = self.n1**2 >= (1 - _TIE) ** 2 * self.scale * self.q00
-        return float(np.mean(flat & steep))
-
-
 def wild_cluster_bootstrap(
     y: npt.ArrayLike,
     X: npt.ArrayLike,
@@ -193,7 +139,7 @@ def wild_cluster_bootstrap(
     estimate = float(fit.beta[column])
     u0 = -estimate / se  # H0: coefficient = 0, in standard errors from the estimate
     p_value = float(boot.p_values(np.array([u0]))[0])
-    low, high = _invert(boot, 1 - level)
+    low, high = invert_test(boot, 1 - level)
     return WildBootstrap(
         estimate=estimate,
         se=se,
@@ -294,7 +240,7 @@ def _cluster_sums(codes: npt.NDArray[np.intp], clusters: int, values: FloatArray
 
 def _collapse(
     fit: _Fit, X: FloatArray, column: int, v: FloatArray, extra_df_k: int
-) -> tuple[float, _Draws]:
+) -> tuple[float, Draws]:
     """Return the CRV1 standard error and, per draw, the numbers behind its t* at every null.
 
     Roodman et al. (2019), sections 3-4. With m the part of the tested column
@@ -321,7 +267,7 @@ def _collapse(
     w0 = np.diag(p_resid[:, column]) - a_jj * (p_m @ s_resid.T)
     w1 = se * (np.diag(p_m[:, column]) - a_jj * (p_m @ s_m.T))
     z0, z1 = w0 @ v, w1 @ v
-    draws = _Draws(
+    draws = Draws(
         n0=p_resid[:, column] @ v,
         n1=se * (p_m[:, column] @ v),
         q00=np.einsum("gb,gb->b", z0, z0),
@@ -330,54 +276,6 @@ def _collapse(
         scale=scale,
     )
     return se, draws
-
-
-def _invert(boot: _Draws, alpha: float) -> tuple[float, float]:
-    """Return the interval, in standard errors from the estimate, of nulls with p > alpha.
-
-    The outermost crossing on each side, so a confidence set in pieces gets
-    its hull (conservative). Each crossing is bracketed on a geometric grid and
-    bisected; p(0) = 1 always. Infinite when the set reaches either infinity.
-    """
-    if boot.tail_p() > alpha:
-        return -math.inf, math.inf
-    low, high = (side * _outer_crossing(boot, side, alpha) for side in (-1.0, 1.0))
-    return low, high
-
-
-def _outer_crossing(boot: _Draws, side: float, alpha: float) -> float:
-    """Return the largest distance ``d`` on one side with p(side * d) > alpha (bisected)."""
-    inner, grid = 0.0, _GRID  # p(0) = 1: the estimate itself is never rejected
-    while True:
-        accepted = np.flatnonzero(boot.p_values(side * grid) > alpha)
-        if accepted.size == 0 or accepted[-1] < grid.size - 1:
-            break
-        if grid[-1] >= 1e12:  # p reaches its (rejecting) limit only beyond any useful range
-            return math.inf
-        inner, grid = float(grid[-1]), grid[-1] * np.geomspace(1, 1e4, _GRID.size)[1:]
-    if accepted.size:
-        inner = float(grid[accepted[-1]])
-    outer = float(grid[accepted[-1] + 1 if accepted.size else 0])
-    # only the draws whose |t*| >= |t| flips inside the bracket move p there: bisect on them
-    ends = boot.extreme(np.array([side * inner, side * outer]))
-    moving = ends[0] != ends[1]
-    steady = int(np.count_nonzero(ends[0] & ~moving))
-    few = _Draws(
-        boot.n0[moving],
-        boot.n1[moving],
-        boot.q00[moving],
-        boot.q01[moving],
-        boot.q11[moving],
-        boot.scale,
-    )
-    for _ in range(_BISECTIONS):
-        middle = 0.5 * (inner + outer)
-        count = steady + int(np.count_nonzero(few.extreme(np.array([side * middle]))))
-        if count / boot.n0.size > alpha:
-            inner = middle
-        else:
-            outer = middle
-    return 0.5 * (inner + outer)
 
 
 def bell_mccaffrey(

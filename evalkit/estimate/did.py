@@ -9,10 +9,12 @@ from evalkit.card import Outcome, PilotCard
 from evalkit.contract import pilot_mask, post_mask
 from evalkit.errors import EstimationError
 from evalkit.estimate._common import choose_errors, covariate_matrix, outcome_rows
+from evalkit.estimate._models import Model
 from evalkit.estimate._ols import Covariance
 from evalkit.estimate.finding import Finding
-from evalkit.estimate.outcomes import Model, estimate_outcome
-from evalkit.estimate.panel import estimate_panel_did
+from evalkit.estimate.outcomes import estimate_outcome
+from evalkit.estimate.panel import estimate_panel, estimate_panel_did
+from evalkit.estimate.registry import Estimated
 
 
 def did_design(card: PilotCard, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -23,6 +25,14 @@ def did_design(card: PilotCard, frame: pd.DataFrame) -> tuple[np.ndarray, np.nda
         [np.ones(len(frame)), pilot, after, pilot * after, covariate_matrix(card, frame)]
     )
     return X, pilot
+
+
+def estimate_did_outcome(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Estimated:
+    """Return one outcome's difference-in-differences finding, with its event study over many
+    periods (drawn in the report)."""
+    if card.data.period is None and card.data.time is not None:
+        return Estimated(*estimate_panel(card, frame, outcome))
+    return Estimated(estimate_did(card, frame, outcome))
 
 
 def estimate_did(

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
+from evalkit.estimate.registry import get_design
+
 SCALE = "maryland-sms"
 #: The smallest count a reason may state when the facts carry no ``min_cell_count``.
 DEFAULT_MIN_CELL_COUNT = 10
@@ -27,13 +29,11 @@ LEVELS: dict[int, str] = {
     5: "random assignment to the pilot and a comparison group",
 }
 
-#: The level each design reaches when its own checks pass.
-DESIGN_LEVEL: dict[str, tuple[int, str]] = {
-    "pre_post": (1, "before and after only: no comparison group"),
-    "did": (3, "comparison group observed before and after the change"),
-    "its": (2, "interrupted time series: a trend before the change, no comparison group"),
-    "rct": (5, "random assignment"),
-}
+#: A joint pre-trend test below this says the groups were already moving apart.
+PRETREND_ALPHA = 0.05
+#: Fewer periods than this before the change and the earlier trend is uncertain (Penfold and
+#: Zhang 2013 advise at least eight).
+ADVISED_PRE_PERIODS = 8
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ DOWNGRADES: tuple[Downgrade, ...] = (
     Downgrade(
         "pre-trends not parallel",
         1,
-        lambda facts: facts.get("pretrend_p", 1.0) < 0.05,
+        lambda facts: facts.get("pretrend_p", 1.0) < PRETREND_ALPHA,
         lambda facts, words: (
             f"the groups were already moving apart before the change (joint test of "
             f"pre-period effects p = {facts['pretrend_p']:.2g})"
@@ -119,10 +119,10 @@ DOWNGRADES: tuple[Downgrade, ...] = (
     Downgrade(
         "too few periods before the change",
         1,
-        lambda facts: 0 < facts.get("pre_periods", 99) < 8,
+        lambda facts: 0 < facts.get("pre_periods", 99) < ADVISED_PRE_PERIODS,
         lambda facts, words: (
             f"only {facts['pre_periods']:.0f} periods before the change to learn the "
-            "trend from (8 or more are advised)"
+            f"trend from ({ADVISED_PRE_PERIODS} or more are advised)"
         ),
     ),
     Downgrade(
@@ -179,11 +179,16 @@ def rate_evidence(
 ) -> Evidence:
     """Return the design's Maryland SMS level, lowered for each failed check, with reasons.
 
-    ``words`` names things the reasons mention, e.g. ``{"clusters": "wards"}``.
+    The level a design reaches when its checks pass is its registry entry's
+    rubric (:mod:`evalkit.estimate.registry`). ``words`` names things the
+    reasons mention, e.g. ``{"clusters": "wards"}``.
     """
-    level, reason = DESIGN_LEVEL[design]
+    entry = get_design(design)
+    if entry is None:
+        raise ValueError(f"design '{design}' is not in the registry")
+    level, reason = entry.rubric.level, entry.rubric.reason
     why = [reason, *notes]
-    if "pretrend_p" in facts and facts["pretrend_p"] >= 0.05:
+    if "pretrend_p" in facts and facts["pretrend_p"] >= PRETREND_ALPHA:
         why.append(
             "no clear sign the groups were moving apart before the change "
             f"(p = {facts['pretrend_p']:.2g})"

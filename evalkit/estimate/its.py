@@ -41,9 +41,8 @@ from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
 from evalkit.card import Outcome, PilotCard
-from evalkit.contract import as_key, pilot_mask
 from evalkit.errors import EstimationError
-from evalkit.estimate._common import Errors, make_finding, outcome_rows
+from evalkit.estimate._common import Errors, make_finding
 from evalkit.estimate._its_interval import (
     BOOTSTRAP_DRAWS,
     Calibration,
@@ -55,39 +54,24 @@ from evalkit.estimate._its_interval import (
     newey_west_lags,
     prediction_band,
 )
+from evalkit.estimate._its_series import MIN_PERIODS_EACH_SIDE as MIN_PERIODS_EACH_SIDE
+from evalkit.estimate._its_series import Series as Series
+from evalkit.estimate._its_series import period_numbers as period_numbers
+from evalkit.estimate._its_series import period_series as period_series
+from evalkit.estimate._models import EstimationProblem, Model, Ratio
 from evalkit.estimate._ols import Coefficient
+from evalkit.estimate._ratios import fit_ratio
+from evalkit.estimate.evidence import ADVISED_PRE_PERIODS
 from evalkit.estimate.finding import Finding
-from evalkit.estimate.outcomes import EstimationProblem, Model, Ratio, fit_ratio
+from evalkit.estimate.registry import Estimated
 
-#: At least this many periods on each side (Cochrane EPOC criteria for an ITS study).
-MIN_PERIODS_EACH_SIDE = 3
 #: Fewer periods before the start than this are reported in ``checks`` (Penfold and Zhang
 #: 2013, Academic Pediatrics 13(6 Suppl), S38-S44, suggest at least 8 on each side).
-RECOMMENDED_PRE_PERIODS = 8
+RECOMMENDED_PRE_PERIODS = ADVISED_PRE_PERIODS
 #: Degrees of freedom left after the model's terms, at the least.
 MIN_RESIDUAL_DF = 3
 
 LEVEL, SLOPE = 2, 3  # columns of the level and slope changes in the design matrix
-
-
-@dataclass(frozen=True)
-class Series:
-    """An outcome as one value per period: what the segmented regression is fitted to."""
-
-    labels: tuple[str, ...]
-    time: np.ndarray  # periods since the first (months for dates)
-    value: np.ndarray  # mean per period (pilot, or pilot minus comparison)
-    rows: np.ndarray  # records behind each value: one column a group (pilot, comparison)
-    sampling_var: np.ndarray  # variance of each value as a mean of its records
-    totals: np.ndarray | None  # pilot's sum and count per period, for the ratio models
-    after: np.ndarray
-    start_time: float
-    start_label: str
-    season: np.ndarray | None
-    covariates: np.ndarray
-    per: str
-    controlled: bool
-    dropped: int  # periods seen in only one group (controlled ITS)
 
 
 @dataclass(frozen=True)
@@ -119,6 +103,17 @@ class _Fit:
 def estimate_its(
     card: PilotCard, frame: pd.DataFrame, outcome: Outcome, maxlags: int | None = None
 ) -> Finding:
+    """Return the level change in one outcome at the start of the change (see its_finding)."""
+    return its_finding(card, outcome, _fit_its(card, frame, outcome, maxlags))
+
+
+def estimate_its_and_chart(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Estimated:
+    """Return the ITS finding and what its chart draws, from one fit."""
+    fit = _fit_its(card, frame, outcome, None)
+    return Estimated(its_finding(card, outcome, fit), _chart_data(card, outcome, fit))
+
+
+def its_finding(card: PilotCard, outcome: Outcome, fit: _Fit) -> Finding:
     """Return the level change in one outcome at the start of the change, from an ITS.
 
     The headline is the immediate level change against the projected earlier
@@ -126,16 +121,16 @@ def estimate_its(
     (periods before and after, residual autocorrelation) in ``checks``.
     Binary outcomes add ``odds_ratio`` and counts ``rate_ratio`` for the level
     change, from a binomial or Poisson model of the period totals with the
-    same terms and Newey-West errors. ``maxlags`` overrides the lag rule.
+    same terms and Newey-West errors. ``maxlags`` (to :func:`estimate_its`)
+    overrides the lag rule.
     """
-    fit = _fit_its(card, frame, outcome, maxlags)
     series = fit.series
     level = _coefficient(fit, LEVEL, int(series.rows.sum()))
     slope = _coefficient(fit, SLOPE, int(series.rows.sum()))
     factor = 100.0 if outcome.type == "binary" else 1.0
     seasons = {"month": ["month effects"], "quarter": ["quarter effects"]}
-    assert card.data.time is not None  # period_series has checked
-    terms = [*seasons.get(card.data.time.seasonality, []), *card.data.covariates]
+    seasonality = card.data.time.seasonality if card.data.time is not None else None
+    terms = [*seasons.get(seasonality or "", []), *card.data.covariates]
     adjusted = f", adjusted for {', '.join(terms)}" if terms else ""
     kind = "interrupted time series"
     if series.controlled:
@@ -177,7 +172,7 @@ def estimate_its(
             model = "Poisson" if key == "rate_ratio" else "binomial"
             method += f"; {key.replace('_', ' ')} from a {model} model of the period totals"
     finding = make_finding(card, outcome, level, method, tuple(notes))
-    return finding.model_copy(update=extra)
+    return finding.with_parts(**extra)
 
 
 def its_chart_data(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> ItsChartData:
@@ -190,7 +185,10 @@ def its_chart_data(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> It
     than ``min_cell_count`` keep their fitted values but their observed value is
     blanked.
     """
-    fit = _fit_its(card, frame, outcome, None)
+    return _chart_data(card, outcome, _fit_its(card, frame, outcome, None))
+
+
+def _chart_data(card: PilotCard, outcome: Outcome, fit: _Fit) -> ItsChartData:
     series, result = fit.series, fit.result
     params = np.asarray(result.params)
     counterfactual_X = fit.X.copy()
@@ -223,91 +221,6 @@ def its_chart_data(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> It
         ci_high=level.ci_high * factor,
         hidden_periods=int(hidden.sum()),
         min_cell_count=card.min_cell_count,
-    )
-
-
-def period_numbers(column: pd.Series) -> np.ndarray:
-    """Return each record's period: a calendar month number for dates, else the value itself."""
-    if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        months = column.dt.to_period("M")
-        numbers: np.ndarray = (months.dt.year * 12 + months.dt.month).to_numpy(dtype="float64")
-        return numbers
-    return column.to_numpy(dtype="float64")
-
-
-def period_series(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Series:
-    """Return the outcome as one mean per period (pilot minus comparison when there are groups)."""
-    time_role = card.data.time
-    if time_role is None or time_role.start is None:
-        raise EstimationError(
-            "an interrupted time series needs data.time with `start`",
-            path=card.card_path,
-            where="data.time",
-            hint="add start: with the first period of the change, e.g. start: 2025-04",
-        )
-    rows = outcome_rows(frame, outcome)
-    column = rows[time_role.column]
-    index = period_numbers(column)
-    if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        try:
-            start_month = pd.Timestamp(as_key(time_role.start)).to_period("M")
-        except ValueError:
-            raise _start_error(card, time_role.start, "a date such as 2025-04") from None
-        start = float(start_month.year * 12 + start_month.month)
-        per = "month"
-
-        def label(value: float) -> str:
-            year, month = divmod(int(value) - 1, 12)
-            return f"{year:04d}-{month + 1:02d}"
-
-    else:
-        try:
-            start = float(time_role.start)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise _start_error(card, time_role.start, "a number like the time column's") from None
-        per = "period"
-
-        def label(value: float) -> str:
-            return as_key(value)
-
-    columns = [outcome.column, *card.data.covariates]
-    values = rows[columns].astype("float64").assign(_period=index)
-    if card.data.group is None:
-        pilot, comparison = values, None
-    else:
-        in_pilot = pilot_mask(card, rows)
-        pilot, comparison = values[in_pilot], values[~in_pilot]
-    means = pilot.groupby("_period")[columns].mean()
-    counts = pilot.groupby("_period")[outcome.column].agg(["sum", "count"])
-    group_rows = counts[["count"]]
-    sampling_var = _sampling_variance(pilot, outcome.column)
-    dropped = 0
-    if comparison is not None:
-        other = comparison.groupby("_period")[columns].mean()
-        other_counts = comparison.groupby("_period")[outcome.column].count()
-        shared = means.index.intersection(other.index)
-        dropped = len(means.index.union(other.index)) - len(shared)
-        means = means.loc[shared] - other.loc[shared]
-        group_rows = pd.concat([counts["count"], other_counts], axis=1).loc[shared]
-        sampling_var = (sampling_var + _sampling_variance(comparison, outcome.column)).loc[shared]
-    periods = means.index.to_numpy(dtype="float64")
-    time = periods - periods[0] if len(periods) else periods
-    season = _seasons(time_role.seasonality, periods, per)
-    return Series(
-        labels=tuple(label(p) for p in periods),
-        time=time,
-        value=means[outcome.column].to_numpy(dtype="float64"),
-        rows=group_rows.to_numpy(dtype="float64"),
-        sampling_var=sampling_var.to_numpy(dtype="float64"),
-        totals=None if comparison is not None else counts.to_numpy(dtype="float64"),
-        after=periods >= start,
-        start_time=(start - periods[0]) if len(periods) else 0.0,
-        start_label=label(start),
-        season=season,
-        covariates=means[list(card.data.covariates)].to_numpy(dtype="float64"),
-        per=per,
-        controlled=comparison is not None,
-        dropped=dropped,
     )
 
 
@@ -355,20 +268,6 @@ def _fit_its(card: PilotCard, frame: pd.DataFrame, outcome: Outcome, maxlags: in
     return _Fit(series, X, result, lags, errors, draws, calibration)
 
 
-def _sampling_variance(values: pd.DataFrame, column: str) -> pd.Series:
-    """Return each period's variance of the mean of its records (pooled where one record)."""
-    grouped = values.groupby("_period")[column]
-    count = grouped.count()
-    variance = grouped.var(ddof=1)
-    several = count > 1
-    if not several.any():
-        return pd.Series(0.0, index=count.index)  # one record a period: no sampling error
-    pooled = float(((count[several] - 1) * variance[several]).sum() / (count[several] - 1).sum())
-    variance = variance.where(several, pooled).fillna(pooled)
-    result: pd.Series = variance / count
-    return result
-
-
 def _design(series: Series) -> np.ndarray:
     """Return [1, t, after, (t - start) after, season effects..., covariates...]."""
     after = series.after.astype("float64")
@@ -383,17 +282,6 @@ def _design(series: Series) -> np.ndarray:
         columns += [dummies[c].to_numpy(dtype="float64") for c in dummies.columns]
     matrix = np.column_stack([*columns, series.covariates])
     return matrix
-
-
-def _seasons(seasonality: str, periods: np.ndarray, per: str) -> np.ndarray | None:
-    if seasonality == "none" or not len(periods):
-        return None
-    if per == "month":
-        month: np.ndarray = (periods.astype(int) - 1) % 12
-        return month if seasonality == "month" else month // 3
-    # a numeric time column counts periods: seasons repeat every 12 (or 4) of them
-    position: np.ndarray = (periods - periods[0]).astype(int)
-    return position % (12 if seasonality == "month" else 4)
 
 
 def _coefficient(fit: _Fit, column: int, n: int) -> Coefficient:
@@ -457,13 +345,4 @@ def _level_ratio(fit: _Fit, outcome: Outcome) -> tuple[str, Ratio]:
         ci_low=math.exp(ratio.log_estimate - half),
         ci_high=math.exp(ratio.log_estimate + half),
         p_value=float(calibration.p_value[0]),
-    )
-
-
-def _start_error(card: PilotCard, start: object, expected: str) -> EstimationError:
-    return EstimationError(
-        f"data.time.start {start!r} does not match the time column",
-        path=card.card_path,
-        where="data.time.start",
-        hint=f"give the start as {expected}",
     )

@@ -38,18 +38,25 @@ the cluster-robust covariance, as Stata's ``test``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evalkit.card import Outcome, PilotCard
-from evalkit.contract import as_key, pilot_mask, post_mask
-from evalkit.errors import EstimationError
 from evalkit.estimate import staggered
-from evalkit.estimate._common import covariate_matrix, make_finding, outcome_rows
+from evalkit.estimate._common import make_finding
 from evalkit.estimate._ols import Coefficient, Covariance
+from evalkit.estimate._panel_rows import EventPoint as EventPoint
+from evalkit.estimate._panel_rows import EventStudy as EventStudy
+from evalkit.estimate._panel_rows import PanelRows as PanelRows
+from evalkit.estimate._panel_rows import (
+    event_point,
+    event_study_from,
+    panel_error,
+    unit_period_means,
+)
+from evalkit.estimate._panel_rows import read_panel as read_panel
 from evalkit.estimate._twfe import TwfeFit, absorb, absorbed_levels, fit_swept, nested_within
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.inference import (
@@ -64,129 +71,6 @@ from evalkit.estimate.inference import (
 )
 
 
-@dataclass(frozen=True)
-class EventPoint:
-    """The estimated effect in one period relative to the start, with its 95% interval."""
-
-    relative_period: int
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-
-
-@dataclass(frozen=True)
-class EventStudy:
-    """Effects by period relative to the start, and the joint test of the pre-start ones.
-
-    ``pretrend_p`` is None when there is only the reference period before the
-    start, so nothing can be tested.
-    """
-
-    points: tuple[EventPoint, ...]
-    reference: int
-    pre_periods: int
-    pretrend_p: float | None
-    pretrend_test: str
-    staggered: bool
-    method: str
-    scale: str = "difference"
-
-    def rows(self) -> list[dict[str, float]]:
-        """Return the points as plain records (for results.json)."""
-        return [
-            {
-                "relative_period": p.relative_period,
-                "estimate": p.estimate,
-                "ci_low": p.ci_low,
-                "ci_high": p.ci_high,
-            }
-            for p in self.points
-        ]
-
-    def to_frame(self) -> pd.DataFrame:
-        """Return the points as a table, with whether each is before the start or the reference."""
-        frame = pd.DataFrame([p.__dict__ for p in self.points])
-        frame["when"] = np.where(frame["relative_period"] < 0, "before", "after")
-        frame["reference"] = frame["relative_period"] == self.reference
-        return frame
-
-
-@dataclass(frozen=True)
-class PanelRows:
-    """One outcome's records laid out for panel estimation (codes, not labels)."""
-
-    y: np.ndarray
-    period: np.ndarray  # position among the distinct times
-    start: np.ndarray  # position of the row's first period in the pilot; inf if never
-    fixed: tuple[np.ndarray, np.ndarray]  # (unit or group codes, period)
-    unit: np.ndarray | None
-    clusters: np.ndarray | None
-    covariates: np.ndarray
-    labels: tuple[str, ...]
-    unit_words: str
-    cluster_name: str
-
-    @property
-    def staggered(self) -> bool:
-        """Return True when pilot units start in different periods."""
-        return np.unique(self.start[np.isfinite(self.start)]).size > 1
-
-
-def read_panel(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> PanelRows:
-    """Return the outcome's records as codes: period positions, starts, fixed effects, clusters."""
-    time = card.data.time
-    assert time is not None
-    rows = outcome_rows(frame, outcome)
-    times = rows[time.column].to_numpy()
-    distinct = np.unique(times)
-    period = np.searchsorted(distinct, times)
-    labels = tuple(as_key(pd.Timestamp(v) if isinstance(v, np.datetime64) else v) for v in distinct)
-    start = np.full(len(rows), np.inf)
-    if time.start_column:
-        column = rows[time.start_column]
-        given = column.notna().to_numpy()
-        values = column.to_numpy()[given]
-        if np.issubdtype(distinct.dtype, np.datetime64) != np.issubdtype(
-            values.dtype, np.datetime64
-        ):
-            raise _error(
-                card,
-                f"'{time.start_column}' and '{time.column}' are not the same kind "
-                "of time (one holds dates, the other numbers)",
-                "data.time.start_column",
-                "write start periods the same way as the time column",
-            )
-        start[given] = np.searchsorted(distinct, values.astype(distinct.dtype))
-    else:
-        after = post_mask(card, rows)
-        if not after.any():
-            raise _error(
-                card,
-                f"no '{outcome.column}' record is on or after the start ({time.start})",
-                "data.time.start",
-                "check data.time.start against the periods in the data",
-            )
-        start[pilot_mask(card, rows)] = period[after].min()
-    start[start >= distinct.size] = np.inf  # starting after the data ends: not in the pilot yet
-    unit = pd.factorize(rows[card.data.unit])[0] if card.data.unit else None
-    group = unit if unit is not None else np.isfinite(start).astype(np.int64)
-    cluster_name = card.data.cluster or card.data.unit or ""
-    clusters = pd.factorize(rows[cluster_name])[0] if cluster_name else None
-    return PanelRows(
-        y=rows[outcome.column].to_numpy(dtype="float64"),
-        period=period,
-        start=start,
-        fixed=(group, period),
-        unit=unit,
-        clusters=clusters,
-        covariates=covariate_matrix(card, rows),
-        labels=labels,
-        unit_words=card.data.unit or "pilot/comparison group",
-        cluster_name=cluster_name,
-    )
-
-
 def estimate_panel_did(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Finding:
     """Return the difference-in-differences estimate over many periods for one outcome.
 
@@ -196,6 +80,13 @@ def estimate_panel_did(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -
     (pre_periods, pretrend_p, staggered) and ``event_study`` (effects by
     period relative to the start).
     """
+    return estimate_panel(card, frame, outcome)[0]
+
+
+def estimate_panel(
+    card: PilotCard, frame: pd.DataFrame, outcome: Outcome
+) -> tuple[Finding, EventStudy]:
+    """Return the panel finding and its event study, from one fit (the report draws the study)."""
     rows = read_panel(card, frame, outcome)
     if rows.staggered:
         coefficient, method, notes, study, inference = _staggered_analysis(card, outcome, rows)
@@ -210,14 +101,12 @@ def estimate_panel_did(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -
     update: dict[str, Any] = {"checks": checks, "event_study": study.rows()}
     if inference is not None:
         update["inference"] = inference
-    return finding.model_copy(update=update)
+    return finding.with_parts(**update), study
 
 
 def event_study(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> EventStudy:
     """Return the outcome's effects by period relative to the start, with the pre-trend test."""
-    rows = read_panel(card, frame, outcome)
-    analyse = _staggered_analysis if rows.staggered else _twfe_analysis
-    return analyse(card, outcome, rows)[3]
+    return estimate_panel(card, frame, outcome)[1]
 
 
 # --- one start for everyone: two-way fixed effects --------------------------------------------
@@ -237,7 +126,7 @@ def _twfe_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> Analys
     )
     for ok, message in problems:
         if not ok:
-            raise _error(
+            raise panel_error(
                 card,
                 f"'{outcome.column}': {message}",
                 "data.time",
@@ -293,13 +182,13 @@ def _twfe_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> Analys
         solver="normal",
         absorbed=absorbed,
     )
-    points = [_point(e, study_fit.coefficient(j), outcome) for j, e in enumerate(shown)]
+    points = [event_point(e, study_fit.coefficient(j), outcome) for j, e in enumerate(shown)]
     before = [j for j, e in enumerate(shown) if e < reference]
     p_value, test = None, "no test: only one period before the start"
     if before:
         f, q, p_value = study_fit.wald_test(before)
         test = f"F({q}, {study_fit.df:g}) = {f:.2f}"
-    study = _study(
+    study = event_study_from(
         points,
         reference=reference,
         pre_periods=int((periods < 0).sum()),
@@ -366,14 +255,14 @@ def _honest_twfe(
 
 def _staggered_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> Analysis:
     if rows.unit is None:
-        raise _error(
+        raise panel_error(
             card,
             "pilot units start at different times, but the card names no unit",
             "data.unit",
             "staggered starts are estimated by following each unit over "
             "time: name its identifier column in data.unit",
         )
-    rows, averaged = _unit_period_means(rows, rows.unit)
+    rows, averaged = unit_period_means(rows, rows.unit)
     result = staggered.estimate_staggered(
         rows.y,
         rows.fixed[0],
@@ -404,12 +293,12 @@ def _staggered_analysis(card: PilotCard, outcome: Outcome, rows: PanelRows) -> A
     )
     n = result.records
     points = [
-        _point(e, _interval(a, n), outcome)
+        event_point(e, _interval(a, n), outcome)
         for e, a in result.dynamic.items()
         if math.isfinite(a.ci_low) and math.isfinite(a.ci_high)
     ]
     pre = result.pre_trend
-    study = _study(
+    study = event_study_from(
         points,
         reference=-1,
         pre_periods=1 + sum(e < -1 for e in result.dynamic),
@@ -471,75 +360,7 @@ def _jackknife_record(card: PilotCard, rows: PanelRows, clusters: int) -> dict[s
     return few_cluster_record(structure, method, note, short) | {"unbounded": False}
 
 
-def _unit_period_means(rows: PanelRows, unit: np.ndarray) -> tuple[PanelRows, bool]:
-    """Return the rows with one record per unit and period (the mean), and whether any merged.
-
-    A roll-out by ward with many households a month is followed ward by ward;
-    the households' mean is the ward's value that month.
-    """
-    cell = unit.astype(np.int64) * len(rows.labels) + rows.period
-    keys, first, inverse = np.unique(cell, return_index=True, return_inverse=True)
-    if keys.size == cell.size:
-        return rows, False
-    sizes = np.bincount(inverse).astype("float64")
-    mean = np.bincount(inverse, weights=rows.y) / sizes
-    clusters = rows.clusters[first] if rows.clusters is not None else None
-    unit, period = unit[first], rows.period[first]
-    return (
-        replace(
-            rows,
-            y=mean,
-            period=period,
-            start=rows.start[first],
-            fixed=(unit, period),
-            unit=unit,
-            clusters=clusters,
-            covariates=rows.covariates[first],
-        ),
-        True,
-    )
-
-
 # --- small helpers --------------------------------------------------------------------------------
-
-
-def _point(relative: int, coefficient: Coefficient, outcome: Outcome) -> EventPoint:
-    """Return an event-study point on the finding's scale (percentage points for binary)."""
-    factor = 100.0 if outcome.type == "binary" else 1.0
-    return EventPoint(
-        int(relative),
-        coefficient.estimate * factor,
-        coefficient.se * factor,
-        coefficient.ci_low * factor,
-        coefficient.ci_high * factor,
-    )
-
-
-def _study(
-    points: list[EventPoint],
-    *,
-    reference: int,
-    pre_periods: int,
-    pretrend_p: float | None,
-    test: str,
-    staggered: bool,
-    method: str,
-    outcome: Outcome,
-) -> EventStudy:
-    """Return the event study with the reference period shown at zero."""
-    shown = sorted(
-        [*points, EventPoint(reference, 0.0, 0.0, 0.0, 0.0)], key=lambda p: p.relative_period
-    )
-    return EventStudy(
-        points=tuple(shown),
-        reference=reference,
-        pre_periods=pre_periods,
-        pretrend_p=pretrend_p,
-        pretrend_test=test,
-        staggered=staggered,
-        method=f"event study: {method}",
-        scale="percentage points" if outcome.type == "binary" else "difference",
-    )
 
 
 def _error_words(rows: PanelRows, fit: TwfeFit) -> str:
@@ -549,7 +370,3 @@ def _error_words(rows: PanelRows, fit: TwfeFit) -> str:
         f"cluster-robust by {rows.cluster_name} ({fit.clusters} clusters; small-sample "
         f"factor as Stata's xtreg, fe), t-based 95% CI with {fit.df:g} df"
     )
-
-
-def _error(card: PilotCard, message: str, where: str, hint: str) -> EstimationError:
-    return EstimationError(message, path=card.card_path, where=where, hint=hint)

@@ -34,17 +34,38 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
 from evalkit.card import PilotCard
 from evalkit.estimate._its_interval import planned_critical
-from evalkit.estimate.wording import format_number, in_sentence
+from evalkit.estimate._power_layout import (
+    MAX_PLANNED_CLUSTERS,
+    Counts,
+    design_layout,
+    outcome_spread,
+    scaled_counts,
+    t_quantile,
+)
+from evalkit.estimate._power_words import cluster_test, describe_mde
+from evalkit.estimate.registry import PlanLayout
+from evalkit.estimate.wording import format_number
 from evalkit.quality.disclosure import is_small, is_small_share
 
-PlanDesign = Literal["rct", "pre_post", "did", "its"]
-Counts = int | tuple[int, int]  # the same number in each period, or (before, after)
+__all__ = [
+    "MAX_PLANNED_CLUSTERS",
+    "Counts",
+    "Mde",
+    "PlanDesign",
+    "design_effect",
+    "minimum_detectable_effect",
+    "multiplier",
+    "plan_pilot",
+    "power_summary",
+]
+
+#: The layouts planning knows (the registry's ``plan_as``): what ``design=`` takes.
+PlanDesign = PlanLayout
 
 
 @dataclass(frozen=True)
@@ -96,7 +117,7 @@ class Mde:
         se = _alternative_se(self, distance, 1.0 if change >= 0 else -1.0)
         critical = self.critical
         if critical is None:
-            critical = _quantile(1 - self.alpha / 2, self.df)
+            critical = t_quantile(1 - self.alpha / 2, self.df)
         shift = distance / se - critical
         # Bloom's approximation: the far tail of the two-sided test is left out
         return float(stats.norm.cdf(shift) if math.isinf(self.df) else stats.t.cdf(shift, self.df))
@@ -111,7 +132,7 @@ class Mde:
 
 def multiplier(*, power: float = 0.8, alpha: float = 0.05, df: float = math.inf) -> float:
     """Return Bloom's multiplier M: the MDE in standard errors for a two-sided test."""
-    return _quantile(1 - alpha / 2, df) + _quantile(power, df)
+    return t_quantile(1 - alpha / 2, df) + t_quantile(power, df)
 
 
 def design_effect(cluster_size: float, icc: float) -> float:
@@ -171,9 +192,10 @@ def minimum_detectable_effect(
     same size, split the same way, would reach it.
 
     ``min_count`` is for sizes read from a pilot's data (disclosure control):
-    no size or cluster size below it is stated (:func:`_sizes`), nor a binary
-    baseline rate from ``baseline_records`` records with fewer than that many
-    with (or without) the outcome.
+    no size or cluster size below it is stated
+    (:func:`~evalkit.estimate._power_layout.size_words`), nor a binary baseline
+    rate from ``baseline_records`` records with fewer than that many with (or
+    without) the outcome.
     """
     if not (0 < power < 1 and 0 < alpha < 1):
         raise ValueError("power and alpha must be between 0 and 1")
@@ -182,13 +204,13 @@ def minimum_detectable_effect(
     if min_count is not None and baseline_records is not None and baseline_rate is not None:
         hits = baseline_rate * baseline_records
         shown_rate = not is_small_share(hits, baseline_records, min_count)
-    spread = _spread(outcome_type, sd, baseline_rate, said, shown_rate)
-    paired = design in {"pre_post", "did"} and (sd_change is not None or correlation is not None)
-    if paired and sd_change is None:
-        assert correlation is not None
+    spread = outcome_spread(outcome_type, sd, baseline_rate, said, shown_rate)
+    changes = design in {"pre_post", "did"}  # the layouts that can follow the same units
+    if changes and sd_change is None and correlation is not None:
         sd_change = spread * math.sqrt(2 * (1 - correlation))
         said.append(f"Before/after correlation {format_number(correlation)} assumed")
-    layout = _layout(design, n_pilot, n_comparison, periods, paired, noun, min_count)
+    paired = changes and sd_change is not None
+    layout = design_layout(design, n_pilot, n_comparison, periods, paired, noun, min_count)
     df, deff = layout.df, 1.0
     if clusters is not None and design != "its":
         if icc is None:
@@ -215,7 +237,7 @@ def minimum_detectable_effect(
         )
     chosen_ways = None
     if clusters is not None and design != "its":
-        chosen_ways, words = _cluster_test(clusters, pilot_clusters, alpha)
+        chosen_ways, words = cluster_test(clusters, pilot_clusters, alpha)
         said.append(words)
     if approximation == "normal":
         df = math.inf
@@ -223,13 +245,12 @@ def minimum_detectable_effect(
         raise ValueError("too few records or clusters for this design")
     m = multiplier(power=power, alpha=alpha, df=df)
     critical = None
-    if design == "its":
-        assert layout.design is not None
-        critical = planned_critical(layout.design, 2, alpha, power, df)
-        m = critical + _quantile(power, df)
+    if layout.regressors is not None:  # a time series, tested as evalkit tests one
+        critical = planned_critical(layout.regressors, 2, alpha, power, df)
+        m = critical + t_quantile(power, df)
         said.append(
             f"Tested as evalkit does: Newey-West t against a bootstrap critical value "
-            f"(here {critical:.2f} in effect, rather than {_quantile(1 - alpha / 2, df):.2f})"
+            f"(here {critical:.2f} in effect, rather than {t_quantile(1 - alpha / 2, df):.2f})"
         )
     se = (sd_change if paired and sd_change is not None else spread) * math.sqrt(
         layout.weight * deff
@@ -273,8 +294,8 @@ def minimum_detectable_effect(
         factor = more / clusters
         return minimum_detectable_effect(
             design=design,
-            n_pilot=_scaled(n_pilot, factor),
-            n_comparison=_scaled(n_comparison, factor) if n_comparison is not None else None,
+            n_pilot=scaled_counts(n_pilot, factor),
+            n_comparison=scaled_counts(n_comparison, factor) if n_comparison is not None else None,
             sd=sd,
             power=power,
             alpha=alpha,
@@ -286,55 +307,17 @@ def minimum_detectable_effect(
             correlation=correlation,
             cluster_size=cluster_size,
             better=better,
-            hoped_change=hoped_change,
+            # no hoped-for change: a larger plan that misses it must not search again, which
+            # made the search exponential in the clusters it had to add
             pilot_clusters=(
                 max(1, round(pilot_clusters * factor)) if pilot_clusters is not None else None
             ),
         )
 
     for more in range(clusters + 1, MAX_PLANNED_CLUSTERS + 1):
-        if with_clusters(more).detectable():
+        if with_clusters(more).detectable(hoped_change):
             return replace(solved, clusters_needed=more)
     return solved
-
-
-#: The most clusters ``clusters_needed`` looks for before saying "more than this".
-MAX_PLANNED_CLUSTERS = 400
-
-
-def _cluster_test(
-    clusters: int, pilot_clusters: int | None, alpha: float
-) -> tuple[int | None, str]:
-    """Return the ways to choose the pilot's clusters (when randomisation decides) and words."""
-    if pilot_clusters is not None:
-        fewest = min(pilot_clusters, clusters - pilot_clusters)
-        if fewest <= 2:
-            ways = math.comb(clusters, pilot_clusters)
-            words = (
-                f"With {pilot_clusters} of the {clusters} clusters in the pilot, evalkit tests "
-                f"by randomisation over clusters: {ways:,} ways to choose them"
-            )
-            if ways < 1 / alpha:
-                words += (
-                    f", so even the largest change could arise by chance 1 time in {ways} "
-                    f"and none can be shown at {_percent(alpha)} significance"
-                )
-            return ways, words
-    if clusters < 30 or (
-        pilot_clusters is not None and min(pilot_clusters, clusters - pilot_clusters) < 10
-    ):
-        return None, (
-            "With so few clusters evalkit tests by a wild cluster bootstrap; planned here as "
-            "a t test on the clusters, whose power is close to it"
-        )
-    return None, "Tested with cluster-robust errors, as evalkit does with many clusters"
-
-
-def _scaled(counts: Counts, factor: float) -> Counts:
-    """Return sizes grown by ``factor`` (more clusters of the same size)."""
-    if isinstance(counts, tuple):
-        return (max(1, round(counts[0] * factor)), max(1, round(counts[1] * factor)))
-    return max(1, round(counts * factor))
 
 
 def plan_pilot(card: PilotCard, frame: pd.DataFrame) -> list[Mde]:
@@ -343,141 +326,23 @@ def plan_pilot(card: PilotCard, frame: pd.DataFrame) -> list[Mde]:
     Sizes by group and period, clusters, the outcome's spread (from the before
     period, or else the comparison group) come from the validated rows, power,
     alpha and ICC from the card's ``plan``; with no ICC in the card it is
-    estimated from the data, and the assumptions say so.
+    estimated from the data, and the assumptions say so. The design is sized as
+    the layout its registry entry plans it as (``plan_as``); EstimationError
+    when it has none.
     """
     # the data-reading half lives in its own module, which builds on this one
-    from evalkit.estimate._power_data import plan_outcome
+    from evalkit.estimate._power_data import plan_layout, plan_outcome
 
-    return [plan_outcome(card, frame, outcome) for outcome in card.outcomes]
+    layout = plan_layout(card)  # EstimationError for a design that cannot be planned
+    return [plan_outcome(card, frame, outcome, layout) for outcome in card.outcomes]
 
 
 def power_summary(mdes: Sequence[Mde]) -> str:
     """Return plain sentences, a paragraph an outcome, saying what the pilot can detect."""
-    return "\n\n".join(_describe(mde) for mde in mdes)
+    return "\n\n".join(describe_mde(mde) for mde in mdes)
 
 
-# --- the arithmetic -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Layout:
-    weight: float  # the estimate's variance over sd²
-    treated: float  # the part of the weight from the changed group (pilot, after)
-    df: float
-    n: int
-    n_pilot: int
-    n_comparison: int | None
-    groups: int
-    sample: str
-    design: np.ndarray | None = None  # the planned segmented regression (its)
-
-
-def _quantile(p: float, df: float) -> float:
-    return float(stats.norm.ppf(p) if math.isinf(df) else stats.t.ppf(p, df))
-
-
-def _spread(
-    outcome_type: str, sd: float | None, rate: float | None, said: list[str], shown: bool = True
-) -> float:
-    """Return the outcome's sd: from the baseline rate for binary outcomes and Poisson counts."""
-    if outcome_type == "binary":
-        if rate is None or not 0 < rate < 1:
-            raise ValueError("a binary outcome needs a baseline rate between 0 and 1")
-        if sd is not None:
-            return sd
-        said.append(
-            (f"Baseline rate {format_number(100 * rate)}%" if shown else "Baseline rate not shown")
-            + "; spread √(p(1 − p)) at each rate"
-        )
-        return math.sqrt(rate * (1 - rate))
-    if outcome_type == "count":
-        if rate is None or rate <= 0:
-            raise ValueError("a count outcome needs a baseline mean count above 0")
-        said.append(
-            "Judged as a rate ratio by the delta method (the log of a mean count has variance "
-            f"sd²/(n × mean²), dispersion as at baseline), baseline mean {format_number(rate)}"
-            + (", Poisson spread" if sd is None else "")
-        )
-        return sd if sd is not None else math.sqrt(rate)
-    if sd is None or not sd > 0:
-        raise ValueError("a continuous outcome needs its standard deviation (sd > 0)")
-    return sd
-
-
-def _layout(
-    design: str,
-    n_pilot: Counts,
-    n_comparison: Counts | None,
-    periods: tuple[int, int] | None,
-    paired: bool,
-    noun: str,
-    min_count: int | None = None,
-) -> _Layout:
-    """Return the variance weight, degrees of freedom and sizes of one design.
-
-    With ``min_count``, sizes are worded as :func:`_sizes` says (disclosure control).
-    """
-
-    def pair(counts: Counts) -> tuple[int, int]:
-        return (counts, counts) if isinstance(counts, int) else counts
-
-    def total(counts: Counts) -> int:
-        return counts if isinstance(counts, int) else sum(counts)
-
-    given = [n_pilot, n_comparison] if n_comparison is not None else [n_pilot]
-    if min(min(pair(counts)) for counts in given) < 1:
-        raise ValueError("every group and period needs at least one record")
-
-    if design == "its":
-        if periods is None or min(periods) < 1 or sum(periods) < 5:
-            raise ValueError("an interrupted time series needs periods=(before, after), 5+ in all")
-        b, a = periods
-        words = f"{b:,} time points before the change and {a:,} after"
-        n = total(n_pilot)
-        X = _its_design(b, a)
-        weight = float(np.linalg.inv(X.T @ X)[2, 2])
-        return _Layout(weight, 0.0, b + a - X.shape[1], n, n, None, 1, words, X)
-    if design == "pre_post":
-        if paired:
-            n = n_pilot if isinstance(n_pilot, int) else min(n_pilot)
-            words = f"{_sizes([n], min_count)[0]} {noun} seen both before and after the change"
-            return _Layout(1 / n, 0.0, n - 1, n, n, None, 1, words)
-        b, a = pair(n_pilot)
-        before, after = _sizes([b, a], min_count)
-        words = f"{before} {noun} before the change and {after} after"
-        return _Layout(1 / b + 1 / a, 1 / a, b + a - 2, b + a, b + a, None, 1, words)
-    if n_comparison is None or design not in {"rct", "did"}:
-        raise ValueError(
-            f"design '{design}' needs n_comparison and must be rct, did, pre_post, its"
-        )
-    p, c = total(n_pilot), total(n_comparison)
-    cells = (*pair(n_pilot), *pair(n_comparison))
-    separate = design == "rct" or paired
-    small_cell = (
-        not separate and min_count is not None and any(is_small(n, min_count) for n in cells)
-    )
-    # a group's total is as telling as its cells when one of them is hidden
-    pilot, comparison = _sizes([p, c], min_count, hide=small_cell)
-    words = f"{pilot} {noun} in the pilot and {comparison} in the comparison group"
-    if separate:
-        words += ", each seen before and after" if paired else ""
-        return _Layout(1 / p + 1 / c, 1 / p, p + c - 2, p + c, p, c, 2, words)
-    weight = sum(1 / n for n in cells)  # four independent cells: their variances add
-    words += " (before and after)"
-    if small_cell:
-        words += f", fewer than {min_count} in at least one group and period"
-    return _Layout(weight, 1 / cells[1], p + c - 4, p + c, p, c, 2, words)
-
-
-def _sizes(counts: Sequence[int], min_count: int | None, *, hide: bool = False) -> list[str]:
-    """Return sizes for the words: exact, or when any is below ``min_count`` (or ``hide``)
-    "fewer than 10" and "10 or more", as one exact size beside the published n gives another."""
-    if min_count is None or not (hide or any(is_small(n, min_count) for n in counts)):
-        return [f"{n:,}" for n in counts]
-    return [
-        f"fewer than {min_count}" if is_small(n, min_count) else f"{min_count} or more"
-        for n in counts
-    ]
+# --- solving for the size ---------------------------------------------------------------------
 
 
 def _alternative_se(mde: Mde, distance: float, sign: float) -> float:
@@ -519,81 +384,3 @@ def _solve(mde: Mde, spread: float) -> Mde:
         ratio = math.exp(distance)
         size = mde.baseline * ((1 - 1 / ratio) if sign < 0 else (ratio - 1))
     return replace(mde, mde=size, mde_standardised=size / spread, rate_ratio=ratio)
-
-
-def _its_design(before: int, after: int) -> np.ndarray:
-    """Return a planned segmented regression on time points: [1, t, after, (t - start) after]."""
-    time = np.arange(before + after, dtype="float64")
-    post = (time >= before).astype("float64")
-    columns = [np.ones_like(time), time, post]
-    if after > 1:
-        columns.append((time - before) * post)
-    return np.column_stack(columns)
-
-
-# --- reading a pilot's data -----------------------------------------------------------------------
-
-
-def _percent(share: float) -> str:
-    return f"{100 * share:.1f}".rstrip("0").rstrip(".") + "%"
-
-
-def _describe(mde: Mde) -> str:
-    """Return what one outcome's pilot can detect, and whether that covers the hoped change."""
-    label = in_sentence(mde.label)
-    unit = f" {mde.unit}" if mde.unit else ""
-    change = f"a change in {label} of about {format_number(mde.mde)}{unit} or more"
-    if mde.outcome_type == "binary":
-        change = change.replace("a change", "a fall" if mde.better == "lower" else "a rise")
-    if mde.rate_ratio is not None and mde.baseline is not None:
-        fall = mde.better == "lower"
-        share = (1 - 1 / mde.rate_ratio) if fall else (mde.rate_ratio - 1)
-        change = (
-            f"a {'fall' if fall else 'rise'} in {label} of about "
-            f"{format_number(100 * share)}% or more, about {format_number(mde.mde)}{unit} "
-            f"from an average of {format_number(mde.baseline)}"
-        )
-    text = (
-        f"With {mde.sample}, this pilot can expect to detect {change} "
-        f"({_percent(mde.power)} power, {_percent(mde.alpha)} significance)."
-    )
-    if not math.isfinite(mde.mde):
-        text = (
-            f"With {mde.sample}, this pilot is too small to expect to detect even the largest "
-            f"possible change in {label} ({_percent(mde.power)} power, "
-            f"{_percent(mde.alpha)} significance)."
-        )
-    if mde.hoped_change is not None:
-        chance = mde.power_to_detect(mde.hoped_change)
-        hoped = f"The team hopes for {format_number(abs(mde.hoped_change))}{unit}"
-        if chance >= mde.power - 1e-9:
-            text += f" {hoped}: the pilot is big enough."
-        elif chance >= 0.5:
-            text += (
-                f" {hoped}: the pilot is a little small for that: a real change of that size "
-                f"would be picked up about {_percent(round(chance, 2))} of the time, short of "
-                f"the {_percent(mde.power)} planned for."
-            )
-        else:
-            text += (
-                f" {hoped}: the pilot is probably too small to detect it: a real change of "
-                "that size would be missed more often than not."
-            )
-    if mde.clusters_needed is not None:
-        text += (
-            f" To expect to detect it, about {mde.clusters_needed} clusters would be needed "
-            f"rather than {mde.clusters}, each as large as now and split between pilot and "
-            "comparison the same way."
-        )
-    elif mde.clusters is not None and mde.detectable() is False:
-        text += (
-            f" Even {MAX_PLANNED_CLUSTERS} clusters like these would not be enough: the "
-            "change hoped for is small beside how much clusters differ."
-        )
-    if mde.assumptions:
-        text += (
-            " How this was worked out: "
-            + "; ".join(in_sentence(note) for note in mde.assumptions)
-            + "."
-        )
-    return text

@@ -15,9 +15,10 @@ from evalkit.estimate._common import (
     outcome_rows,
     two_groups,
 )
+from evalkit.estimate._models import Model
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.inference import names_people
-from evalkit.estimate.outcomes import Model, estimate_outcome
+from evalkit.estimate.outcomes import estimate_outcome
 from evalkit.quality.disclosure import describe_count
 
 #: Pair units when at least this share of them is seen both before and after.

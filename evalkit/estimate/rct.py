@@ -21,9 +21,10 @@ from evalkit.card import Outcome, PilotCard
 from evalkit.contract import pilot_mask, post_mask
 from evalkit.errors import EstimationError
 from evalkit.estimate._common import choose_errors, covariate_matrix, outcome_rows, two_groups
+from evalkit.estimate._models import Model
 from evalkit.estimate._ols import Covariance
 from evalkit.estimate.finding import Finding
-from evalkit.estimate.outcomes import Model, estimate_outcome
+from evalkit.estimate.outcomes import estimate_outcome
 
 #: Columns of :func:`balance_table`, in order.
 BALANCE_COLUMNS = (

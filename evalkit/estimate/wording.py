@@ -4,36 +4,15 @@ from __future__ import annotations
 
 import math
 
-#: How each design's comparison opens a sentence, and how it closes a "can't tell" one.
-COMPARED_WITH = {
-    "pre_post": ("After the change, {label} was", "after the change"),
-    "did": (
-        "Compared with the comparison group over the same time, {label} in the pilot was",
-        "in the pilot compared with the comparison group",
-    ),
-    "its": (
-        "Right after the change, compared with where the earlier trend was heading, {label} was",
-        "compared with the earlier trend",
-    ),
-    "rct": (
-        "Compared with the comparison group, {label} in the pilot group was",
-        "in the pilot group compared with the comparison group",
-    ),
-}
+from evalkit.estimate.registry import get_design
 
-#: What each design cannot rule out, said once after its findings.
-CAVEAT = {
-    "pre_post": "A before/after comparison cannot separate the pilot from anything else "
-    "that changed over the same time.",
-    "did": "This relies on the pilot and comparison groups having been on similar paths "
-    "before the change.",
-    "its": "An interrupted time series assumes the earlier trend would have carried on; "
-    "anything else that changed at the same moment is mixed in. Its intervals allow for "
-    "how each period leans on the last, which a short series shows only roughly, so they "
-    "are wide when there are few periods.",
-    "rct": "Random assignment makes the groups comparable; what remains uncertain is chance, "
-    "shown by the interval, and who was lost to follow-up.",
-}
+
+def compared_with(design: str) -> tuple[str, str]:
+    """Return how a design's comparison opens a sentence, and how it closes a "can't tell" one."""
+    entry = get_design(design)
+    if entry is None:
+        return ("With the pilot, {label} was", "with the pilot")
+    return entry.words.opens, entry.words.closes
 
 
 def format_number(value: float) -> str:
@@ -94,7 +73,7 @@ def describe_change(
     """
     unit_text = f" {unit}" if unit else ""
     lower_label = in_sentence(label)
-    opening, short = COMPARED_WITH.get(design, ("With the pilot, {label} was", "with the pilot"))
+    opening, short = compared_with(design)
     word = "lower" if estimate < 0 else "higher"
     if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
         return _cannot_bound(lower_label, short, f"{format_number(estimate)}{unit_text} {word}")
@@ -130,26 +109,14 @@ def describe_ratio(
     As with :func:`describe_change`, the wording follows the interval: "we
     can't tell yet" when it includes a ratio of 1 (no change).
     """
-    leads = {
-        "pre_post": ("After the change, there were", "after the change"),
-        "did": (
-            "Compared with the comparison group over the same time, the pilot had",
-            "in the pilot compared with the comparison group",
-        ),
-        "rct": (
-            "Compared with the comparison group, the pilot group had",
-            "in the pilot group compared with the comparison group",
-        ),
-        "its": (
-            "After the change, compared with the earlier trend, there were",
-            "compared with the earlier trend",
-        ),
-    }
-    lead, short = leads.get(design, ("With the pilot, there were", "with the pilot"))
+    entry = get_design(design)
+    lead, short = (
+        (entry.words.counts_open, entry.words.closes)
+        if entry is not None
+        else ("With the pilot, there were", "with the pilot")
+    )
     lower_label = in_sentence(label)
-
-    def percent(ratio: float) -> str:
-        return f"{format_number(abs(ratio - 1.0) * 100.0)}%"
+    percent = percent_change
 
     word = fewer if estimate < 1 else more
     if not (math.isfinite(ci_low) and math.isfinite(ci_high)) or ci_low <= 0:
@@ -166,6 +133,11 @@ def describe_ratio(
         f"{percent(estimate)} {word}, but the 95% CI runs from {percent(ci_low)} {fewer} to "
         f"{percent(ci_high)} {more}, so it is consistent with no change."
     )
+
+
+def percent_change(ratio: float) -> str:
+    """Return a ratio as the size of its change, rounded for reading: 0.88 -> "12%"."""
+    return f"{format_number(abs(ratio - 1.0) * 100.0)}%"
 
 
 def _cannot_bound(label: str, short: str, best: str) -> str:

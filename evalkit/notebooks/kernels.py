@@ -28,7 +28,7 @@ from typing import IO, Any, ClassVar
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
-from evalkit.notebooks import CurrentPythonKernelManager
+from evalkit.notebooks.execute import CurrentPythonKernelManager
 from evalkit.notebooks.kernel_factory import (
     KernelFactoryError,
     factory_for,
@@ -100,7 +100,9 @@ class PilotProvisioner(LocalProvisioner):
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         manager = self.parent
-        assert isinstance(manager, PilotKernelManager)
+        if not isinstance(manager, PilotKernelManager):
+            # named as the provisioner of some other kernel manager: start it as jupyter would
+            return await super().launch_kernel(cmd, **kwargs)
         options, watch = manager.options, manager.watch
         cwd = str(kwargs.get("cwd") or os.getcwd())
         env = dict(kwargs.get("env") or os.environ)

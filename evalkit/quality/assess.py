@@ -17,10 +17,10 @@ import pandas as pd
 
 from evalkit.card import PilotCard
 from evalkit.contract import Validation, pilot_mask, post_mask, read_table
-from evalkit.quality.attrition import Attrition, Equivalence, attrition, baseline_equivalence
+from evalkit.quality.attrition import Attrition, LostToFollowUp, attrition, lost_to_follow_up
 from evalkit.quality.breaks import RecordingBreak, count_breaks, share_breaks
 from evalkit.quality.bunching import Bunching, detect_bunching
-from evalkit.quality.disclosure import describe_part, is_small_share
+from evalkit.quality.equivalence import Equivalence, baseline_equivalence
 from evalkit.quality.profile import Profile, profile_data
 from evalkit.quality.served import Difference, compare_served
 from evalkit.quality.signal import Level, Signal
@@ -32,17 +32,6 @@ MIN_SPC_PERIODS = 8
 MIN_BUNCHING_RECORDS = 500
 #: How far either side of a target the bunching window reaches, as a share of the target.
 BUNCHING_REACH = 0.12
-
-
-@dataclass(frozen=True)
-class LostToFollowUp:
-    """Units seen before the change with no outcome after it, in a pilot with no comparison."""
-
-    units: int
-    lost: int
-    overall: float  # percent
-    message: str
-    shown: bool = True  # False when the share is too near a small count to publish
 
 
 @dataclass(frozen=True)
@@ -59,7 +48,9 @@ class QualityReport:
 
     profile: Profile
     attrition: Attrition | LostToFollowUp | None = None
-    design: str = ""
+    #: True when the design differences away a gap in starting levels: a baseline gap is
+    #: then context for the report, not a flaw (see assess_quality)
+    differences_baseline: bool = False
     equivalence: dict[str, Equivalence] = field(default_factory=dict)
     bunching: dict[str, Bunching] = field(default_factory=dict)
     breaks: tuple[RecordingBreak, ...] = ()
@@ -97,13 +88,13 @@ class QualityReport:
             )
         for name, eq in self.equivalence.items():
             if eq.level != "equivalent":
-                # difference-in-differences allows for a gap in levels; it assumes the
-                # groups would have moved in parallel, so the gap is context, not a flaw
-                tolerant = self.design == "did"
+                # a design that differences away a gap in levels assumes the groups would
+                # have moved in parallel, so the gap is context, not a flaw
+                tolerant = self.differences_baseline
                 level = "concern" if eq.level == "not equivalent" else "question"
                 note = (
                     (
-                        " Difference-in-differences allows for a gap in starting levels, but "
+                        " This design allows for a gap in starting levels, but "
                         "a large one makes parallel paths less likely."
                     )
                     if tolerant
@@ -188,8 +179,13 @@ def _why_not_compared(card: PilotCard) -> str:
     return "the groups are measured once, after the change, with nothing before to compare"
 
 
-def assess_quality(validation: Validation) -> QualityReport:
-    """Return every integrity check that the pilot's card and data allow."""
+def assess_quality(validation: Validation, *, differences_baseline: bool = False) -> QualityReport:
+    """Return every integrity check that the pilot's card and data allow.
+
+    ``differences_baseline`` is True when the pilot's design differences away a
+    gap in starting levels (the design registry says which do): a baseline gap
+    between the groups is then reported as context, not as a concern.
+    """
     card, frame = validation.card, validation.valid
     skipped: list[str] = []
     threshold = card.min_cell_count
@@ -229,7 +225,7 @@ def assess_quality(validation: Validation) -> QualityReport:
                 )
         result["equivalence"] = equivalence
     elif card.data.unit and has_period and not frame.empty:
-        lost = _panel_attrition(validation)
+        lost = lost_to_follow_up(validation, card.data.unit)
         if lost is None:
             skipped.append(
                 "attrition: no unit appears both before and after the change (successive "
@@ -286,7 +282,7 @@ def assess_quality(validation: Validation) -> QualityReport:
             chart = xmr_chart_data([m * scale for m in means], periods, baseline=baseline)
             over_time[o.name] = OverTime(chart, suppressed_periods=max(0, total - len(periods)))
         result["over_time"] = over_time
-        result["breaks"] = _breaks(validation)
+        result["breaks"] = _breaks(validation, time.column)
 
     if card.quality.eligible is not None:
         eligible_path = card.folder / card.quality.eligible
@@ -298,7 +294,11 @@ def assess_quality(validation: Validation) -> QualityReport:
         result["served"] = compare_served(served[shared], eligible[shared], min_count=threshold)
     else:
         skipped.append("who is served: the card names no quality.eligible file")
-    return QualityReport(skipped=tuple(skipped), design=card.design, **result)  # type: ignore[arg-type]
+    return QualityReport(
+        skipped=tuple(skipped),
+        differences_baseline=differences_baseline,
+        **result,  # type: ignore[arg-type]
+    )
 
 
 def _shown(percent: float, attrition: Attrition | LostToFollowUp) -> float | None:
@@ -316,38 +316,10 @@ def _bunching_window(threshold: float) -> tuple[float, float] | None:
     return (threshold - reach, threshold + reach) if reach >= 3 else None
 
 
-def _panel_attrition(validation: Validation) -> LostToFollowUp | None:
-    """Return the share of units seen before the change with no outcome after it.
-
-    None when no unit is seen both before and after (successive groups, not a panel).
-    """
+def _breaks(validation: Validation, time_column: str) -> tuple[RecordingBreak, ...]:
+    """Return the recording breaks in records per period and in the watched categories."""
     card, frame = validation.card, validation.valid
-    assert card.data.unit is not None
-    after = post_mask(card, frame)
-    outcome = card.outcomes[0].column
-    units = pd.unique(frame.loc[~after, card.data.unit])
-    if not np.isin(units, frame.loc[after, card.data.unit].to_numpy()).any():
-        return None
-    with_outcome = set(frame.loc[after & frame[outcome].notna().to_numpy(), card.data.unit])
-    lost = int(sum(1 for u in units if u not in with_outcome))
-    overall = 100.0 * lost / len(units) if len(units) else 0.0
-    part = describe_part(lost, len(units), card.min_cell_count)  # "14%", or "fewer than 10"
-    return LostToFollowUp(
-        units=len(units),
-        lost=lost,
-        overall=overall,
-        message=f"{part[:1].upper()}{part[1:]} of those seen before the change have no outcome "
-        "after it. "
-        "Who are they? If they differ from those who stayed, the change seen may not hold "
-        "for everyone.",
-        shown=not is_small_share(lost, len(units), card.min_cell_count),
-    )
-
-
-def _breaks(validation: Validation) -> tuple[RecordingBreak, ...]:
-    card, frame = validation.card, validation.valid
-    assert card.data.time is not None
-    labels = _labels(frame[card.data.time.column])
+    labels = _labels(frame[time_column])
     counts = labels.value_counts().sort_index()
     if len(counts) < MIN_SPC_PERIODS:
         return ()

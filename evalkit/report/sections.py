@@ -10,33 +10,25 @@ import pandas as pd
 
 from evalkit.analysis import Analysis
 from evalkit.charts import Figure, figure, means_chart
-from evalkit.contract import as_key
-from evalkit.estimate.evidence import LEVELS
+from evalkit.estimate.effects import design_of
 from evalkit.estimate.finding import Finding
-from evalkit.estimate.inference import names_people, plural_of
 from evalkit.estimate.wording import (
-    CAVEAT,
-    NO_END,
     format_interval,
     format_number,
-    format_signed,
     in_sentence,
+    percent_change,
 )
 from evalkit.learning import LogEntry, entry_markdown
 from evalkit.markup import plain
-from evalkit.quality.disclosure import describe_count
 
-# the trust section lives in its own module; templates reach it through this one
+# the findings and trust sections live in their own modules; templates reach them through this one
+from evalkit.report.findings import design_doubts as design_doubts
+from evalkit.report.findings import design_figures as design_figures
+from evalkit.report.findings import findings_markdown as findings_markdown
+from evalkit.report.findings import inference_texts
+from evalkit.report.findings import underpowered_markdown as underpowered_markdown
 from evalkit.report.trust import quality_figures as quality_figures
 from evalkit.report.trust import trust_markdown as trust_markdown
-
-DESIGN_WORDS = {
-    "pre_post": "a before-and-after comparison of the same people or cases",
-    "did": "a difference-in-differences comparison: the pilot's change against a comparison "
-    "group's change over the same time",
-    "its": "an interrupted time series",
-    "rct": "a randomised comparison",
-}
 
 
 def title_markdown(analysis: Analysis) -> str:
@@ -90,7 +82,7 @@ def summary_markdown(analysis: Analysis, entry: LogEntry, entries: list[LogEntry
             "**What the team is changing.** The team has not decided yet; it will at "
             "its sense-making session."
         )
-    caveats = [CAVEAT.get(card.design, ""), *_inference_texts(analysis, "short")]
+    caveats = [design_of(card).words.caveat, *inference_texts(analysis, "short")]
     caveats.append(
         f"The evidence is level {analysis.evidence.level} of 5, so treat these "
         "results as " + ("strong" if analysis.evidence.level >= 4 else "a guide, not proof") + "."
@@ -145,15 +137,15 @@ def _plain_ratio(finding: Finding) -> str:
     if not finding.is_clear:
         return (
             f"We can't tell yet whether {label} changed: the data fit anything from "
-            f"{(1 - finding.ci_low) * 100:.0f}% fewer to {(finding.ci_high - 1) * 100:.0f}% "
-            "more."
+            f"{percent_change(finding.ci_low)} fewer to {percent_change(finding.ci_high)} more."
         )
     fewer = finding.estimate < 1
-    low, high = sorted(abs(1 - v) * 100 for v in (finding.ci_low, finding.ci_high))
+    near, far = sorted((finding.ci_low, finding.ci_high), key=lambda r: abs(r - 1.0))
     verdict = "an improvement" if finding.improved else "a change for the worse"
     return (
         f"We are fairly sure there were {'fewer' if fewer else 'more'} {label}: "
-        f"somewhere between {low:.0f}% and {high:.0f}% {'fewer' if fewer else 'more'}. "
+        f"somewhere between {percent_change(near)} and {percent_change(far)} "
+        f"{'fewer' if fewer else 'more'}. "
         f"That is {verdict}."
     )
 
@@ -242,153 +234,6 @@ def intro_markdown(analysis: Analysis) -> str:
     return "\n".join(lines)
 
 
-def findings_markdown(analysis: Analysis) -> str:
-    """Return the findings in plain words with a table of estimates and intervals."""
-    card = analysis.card
-    evidence = analysis.evidence
-    lines = [
-        "## What we found",
-        "",
-        f"This pilot uses {DESIGN_WORDS.get(card.design, card.design)}. "
-        f"{CAVEAT.get(card.design, '')}",
-        "",
-        *[f"- {plain(finding.summary)}" for finding in analysis.findings],
-        "",
-        *_how_sure(analysis),
-        "| Outcome | Estimated change | 95% confidence interval | p-value | Records used |",
-        "|---|---|---|---|---|",
-    ]
-    for f in analysis.findings:
-        if f.no_change == 1.0:  # a ratio: 0.73 means 27% fewer
-            change = f"{plain(f.scale)} {f.estimate:.2f}"
-            interval = f"{f.ci_low:.2f} to {f.ci_high:.2f}"
-        else:
-            unit = f" {plain(f.unit)}" if f.unit else ""
-            change = f"{format_signed(f.estimate)}{unit}"
-            interval = f"{format_signed(f.ci_low)} to {format_signed(f.ci_high)}"
-        if not f.bounded:
-            interval = NO_END
-        lines.append(
-            f"| {plain(f.label)} | {change} | {interval} | {plain(_p(f.p_value))} | "
-            f"{describe_count(f.n, card.min_cell_count)} |"
-        )
-    lines += [
-        "",
-        f"**Strength of evidence:** level {evidence.level} of 5 on the Maryland Scientific "
-        f"Methods Scale ({LEVELS[evidence.level]}).",
-        "",
-        *[f"- {plain(reason)}" for reason in evidence.why],
-        "",
-        "Methods: " + plain("; ".join(f"{f.label}: {f.method}" for f in analysis.findings)) + ".",
-    ]
-    doubts = design_doubts(analysis)
-    if doubts:
-        lines += [
-            "",
-            "**Where the design's assumptions look doubtful:**",
-            "",
-            *[f"- {plain(doubt)}" for doubt in doubts],
-        ]
-    power = underpowered_markdown(analysis)
-    if power:
-        lines += ["", power]
-    said = set(_inference_texts(analysis, "note"))
-    notes = list(dict.fromkeys(n for f in analysis.findings for n in f.notes if n not in said))
-    if notes:
-        lines += ["", *[f"- {plain(note)}" for note in notes]]
-    return "\n".join(lines)
-
-
-def _inference_texts(analysis: Analysis, key: str) -> list[str]:
-    """Return the findings' words on how few places they rest on, each said once."""
-    texts = ((getattr(f, "inference", None) or {}).get(key) for f in analysis.findings)
-    return list(dict.fromkeys(t for t in texts if t))
-
-
-def _how_sure(analysis: Analysis) -> list[str]:
-    """Return who is compared (a pilot named by place) and how sure the findings can be."""
-    card = analysis.card
-    group = card.data.group
-    lines = []
-    named_by_place = group is not None and group.column in (card.data.unit, card.data.cluster)
-    if group is not None and named_by_place and not names_people(group.column):
-        values = analysis.validation.valid[group.column].dropna().astype(str).unique()
-        pilot = {as_key(v) for v in group.pilot_values}
-        ours = sorted(v for v in values if v in pilot)
-        others = [v for v in values if v not in pilot]
-        several = plain(plural_of(group.column))
-        lines += [
-            f"**Who is compared.** The pilot covers {len(ours)} of the {len(values)} {several} "
-            f"({plain(', '.join(ours))}); the other {len(others)} are the comparison.",
-            "",
-        ]
-    for text in _inference_texts(analysis, "note"):
-        lines += [f"**How sure we can be.** {plain(text)}", ""]
-    return lines
-
-
-def design_doubts(analysis: Analysis) -> list[str]:
-    """Return plain sentences for each design check that failed (pre-trends, few periods)."""
-    doubts = []
-    for finding in analysis.findings:
-        checks = getattr(finding, "checks", None) or {}
-        p = checks.get("pretrend_p")
-        if isinstance(p, float) and p < 0.05:
-            doubts.append(
-                f"{finding.label}: the pilot and comparison groups were already "
-                f"moving apart before the change (pre-trend test p = {p:.2g}), so "
-                "the estimate may mix the pilot's effect with that drift."
-            )
-        pre = checks.get("pre_periods")
-        if analysis.card.design == "its" and isinstance(pre, int) and pre < 8:
-            doubts.append(
-                f"{finding.label}: only {pre} periods before the change, so the "
-                "earlier trend, and what would have happened, is uncertain."
-            )
-    return doubts
-
-
-def underpowered_markdown(analysis: Analysis) -> str:
-    """Return a note when the pilot is too small to expect to detect the change it hopes for."""
-    from evalkit.errors import EstimationError
-    from evalkit.estimate.power import plan_pilot, power_summary
-
-    if not any(o.hoped_change is not None for o in analysis.card.outcomes):
-        return ""
-    try:
-        mdes = plan_pilot(analysis.card, analysis.validation.valid)
-    except EstimationError:
-        return ""
-    short = [m for m in mdes if m.detectable() is False]
-    if not short:
-        return ""
-    return "**Is the pilot big enough?** " + plain(power_summary(short))
-
-
-def design_figures(analysis: Analysis) -> list[Figure]:
-    """Return the design's own charts: event studies for panel DiD, ITS counterfactuals."""
-    from evalkit.charts.event_study import event_study_chart
-    from evalkit.charts.its import its_chart
-    from evalkit.errors import EstimationError
-    from evalkit.estimate.its import its_chart_data
-    from evalkit.estimate.panel import event_study
-
-    card, frame = analysis.card, analysis.validation.valid
-    figures = []
-    for outcome in card.outcomes:
-        try:
-            if card.design == "its":
-                data = its_chart_data(card, frame, outcome)
-                figures.append(figure(its_chart(data, label=outcome.name, unit=outcome.unit)))
-            elif card.design == "did" and card.data.period is None and card.data.time:
-                study = event_study(card, frame, outcome)
-                chart = event_study_chart(study, label=outcome.name, unit=outcome.unit)
-                figures.append(figure(chart))
-        except EstimationError:
-            continue  # the finding itself already explains why this outcome cannot be drawn
-    return figures
-
-
 def targets_markdown(analysis: Analysis) -> str:
     """Return targets as context beside the latest pilot mean; never a pass or fail."""
     card = analysis.card
@@ -420,12 +265,6 @@ def targets_markdown(analysis: Analysis) -> str:
             f"| {plain(target.note)} |"
         )
     return "\n".join(lines)
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return "not given"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def means_figure(analysis: Analysis, column: str) -> Figure | None:

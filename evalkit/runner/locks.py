@@ -1,6 +1,6 @@
 """One run of a pilot at a time: a lock file in the pilot's reports folder.
 
-The lock is an ``flock`` on ``reports/.evalkit-run.lock``. The operating
+The lock is an ``flock`` on ``reports/.evalkit-run.lock`` (``evalkit.filelock``). The operating
 system releases it when the holding process ends, however it ends, so a run
 that was killed never leaves a lock that blocks the next one: a lock file
 whose process is gone is taken over, and the run that takes it over is told
@@ -15,8 +15,6 @@ a run that is deciding whether a pilot is unchanged.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import fcntl
 import json
 import os
 import socket
@@ -26,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evalkit.errors import EvalkitError
+from evalkit.filelock import lock_file
+from evalkit.timestamps import iso_stamp
 
 LOCK_FILE = ".evalkit-run.lock"
 #: How long a run waits for a lock that another run may only be probing (``probe_lock``).
@@ -70,7 +70,7 @@ def hold_pilot_lock(reports_dir: Path) -> Iterator[HeldLock]:
         holder = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
-            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "started": iso_stamp(),
         }
         os.ftruncate(handle, 0)
         os.pwrite(handle, (json.dumps(holder) + "\n").encode(), 0)
@@ -90,14 +90,12 @@ def probe_lock(reports_dir: Path) -> LockProbe:
     """
     path = reports_dir / LOCK_FILE
     try:
-        handle = os.open(path, os.O_RDONLY)
+        handle = lock_file(path, shared=True, create=False)
     except FileNotFoundError:
         return LockProbe(held=False, left_by=None)
+    except BlockingIOError:
+        return LockProbe(held=True, left_by=None)
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return LockProbe(held=True, left_by=None)
         if not _still_named(handle, path):  # its run ended, cleanly, as we opened it
             return LockProbe(held=False, left_by=None)
         return LockProbe(held=False, left_by=_describe(_parse(os.pread(handle, 4096, 0))))
@@ -108,11 +106,9 @@ def probe_lock(reports_dir: Path) -> LockProbe:
 def _acquire(path: Path) -> int:
     patience = time.monotonic() + _PROBE_SECONDS
     while True:
-        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            handle = lock_file(path)
         except BlockingIOError:
-            os.close(handle)
             if time.monotonic() < patience:  # perhaps another run only probing it
                 time.sleep(0.01)
                 continue

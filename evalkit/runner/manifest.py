@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalkit._version import __version__
+from evalkit.timestamps import file_stamp, iso_stamp, utc_now
 
 if TYPE_CHECKING:
-    from evalkit.runner import RunOutcome
+    from evalkit.runner.plan import RunOutcome
 
 MANIFEST_VERSION = 1
 RUNS_DIR = "runs"
@@ -44,15 +45,15 @@ def write_manifest(
     A pilot with no outcome (the run was stopped first) is listed as
     ``interrupted``: every pilot asked for appears, none is dropped.
     """
-    finished = dt.datetime.now(dt.UTC)
+    finished = utc_now()
     entries = [_entry(pilot, outcomes.get(pilot)) for pilot in pilots]
     counts: dict[str, int] = {}
     for entry in entries:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
     manifest = {
         "manifest_version": MANIFEST_VERSION,
-        "started": started.isoformat(timespec="seconds"),
-        "finished": finished.isoformat(timespec="seconds"),
+        "started": iso_stamp(started),
+        "finished": iso_stamp(finished),
         "seconds": round((finished - started).total_seconds(), 2),
         "evalkit_version": __version__,
         "host": socket.gethostname(),
@@ -62,7 +63,7 @@ def write_manifest(
         "pilots": entries,
     }
     runs_dir.mkdir(parents=True, exist_ok=True)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    stamp = file_stamp(started)
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     for attempt in range(1, 1000):
         path = runs_dir / (f"{stamp}.json" if attempt == 1 else f"{stamp}-{attempt}.json")

@@ -9,24 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from evalkit.estimate.evidence import PRETREND_ALPHA
-from evalkit.estimate.registry import Design, Estimated, Rubric, Scaffold, Words, register_design
+from evalkit.estimate.registry import Design, Rubric, Scaffold, Words, estimator, register_design
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from evalkit.card import Outcome, PilotCard
     from evalkit.estimate.finding import Finding
-
-
-def _estimate(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Estimated:
-    # the estimators load when used, not when a card is checked
-    from evalkit.estimate.did import estimate_did
-    from evalkit.estimate.panel import estimate_panel
-
-    if card.data.period is None and card.data.time is not None:
-        finding, study = estimate_panel(card, frame, outcome)
-        return Estimated(finding, study)
-    return Estimated(estimate_did(card, frame, outcome))
 
 
 def _doubts(finding: Finding) -> list[str]:
@@ -44,12 +30,12 @@ DESIGN = register_design(
     Design(
         name="did",
         needs=(("group",), ("period", "time")),
-        estimate=_estimate,
+        estimate=estimator("evalkit.estimate.did", "estimate_did_outcome"),
         words=Words(
             uses="a difference-in-differences comparison: the pilot's change against a "
             "comparison group's change over the same time",
-            opens="Compared with the comparison group over the same time, {label} in the "
-            "pilot was",
+            opens="Compared with the comparison group over the same time, {label} in the pilot was",
+            counts_open="Compared with the comparison group over the same time, the pilot had",
             closes="in the pilot compared with the comparison group",
             caveat="This relies on the pilot and comparison groups having been on similar "
             "paths before the change.",

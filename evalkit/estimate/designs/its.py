@@ -6,20 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from evalkit.estimate.evidence import ADVISED_PRE_PERIODS
-from evalkit.estimate.registry import Design, Estimated, Rubric, Scaffold, Words, register_design
+from evalkit.estimate.registry import Design, Rubric, Scaffold, Words, estimator, register_design
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from evalkit.card import Outcome, PilotCard
     from evalkit.estimate.finding import Finding
-
-
-def _estimate(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Estimated:
-    from evalkit.estimate.its import estimate_its_and_chart  # the estimators load when used
-
-    finding, chart = estimate_its_and_chart(card, frame, outcome)
-    return Estimated(finding, chart)
 
 
 def _doubts(finding: Finding) -> list[str]:
@@ -36,11 +26,12 @@ DESIGN = register_design(
     Design(
         name="its",
         needs=(("time",),),
-        estimate=_estimate,
+        estimate=estimator("evalkit.estimate.its", "estimate_its_and_chart"),
         words=Words(
             uses="an interrupted time series",
             opens="Right after the change, compared with where the earlier trend was heading, "
             "{label} was",
+            counts_open="After the change, compared with the earlier trend, there were",
             closes="compared with the earlier trend",
             caveat="An interrupted time series assumes the earlier trend would have carried "
             "on; anything else that changed at the same moment is mixed in. Its intervals "

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from evalkit.estimate.registry import Design, Estimated, Rubric, Scaffold, Words, register_design
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from evalkit.card import Outcome, PilotCard
-
-
-def _estimate(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Estimated:
-    from evalkit.estimate.pre_post import estimate_pre_post  # the estimators load when used
-
-    return Estimated(estimate_pre_post(card, frame, outcome))
-
+from evalkit.estimate.registry import Design, Rubric, Scaffold, Words, estimator, register_design
 
 DESIGN = register_design(
     Design(
         name="pre_post",
         needs=(("period", "time"),),
-        estimate=_estimate,
+        estimate=estimator("evalkit.estimate.pre_post", "estimate_pre_post"),
         words=Words(
             uses="a before-and-after comparison of the same people or cases",
             opens="After the change, {label} was",
+            counts_open="After the change, there were",
             closes="after the change",
             caveat="A before/after comparison cannot separate the pilot from anything else "
             "that changed over the same time.",

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from evalkit.estimate.registry import Design, Estimated, Rubric, Scaffold, Words, register_design
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from evalkit.card import Outcome, PilotCard
-
-
-def _estimate(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Estimated:
-    from evalkit.estimate.rct import estimate_rct  # the estimators load when used
-
-    return Estimated(estimate_rct(card, frame, outcome))
-
+from evalkit.estimate.registry import Design, Rubric, Scaffold, Words, estimator, register_design
 
 DESIGN = register_design(
     Design(
         name="rct",
         needs=(("group",),),
-        estimate=_estimate,
+        estimate=estimator("evalkit.estimate.rct", "estimate_rct"),
         words=Words(
             uses="a randomised comparison",
             opens="Compared with the comparison group, {label} in the pilot group was",
+            counts_open="Compared with the comparison group, the pilot group had",
             closes="in the pilot group compared with the comparison group",
             caveat="Random assignment makes the groups comparable; what remains uncertain is "
             "chance, shown by the interval, and who was lost to follow-up.",

@@ -1,0 +1,189 @@
+"""The pilot card as a frozen, typed model: what a pilot is, measures, and how its data look.
+
+A card is owned by the pilot: local columns and their checks are declared
+here, never in central code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CARD_FILE = "pilot.yaml"
+#: Counts below this are never published, unless the card says otherwise.
+DEFAULT_MIN_CELL_COUNT = 10
+
+Scalar = bool | int | float | dt.date | str
+ColumnType = Literal["str", "int", "float", "bool", "date"]
+OutcomeType = Literal["continuous", "binary", "count"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TheoryOfChange(_Model):
+    problem: str = ""
+    activities: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    assumptions: tuple[str, ...] = ()
+
+
+class GroupRole(_Model):
+    """Rows whose ``column`` holds a ``pilot`` value are in the pilot; the rest the comparison.
+
+    ``pilot`` and ``comparison`` are one value or a list (a place-based pilot
+    in three wards: ``pilot: [Ashfield, Bramley, Carlton]``). ``comparison``
+    may be left out when the other rows are the comparison: when the column
+    holds two values, or when it is the card's unit or cluster column (the
+    pilot named by place, every other place compared with it).
+    """
+
+    column: str
+    pilot: Scalar | tuple[Scalar, ...]
+    comparison: Scalar | tuple[Scalar, ...] | None = None
+
+    @property
+    def pilot_values(self) -> tuple[Scalar, ...]:
+        """Return the values that mark rows in the pilot."""
+        return self.pilot if isinstance(self.pilot, tuple) else (self.pilot,)
+
+    @property
+    def comparison_values(self) -> tuple[Scalar, ...] | None:
+        """Return the values that mark comparison rows, or None when every other row is."""
+        if self.comparison is None or isinstance(self.comparison, tuple):
+            return self.comparison
+        return (self.comparison,)
+
+
+class PeriodRole(_Model):
+    """Rows whose ``column`` equals ``post`` are after the change; ``pre`` the rest."""
+
+    column: str
+    post: Scalar
+    pre: Scalar | None = None
+
+
+class TimeRole(_Model):
+    """A time column and when the change started.
+
+    ``start`` is the first period of the change for everyone; with staggered
+    adoption, ``start_column`` names a column holding each unit's own first
+    period in the pilot (blank for units never in it). ``seasonality`` adds
+    month or quarter effects to an interrupted time series.
+    """
+
+    column: str
+    start: Scalar | None = None
+    start_column: str | None = None
+    seasonality: Literal["none", "month", "quarter"] = "none"
+
+
+class LocalColumn(_Model):
+    """A pilot's own column with its own checks (permitted variation)."""
+
+    type: ColumnType = "str"
+    min: float | None = None
+    max: float | None = None
+    allowed: tuple[Scalar, ...] | None = None
+    required: bool = False
+    label: str = ""
+
+
+class DataSpec(_Model):
+    path: str
+    sheet: str | int | None = None
+    unit: str | None = None
+    group: GroupRole | None = None
+    period: PeriodRole | None = None
+    time: TimeRole | None = None
+    cluster: str | None = None
+    covariates: tuple[str, ...] = ()
+    columns: dict[str, LocalColumn] = Field(default_factory=dict)
+    max_rejected_share: float = Field(default=0.10, ge=0.0, le=1.0)
+
+
+class PlanSpec(_Model):
+    """What planning the pilot's size assumes (for the minimum detectable effect)."""
+
+    power: float = Field(default=0.8, gt=0.0, lt=1.0)
+    alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
+    icc: float | None = Field(default=None, ge=0.0, le=1.0)  # intra-cluster correlation
+
+
+class QualitySpec(_Model):
+    """How the pilot's data-trust checks are set up, chosen before results are seen."""
+
+    attrition_boundary: Literal["cautious", "optimistic"] = "cautious"
+    eligible: str | None = None  # a file describing everyone eligible, to compare who is served
+    pseudonymise_rejected: bool = False  # replace unit ids in rejected_rows.csv by salted hashes
+    categories: tuple[str, ...] = ()  # columns whose mix over time is watched for recording breaks
+
+
+class Target(_Model):
+    value: float
+    note: str = ""
+
+
+class Outcome(_Model):
+    column: str
+    id: str = ""
+    label: str = ""
+    type: OutcomeType = "continuous"
+    better: Literal["higher", "lower"]
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    target: Target | None = None
+    hoped_change: float | None = None  # the change the team hopes to see, for planning
+
+    @property
+    def measure_id(self) -> str:
+        """Return the shared measure id used to pool this outcome across pilots."""
+        return self.id or self.column
+
+    @property
+    def name(self) -> str:
+        """Return the label people read, falling back to the column name."""
+        return self.label or self.column.replace("_", " ").capitalize()
+
+
+class PilotCard(_Model):
+    id: str = ""
+    name: str
+    place: str
+    team: str = ""
+    cycle: int = Field(default=1, ge=1)
+    theory_of_change: TheoryOfChange = TheoryOfChange()
+    learning_questions: tuple[str, ...] = ()
+    #: a design in the registry (evalkit.estimate.registry): pre_post, did, its, rct, ...
+    design: str
+    data: DataSpec
+    outcomes: tuple[Outcome, ...] = Field(min_length=1)
+    voice: str | None = None
+    quality: QualitySpec = QualitySpec()
+    plan: PlanSpec = PlanSpec()
+    min_cell_count: int = Field(default=DEFAULT_MIN_CELL_COUNT, ge=1)
+    folder: Path = Field(default=Path("."), exclude=True)
+
+    @property
+    def card_path(self) -> Path:
+        """Return the path of this pilot's ``pilot.yaml``."""
+        return self.folder / CARD_FILE
+
+    @property
+    def data_path(self) -> Path:
+        """Return the data file's path, resolved inside the pilot folder."""
+        return self.folder / self.data.path
+
+    @property
+    def reports_dir(self) -> Path:
+        """Return the folder that holds this pilot's generated reports."""
+        return self.folder / "reports"
+
+    def report_dir(self, cycle: int | None = None) -> Path:
+        """Return the report folder for a cycle (the current one by default)."""
+        return self.reports_dir / f"cycle-{cycle if cycle is not None else self.cycle}"

@@ -1,0 +1,154 @@
+"""The report's findings: what changed with its interval and how sure we can be.
+
+Also the strength of evidence, where the design's assumptions look doubtful,
+whether the pilot is big enough, and the design's own figures.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from evalkit.analysis import Analysis
+from evalkit.charts import Figure
+from evalkit.contract import as_key
+from evalkit.estimate.effects import design_of
+from evalkit.estimate.evidence import LEVELS
+from evalkit.estimate.inference import names_people, plural_of
+from evalkit.estimate.wording import (
+    NO_END,
+    format_signed,
+)
+from evalkit.markup import plain
+from evalkit.quality.disclosure import describe_count
+
+# the trust section lives in its own module; templates reach it through this one
+from evalkit.report.trust import quality_figures as quality_figures
+from evalkit.report.trust import trust_markdown as trust_markdown
+
+
+def findings_markdown(analysis: Analysis) -> str:
+    """Return the findings in plain words with a table of estimates and intervals."""
+    card = analysis.card
+    design = design_of(card)
+    evidence = analysis.evidence
+    lines = [
+        "## What we found",
+        "",
+        f"This pilot uses {design.words.uses}. {design.words.caveat}",
+        "",
+        *[f"- {plain(finding.summary)}" for finding in analysis.findings],
+        "",
+        *how_sure_lines(analysis),
+        "| Outcome | Estimated change | 95% confidence interval | p-value | Records used |",
+        "|---|---|---|---|---|",
+    ]
+    for f in analysis.findings:
+        if f.no_change == 1.0:  # a ratio: 0.73 means 27% fewer
+            change = f"{plain(f.scale)} {f.estimate:.2f}"
+            interval = f"{f.ci_low:.2f} to {f.ci_high:.2f}"
+        else:
+            unit = f" {plain(f.unit)}" if f.unit else ""
+            change = f"{format_signed(f.estimate)}{unit}"
+            interval = f"{format_signed(f.ci_low)} to {format_signed(f.ci_high)}"
+        if not f.bounded:
+            interval = NO_END
+        lines.append(
+            f"| {plain(f.label)} | {change} | {interval} | {plain(p_text(f.p_value))} | "
+            f"{describe_count(f.n, card.min_cell_count)} |"
+        )
+    lines += [
+        "",
+        f"**Strength of evidence:** level {evidence.level} of 5 on the Maryland Scientific "
+        f"Methods Scale ({LEVELS[evidence.level]}).",
+        "",
+        *[f"- {plain(reason)}" for reason in evidence.why],
+        "",
+        "Methods: " + plain("; ".join(f"{f.label}: {f.method}" for f in analysis.findings)) + ".",
+    ]
+    doubts = design_doubts(analysis)
+    if doubts:
+        lines += [
+            "",
+            "**Where the design's assumptions look doubtful:**",
+            "",
+            *[f"- {plain(doubt)}" for doubt in doubts],
+        ]
+    power = underpowered_markdown(analysis)
+    if power:
+        lines += ["", power]
+    said = set(inference_texts(analysis, "note"))
+    notes = list(dict.fromkeys(n for f in analysis.findings for n in f.notes if n not in said))
+    if notes:
+        lines += ["", *[f"- {plain(note)}" for note in notes]]
+    return "\n".join(lines)
+
+
+def inference_texts(analysis: Analysis, key: Literal["note", "short"]) -> list[str]:
+    """Return the findings' words on how few places they rest on, each said once."""
+    said = (f.inference for f in analysis.findings if f.inference is not None)
+    texts = (inference.note if key == "note" else inference.short for inference in said)
+    return list(dict.fromkeys(t for t in texts if t))
+
+
+def how_sure_lines(analysis: Analysis) -> list[str]:
+    """Return who is compared (a pilot named by place) and how sure the findings can be."""
+    card = analysis.card
+    group = card.data.group
+    lines = []
+    named_by_place = group is not None and group.column in (card.data.unit, card.data.cluster)
+    if group is not None and named_by_place and not names_people(group.column):
+        values = analysis.validation.valid[group.column].dropna().astype(str).unique()
+        pilot = {as_key(v) for v in group.pilot_values}
+        ours = sorted(v for v in values if v in pilot)
+        others = [v for v in values if v not in pilot]
+        several = plain(plural_of(group.column))
+        lines += [
+            f"**Who is compared.** The pilot covers {len(ours)} of the {len(values)} {several} "
+            f"({plain(', '.join(ours))}); the other {len(others)} are the comparison.",
+            "",
+        ]
+    for text in inference_texts(analysis, "note"):
+        lines += [f"**How sure we can be.** {plain(text)}", ""]
+    return lines
+
+
+def design_doubts(analysis: Analysis) -> list[str]:
+    """Return plain sentences for each design check that failed (pre-trends, few periods)."""
+    design = design_of(analysis.card)
+    return [doubt for finding in analysis.findings for doubt in design.doubts(finding)]
+
+
+def underpowered_markdown(analysis: Analysis) -> str:
+    """Return a note when the pilot is too small to expect to detect the change it hopes for."""
+    from evalkit.errors import EstimationError
+    from evalkit.estimate.power import plan_pilot, power_summary
+
+    if not any(o.hoped_change is not None for o in analysis.card.outcomes):
+        return ""
+    try:
+        mdes = plan_pilot(analysis.card, analysis.validation.valid)
+    except EstimationError:
+        return ""
+    short = [m for m in mdes if m.detectable() is False]
+    if not short:
+        return ""
+    return "**Is the pilot big enough?** " + plain(power_summary(short))
+
+
+def design_figures(analysis: Analysis) -> list[Figure]:
+    """Return the design's own charts (event studies, ITS counterfactuals), drawn from the
+    figure data the analysis computed with its findings."""
+    from evalkit.charts.design import design_chart
+
+    drawn = (
+        design_chart(analysis.figures[outcome.column], outcome)
+        for outcome in analysis.card.outcomes
+        if outcome.column in analysis.figures
+    )
+    return [chart for chart in drawn if chart is not None]
+
+
+def p_text(value: float | None) -> str:
+    if value is None:
+        return "not given"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"

@@ -1,0 +1,272 @@
+"""Running one pilot: validate once, execute the report template, check it, publish it.
+
+A run holds the pilot's lock (``evalkit.runner.locks``) and validates the
+data here, before a kernel starts: a pilot with bad data stops in a fraction
+of a second, with every failing row listed in ``rejected_rows.csv``. The
+validation is handed to the kernel (``evalkit.contract.handover``), so the data are
+checked once; so are the hashes of the report's inputs
+(``evalkit.runner.fingerprint``), which the kernel's write step stores in
+results.json once it has drafted this cycle's learning-log entry. The run
+then exports the HTML, refuses a report that could identify anyone, and
+swaps the report into place (``evalkit.runner.publish``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalkit.card import load_pilot
+from evalkit.card.folders import RESULTS_FILE
+from evalkit.errors import DataError, EvalkitError, NotebookError
+from evalkit.hashing import Fingerprint
+from evalkit.runner.fingerprint import fingerprint_inputs
+from evalkit.runner.locks import hold_pilot_lock
+from evalkit.runner.plan import Job, RunOutcome, default_template
+from evalkit.runner.publish import (
+    failed_dir,
+    keep_failed,
+    partial_dir,
+    replace_dir,
+    swap_into_place,
+    tidy_after_killed_runs,
+)
+from evalkit.runner.workers import parent_gone
+
+#: Written by the kernel while a report runs; kept only when the run fails.
+KERNEL_LOG = "kernel.log"
+
+
+def run_pilot(
+    pilot_dir: Path | str, *, template: Path | None = None, timeout: float | None = None
+) -> Path:
+    """Run one pilot end to end and return its new report folder.
+
+    Raises the library's error (card, data, estimation or notebook) with a
+    plain message; the previous report is left untouched on any failure.
+    ``timeout`` is in seconds for the whole report.
+    """
+    return _run(Path(pilot_dir), template=template, timeout=timeout, cleared=[]).report
+
+
+def run_job(job: Job) -> RunOutcome:
+    """Run one pilot and return its outcome, never raising: what a worker does."""
+    started = time.perf_counter()
+    cleared: list[str] = []
+    try:
+        ran = _run(job.folder, template=job.template, timeout=job.timeout, cleared=cleared)
+    except EvalkitError as exc:
+        message = exc.render()
+    except Exception as exc:  # a bug hit by one pilot must not stop the others
+        message = (
+            f"unexpected error (please report it as an evalkit bug): "
+            f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+        )
+    else:
+        report = job.pilot / ran.report.relative_to(job.folder)
+        return RunOutcome(
+            job.pilot,
+            "ok",
+            time.perf_counter() - started,
+            report,
+            note=_with_cleared(job.note, cleared),
+            fingerprint=ran.fingerprint.digest if ran.fingerprint else "",
+            timings=ran.timings,
+        )
+    seconds, note = time.perf_counter() - started, _with_cleared("", cleared)
+    return RunOutcome(job.pilot, "failed", seconds, message=message, note=note)
+
+
+def warm_up_factory(template: Path) -> tuple[str, ...]:
+    """Start this process's kernel factory for a template, if not started; return what it loads."""
+    from evalkit.notebooks.kernel_factory import start_factory, template_modules
+
+    preload = template_modules(template)
+    start_factory(preload)
+    return preload
+
+
+@dataclass(frozen=True)
+class _Ran:
+    report: Path
+    fingerprint: Fingerprint | None  # None: the template recorded none, so it is never skipped
+    timings: dict[str, float]
+
+
+class _Clock:
+    """Times the steps of one run (seconds each), for the manifest."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = self.laps.get(step, 0.0) + now - self._last
+        self._last = now
+
+
+def _run(
+    pilot_dir: Path, *, template: Path | None, timeout: float | None, cleared: list[str]
+) -> _Ran:
+    """Run one pilot, adding to ``cleared`` what killed runs had left that this one cleared."""
+    deadline = time.monotonic() + timeout if timeout else None
+    clock = _Clock()
+    card = load_pilot(pilot_dir)
+    template = template or default_template()
+    # the kernel factory imports what the template needs while this process checks the data
+    preload = warm_up_factory(template)
+    inputs = fingerprint_inputs(card, template)  # as near as can be to reading the card
+
+    from evalkit.contract import validate_data
+    from evalkit.contract.handover import handed_over
+    from evalkit.contract.voice import load_voice
+    from evalkit.learning import log_path, read_log
+    from evalkit.notebooks import export_html
+    from evalkit.quality.published import check_publishable
+    from evalkit.results import load_results
+
+    with hold_pilot_lock(card.reports_dir) as lock:
+        final = card.report_dir()
+        failed = failed_dir(final)
+        cleared += tidy_after_killed_runs(final)
+        cleared += [f"lock of {lock.left_by}"] if lock.left_by else []
+        validation = validate_data(card)
+        load_voice(card)  # a broken voice.csv stops the run before any work
+        read_log(log_path(card))  # so does a hand edit that broke the log
+        try:
+            validation.raise_if_too_broken()
+        except DataError as exc:
+            from evalkit.analysis import write_rejected  # loads the estimators: only when needed
+
+            replace_dir(failed)
+            failed.mkdir(parents=True)
+            write_rejected(validation, failed)
+            raise DataError(
+                f"{exc.message} (every failing row is listed in {failed / 'rejected_rows.csv'})",
+                path=exc.path,
+                problems=exc.problems,
+                hint=exc.hint,
+            ) from None
+        clock.lap("check")
+
+        partial = partial_dir(final)
+        replace_dir(partial)
+        partial.mkdir(parents=True)
+        try:
+            with handed_over(validation, card.folder) as validation_file:
+                parameters = {
+                    "pilot_dir": str(card.folder.resolve()),
+                    "output_dir": str(partial.resolve()),
+                    "validation_file": str(validation_file),
+                    "inputs": dict(inputs.parts),
+                }
+                notebook = _execute(template, partial, parameters, timeout, deadline, preload)
+            clock.lap("notebook")
+            export_html(notebook, partial / "report.html")
+            clock.lap("html")
+            recorded = load_results(partial / RESULTS_FILE).run.inputs
+            check_publishable(partial, card, validation)
+            (partial / KERNEL_LOG).unlink(missing_ok=True)
+        except BaseException as exc:
+            keep_failed(partial, failed, exc)
+            raise
+        if parent_gone():  # a worker the system could not stop with its run (not Linux)
+            raise EvalkitError("the run that started this pilot has ended; nothing was published")
+        swap_into_place(partial, final)
+        replace_dir(failed)
+        clock.lap("publish")
+    timings = _split_notebook_time(clock.laps, final / "report.ipynb")
+    fingerprint = Fingerprint(recorded.fingerprint, recorded.parts) if recorded else None
+    return _Ran(report=final, fingerprint=fingerprint, timings=timings)
+
+
+def _execute(
+    template: Path,
+    partial: Path,
+    parameters: dict[str, Any],
+    timeout: float | None,
+    deadline: float | None,
+    preload: tuple[str, ...],
+) -> Path:
+    """Run the template into the partial folder; a kernel that does not start is tried once more."""
+    from nbclient.exceptions import DeadKernelError
+
+    from evalkit.notebooks import execute_template
+    from evalkit.notebooks.kernel_factory import FORKING
+    from evalkit.notebooks.kernels import KernelOptions, kernel_manager_for
+
+    output = partial / "report.ipynb"
+    # first a kernel from the kernel factory; if it does not start, an ordinary new one
+    attempts = (FORKING, False)
+    for attempt, fork in enumerate(attempts):
+        manager, watch = kernel_manager_for(
+            KernelOptions(fork=fork, deadline=deadline, log=partial / KERNEL_LOG, preload=preload)
+        )
+        try:
+            return execute_template(
+                template,
+                output,
+                parameters,
+                cwd=Path(parameters["pilot_dir"]),
+                # papermill takes whole seconds a cell; the deadline holds the whole report to
+                # the exact timeout
+                timeout=math.ceil(timeout) if timeout else None,
+                kernel_manager_class=manager,
+            )
+        except Exception as exc:
+            if watch.timed_out:
+                raise NotebookError(
+                    f"the report template ran for longer than {timeout} seconds",
+                    path=output,
+                    hint="raise --timeout, or check for a cell stuck on input",
+                ) from None
+            if isinstance(exc, EvalkitError):
+                raise
+            if attempt < len(attempts) - 1 and not _any_cell_ran(output):
+                continue
+            said = "stopped" if isinstance(exc, DeadKernelError) else "failed"
+            raise NotebookError(
+                f"the report's kernel {said} ({type(exc).__name__}: {exc})",
+                path=output if output.exists() else None,
+                hint=f"it may have run out of memory; its own messages are in {KERNEL_LOG}",
+            ) from None
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+
+def _any_cell_ran(notebook: Path) -> bool:
+    """Return whether papermill started any cell of a (partial) output notebook."""
+    try:
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return any(cell.get("metadata", {}).get("papermill", {}).get("start_time") for cell in cells)
+
+
+def _split_notebook_time(laps: dict[str, float], notebook: Path) -> dict[str, float]:
+    """Return the step timings with the notebook's time split into kernel start and cells."""
+    try:
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        ran = sum(c.get("metadata", {}).get("papermill", {}).get("duration") or 0 for c in cells)
+    except (OSError, ValueError, KeyError):
+        ran = 0.0
+    total = laps.get("notebook", 0.0)
+    return {
+        "check": laps.get("check", 0.0),
+        "kernel": max(total - ran, 0.0),
+        "cells": float(ran),
+        "html": laps.get("html", 0.0),
+        "publish": laps.get("publish", 0.0),
+    }
+
+
+def _with_cleared(note: str, cleared: list[str]) -> str:
+    if not cleared:
+        return note
+    said = "cleared what an interrupted run left: " + ", ".join(cleared)
+    return f"{note}; {said}" if note else said

@@ -33,6 +33,7 @@ from evalkit.charts import effects_chart, figure
 from evalkit.charts.design import design_chart
 from evalkit.estimate.its import its_chart_data
 from evalkit.estimate.panel import event_study
+from evalkit.estimate.registry import design_of
 from evalkit.report import sections
 
 
@@ -72,9 +73,7 @@ def before(pilot: Path) -> list[str]:
             if type(kind).__name__ == "ItsChartData"
             else event_study(card, frame, outcome)
         )
-        chart = design_chart(data, outcome)
-        if chart is not None:
-            drawn.append(chart.to_svg())
+        drawn.append(design_chart(design_of(card), data, outcome).to_svg())
     return drawn
 
 

@@ -6,9 +6,9 @@ load on first use so the command line starts quickly.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from evalkit._lazy import lazy_exports
 from evalkit._version import __version__
 
 _EXPORTS = {
@@ -60,14 +60,4 @@ if TYPE_CHECKING:
     from evalkit.runner import run_pilot
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'evalkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

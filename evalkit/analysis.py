@@ -17,10 +17,13 @@ from evalkit._version import __version__
 from evalkit.card import PilotCard, load_pilot
 from evalkit.contract import Validation, pilot_mask, post_mask, validate_data
 from evalkit.contract.voice import VoiceItem, load_voice
+from evalkit.errors import EstimationError
 from evalkit.estimate.describe import cell_means
-from evalkit.estimate.effects import design_of, estimate_outcomes
+from evalkit.estimate.effects import estimate_outcomes
 from evalkit.estimate.evidence import Evidence, rate_evidence
 from evalkit.estimate.finding import Finding
+from evalkit.estimate.power import Mde, plan_pilot
+from evalkit.estimate.registry import design_of
 from evalkit.hashing import Fingerprint, hash_file
 from evalkit.learning import (
     LOG_FILE,
@@ -29,7 +32,7 @@ from evalkit.learning import (
     log_path,
     preview_draft,
     read_log,
-    refresh_draft,
+    record_draft,
 )
 from evalkit.quality import QualityReport, Signal, assess_quality, data_signals, published_rows
 from evalkit.quality.attrition import Attrition
@@ -61,15 +64,26 @@ class Analysis:
     signals: tuple[Signal, ...]
     cells: dict[str, pd.DataFrame]
     #: each outcome's design figure data (an ITS counterfactual, an event study), by column
-    figures: dict[str, Any]
+    figures: dict[str, object]
+    #: each outcome's smallest detectable change, when the card hopes for one and the design
+    #: can be planned (empty otherwise)
+    plan: tuple[Mde, ...]
     voice: tuple[VoiceItem, ...]
     quality: QualityReport
     started: str
 
     def learning(self) -> tuple[LogEntry, list[LogEntry]]:
-        """Return this cycle's log entry as this run drafts it, and every current entry."""
+        """Return this cycle's log entry as this run drafts it, and every current entry.
+
+        The draft is made once: ``write`` records the very entry shown here (and
+        the results it was drafted from), not a second draft with its own id and time.
+        """
         entries = current_entries(read_log(log_path(self.card)))
-        entry = preview_draft(self.card, self.results(), self.voice, entries)
+        if "_drafted" not in self.__dict__:  # a memo on a frozen value, not one of its fields
+            results = self.results()
+            drafted = (results, preview_draft(self.card, results, self.voice, entries))
+            object.__setattr__(self, "_drafted", drafted)
+        entry = self.__dict__["_drafted"][1]
         others = [e for e in entries if e.id != entry.id]
         return entry, sorted([*others, entry], key=lambda e: e.cycle)
 
@@ -96,7 +110,7 @@ class Analysis:
             run=RunInfo(
                 evalkit_version=__version__,
                 started=self.started,
-                finished=_now(),
+                finished=iso_stamp(),
                 parameters=parameters or {},
                 inputs=inputs,
             ),
@@ -149,17 +163,23 @@ class Analysis:
 
         ``inputs`` are the hashes of what the report is made from, as ``evalkit
         run`` passes them (``evalkit.runner.fingerprint``). With them this is a
-        run's write: this cycle's learning-log draft is refreshed first, then the
-        log is hashed as the run leaves it and the fingerprint is written into
-        results.json with everything else, once. Without them (exploring in
-        JupyterLab) the learning log is left alone and no fingerprint is recorded.
+        run's write: this cycle's learning-log entry, as ``learning`` drafted it for
+        the report, is recorded in the log first, then the log is hashed as the run
+        leaves it and the fingerprint is written into results.json with everything
+        else, once. Without them (exploring in JupyterLab) the learning log is left
+        alone and no fingerprint is recorded.
         """
         output = Path(output_dir)
         output.mkdir(parents=True, exist_ok=True)
         write_rejected(self.validation, output)
-        results = self.results(parameters)
         if inputs is not None:
-            refresh_draft(self.card, results, self.voice)
+            self.learning()  # the entry the report showed, or drafted now if it showed none
+        shown = self.__dict__.get("_drafted")  # (results, entry), as learning() drafted them
+        results = shown[0] if shown else self.results()  # one finished time for log and results
+        run = results.run.model_copy(update={"parameters": parameters or {}})
+        results = results.model_copy(update={"run": run})
+        if inputs is not None:
+            record_draft(self.card, self.__dict__["_drafted"][1])  # under the log's lock
             made_from = Fingerprint.of(inputs).with_part(LOG_FILE, hash_file(log_path(self.card)))
             run = results.run.model_copy(update={"inputs": RunInputs(**made_from.to_json())})
             results = results.model_copy(update={"run": run})
@@ -174,7 +194,7 @@ def analyse_pilot(
     ``validation`` is the data already validated against this card (as a run
     does once, before its kernel starts); without it the data are validated here.
     """
-    started = _now()
+    started = iso_stamp()
     if validation is not None:
         card = validation.card
     else:
@@ -212,6 +232,7 @@ def analyse_pilot(
         signals=(*data_signals(validation, [f.n for f in findings]), *quality.signals()),
         cells=cells,
         figures=figures,
+        plan=_plan(card, frame),
         voice=tuple(load_voice(card)),
         quality=quality,
         started=started,
@@ -283,6 +304,16 @@ def _quality_facts(quality: QualityReport, *, differences_baseline: bool) -> dic
     return facts
 
 
+def _plan(card: PilotCard, frame: pd.DataFrame) -> tuple[Mde, ...]:
+    """Return the pilot's planning numbers, for the report's "Is the pilot big enough?" note."""
+    if not any(o.hoped_change is not None for o in card.outcomes):
+        return ()
+    try:
+        return tuple(plan_pilot(card, frame))
+    except EstimationError:
+        return ()  # the design cannot be planned, or the data cannot size it: no note
+
+
 def _smallest_cell(card: PilotCard, frame: pd.DataFrame) -> float:
     if frame.empty:
         return 0.0
@@ -290,10 +321,6 @@ def _smallest_cell(card: PilotCard, frame: pd.DataFrame) -> float:
     if card.data.group is not None:
         keys.append(pilot_mask(card, frame))
     return float(frame.groupby(keys).size().min())
-
-
-def _now() -> str:
-    return iso_stamp()
 
 
 def locate_pilot(pilot_dir: Path | str) -> Path:

@@ -18,7 +18,7 @@ from evalkit.card.folders import RESULTS_FILE
 from evalkit.errors import DataError
 from evalkit.estimate.evidence import Evidence
 from evalkit.estimate.finding import Finding
-from evalkit.quality import Signal
+from evalkit.quality.signal import Signal
 
 SCHEMA_VERSION = 1
 

@@ -117,7 +117,7 @@ def test_public_api_is_exported_on_purpose() -> None:
     assert sorted(evalkit.__all__) == evalkit.__all__
 
 
-def test_only_one_module_imports_papermill_and_one_imports_click() -> None:
+def test_only_the_notebooks_room_imports_jupyter_and_one_module_imports_click() -> None:
     sources = {
         p.relative_to(REPO / "evalkit").as_posix(): p.read_text()
         for p in (REPO / "evalkit").rglob("*.py")
@@ -125,6 +125,10 @@ def test_only_one_module_imports_papermill_and_one_imports_click() -> None:
     assert [
         n for n, s in sources.items() if re.search(r"^\s*(import|from) papermill", s, re.M)
     ] == ["notebooks/execute.py"]
+    jupyter = r"^\s*(import|from) (nbclient|nbconvert|nbformat|papermill|jupyter_client)\b"
+    importers = sorted(n for n, s in sources.items() if re.search(jupyter, s, re.M))
+    assert importers, "the notebooks room imports jupyter's packages"
+    assert [n for n in importers if not n.startswith("notebooks/")] == []
     assert [n for n, s in sources.items() if re.search(r"^\s*(import|from) click", s, re.M)] == [
         "cli.py"
     ]

@@ -26,7 +26,7 @@ from evalkit.results import load_results
 from evalkit.runner import run_pilot, run_pilots
 from evalkit.runner.fingerprint import fingerprint_inputs, recorded_inputs
 from evalkit.runner.locks import LOCK_FILE, hold_pilot_lock, pilot_lock, probe_lock
-from evalkit.runner.plan import plan_pilot
+from evalkit.runner.plan import plan_job
 from tests.conftest import REPO, PilotFactory, copy_example, evalkit_cmd
 from tests.test_runner import MINIMAL_BODY, hidden_leftovers, snapshot, write_template
 
@@ -145,7 +145,7 @@ def killed_run(tmp_path_factory: pytest.TempPathFactory) -> KilledRun:
     raw = json.loads(results.read_text(encoding="utf-8"))
     raw["run"]["inputs"] = fingerprint_inputs(load_pilot(pilot), TEMPLATE).to_json()
     results.write_text(json.dumps(raw), encoding="utf-8")
-    assert plan_pilot(0, pilot, None, None, False).note == "unchanged since its last report"
+    assert plan_job(0, pilot, None, None, False).note == "unchanged since its last report"
     before = snapshot(report)
 
     run = subprocess.Popen(

@@ -21,6 +21,7 @@ PACKAGE = REPO / "evalkit"
 LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "evalkit._version",
+        "evalkit._lazy",
         "evalkit.errors",
         "evalkit.atomic",
         "evalkit.filelock",

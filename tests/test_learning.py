@@ -28,6 +28,7 @@ from evalkit.learning import (
     read_log,
     refresh_draft,
 )
+from evalkit.results import load_results
 
 CopyPilot = Callable[[str], Path]
 
@@ -86,6 +87,57 @@ def test_refreshing_twice_with_human_edits_between_keeps_one_draft_and_every_sen
     # an unchanged run writes nothing
     assert refresh_draft(card, changed) is None
     assert path.read_text() == after
+
+
+def test_a_run_records_the_very_entry_its_report_showed(
+    example_pilot: CopyPilot, tmp_path: Path
+) -> None:
+    """One draft a run: the page's entry (id, time, numbers) is the line the write appends."""
+    pilot = example_pilot("northbridge-ta")
+    analysis = analyse_pilot(load_pilot(pilot))
+    shown, _ = analysis.learning()
+    assert analysis.learning()[0] is shown  # drafted once, however often the page asks
+
+    analysis.write(tmp_path / "out", inputs={"pilot.yaml": "0" * 64})
+
+    lines = read_log(pilot / LOG_FILE)
+    assert lines[-1] == shown
+    assert entry_for_cycle(current_entries(lines), shown.cycle) == shown
+    results = load_results(tmp_path / "out" / "results.json")
+    assert results.run.finished == shown.seen.results_finished
+
+
+def test_a_person_writing_while_the_report_runs_keeps_their_words(
+    example_pilot: CopyPilot, tmp_path: Path
+) -> None:
+    pilot = example_pilot("northbridge-ta")
+    card = load_pilot(pilot)
+    analysis = analyse_pilot(card)
+    shown, _ = analysis.learning()
+    add_to_entry(card, learned="Written while the report ran.")
+
+    analysis.write(tmp_path / "out", inputs={"pilot.yaml": "0" * 64})
+
+    entry = entry_for_cycle(current_entries(read_log(pilot / LOG_FILE)), card.cycle)
+    assert entry is not None
+    assert entry.learned.endswith("Written while the report ran.")
+    assert (entry.seen, entry.voice, entry.targets) == (shown.seen, shown.voice, shown.targets)
+
+
+def test_a_run_that_changes_nothing_shows_the_entry_as_the_log_holds_it(
+    example_pilot: CopyPilot, tmp_path: Path
+) -> None:
+    pilot = example_pilot("northbridge-ta")
+    card = load_pilot(pilot)
+    analyse_pilot(card).write(tmp_path / "first", inputs={"pilot.yaml": "0" * 64})
+    before = (pilot / LOG_FILE).read_text(encoding="utf-8")
+    again = analyse_pilot(card)
+    shown, _ = again.learning()
+
+    again.write(tmp_path / "second", inputs={"pilot.yaml": "0" * 64})
+
+    assert (pilot / LOG_FILE).read_text(encoding="utf-8") == before
+    assert entry_for_cycle(current_entries(read_log(pilot / LOG_FILE)), card.cycle) == shown
 
 
 def test_adding_text_adds_to_it_and_never_replaces_it(example_pilot: CopyPilot) -> None:

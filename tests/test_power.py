@@ -768,12 +768,15 @@ def test_plan_pilot_sizes_a_design_as_the_layout_it_registers(
 ) -> None:
     did = get_design("did")
     assert did is not None
-    monkeypatch.setitem(registry._REGISTRY, "toy", replace(did, name="toy"))
+    # a did-shaped design planned as a before/after: sized as pre_post is, not as did
+    monkeypatch.setitem(registry._REGISTRY, "toy", replace(did, name="toy", plan_as="pre_post"))
     card = load_pilot(make_pilot())
     frame = validate_data(card).valid
-    (plan,) = plan_pilot(card, frame)
+    (as_did,) = plan_pilot(card, frame)
+    (as_pre_post,) = plan_pilot(card.model_copy(update={"design": "pre_post"}), frame)
     (toy,) = plan_pilot(card.model_copy(update={"design": "toy"}), frame)
-    assert toy == plan
+    assert toy == as_pre_post and toy != as_did
+    assert toy.design == "pre_post"
 
 
 def test_plan_pilot_refuses_a_design_it_cannot_plan_in_plain_words(
@@ -789,6 +792,6 @@ def test_plan_pilot_refuses_a_design_it_cannot_plan_in_plain_words(
     with pytest.raises(EstimationError, match="cannot be planned yet") as raised:
         plan_pilot(card.model_copy(update={"design": "unplanned"}), frame)
     assert raised.value.where == "design" and "evalkit run" in raised.value.hint
-    with pytest.raises(EstimationError, match="does not know the design 'nonesuch'") as raised:
+    with pytest.raises(EstimationError, match="design 'nonesuch' is not known") as raised:
         plan_pilot(card.model_copy(update={"design": "nonesuch"}), frame)
     assert "did" in raised.value.hint

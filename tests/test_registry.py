@@ -57,13 +57,25 @@ def _estimate(card, frame, outcome):
         label=outcome.name, design=card.design, estimate=estimate, ci_low=estimate - half,
         ci_high=estimate + half, better=outcome.better, unit=outcome.unit,
     )
+    means = {"before": float(b.mean()), "after": float(a.mean())}
     return Estimated(Finding(
         outcome=outcome.measure_id, label=outcome.name, estimate=estimate, se=se,
         ci_low=estimate - half, ci_high=estimate + half,
         p_value=float(2 * stats.t.sf(abs(estimate / se), df)), n=int(a.size + b.size),
         method="toy mean difference, Welch t interval", better=outcome.better,
         summary=summary, unit=outcome.unit,
-    ))
+    ), figure=means)
+
+
+def toy_chart(data, *, label, unit):
+    """Draw the toy's two means: the design's own figure, named by its registry entry."""
+    import altair as alt
+    import pandas as pd
+
+    table = pd.DataFrame({"period": list(data), "mean": list(data.values())})
+    return alt.Chart(table, title=f"{label}: toy means").mark_bar().encode(
+        x="period:N", y=alt.Y("mean:Q", title=unit)
+    ).properties(description=f"Toy means of {label}: before and after the change")
 
 
 DESIGN = register_design(Design(
@@ -79,6 +91,7 @@ DESIGN = register_design(Design(
     ),
     rubric=Rubric(1, "a toy design: no comparison group"),
     plan_as=None,
+    chart="evalkit_toy_design:toy_chart",
 ))
 '''
 
@@ -120,6 +133,12 @@ def expected(rows: str) -> tuple[float, float, float]:
     test = stats.ttest_ind(after, before, equal_var=False)
     low, high = test.confidence_interval(0.95)
     return float(after.mean() - before.mean()), float(low), float(high)
+
+
+def drawn_mean(rows: str, phase: str) -> float:
+    """Return the mean wait in one phase, read from the rows directly."""
+    table = [line.split(",") for line in rows.strip().splitlines()[1:]]
+    return float(np.mean([float(days) for _, p, days in table if p == phase]))
 
 
 @pytest.fixture
@@ -219,7 +238,13 @@ def test_a_design_registered_from_a_test_module_is_checked_estimated_and_worded(
     found = sections.findings_markdown(analysis)
     assert "This pilot uses a toy comparison of means made for evalkit's tests." in found
     assert "A toy design proves only that the registry works." in found
-    assert sections.design_figures(analysis) == []
+    # the design's own figure, drawn by the builder its entry names, from the analysis' data
+    (drawn,) = sections.design_figures(analysis)
+    assert drawn.description == "Toy means of Days waiting: before and after the change"
+    assert analysis.figures["days"] == {
+        "before": pytest.approx(drawn_mean(rows, "before")),
+        "after": pytest.approx(drawn_mean(rows, "after")),
+    }
     # planning says plainly that it cannot plan this design, and the report leaves it out
     with pytest.raises(EstimationError, match="toy-mean"):
         plan_pilot(analysis.card, analysis.validation.valid)
@@ -253,3 +278,4 @@ def test_a_design_offered_by_an_installed_package_runs_through_the_real_template
     page = (report / "report.html").read_text(encoding="utf-8")
     assert "a toy comparison of means made for evalkit" in page
     assert "A toy design proves only that the registry works." in page
+    assert 'aria-label="Toy means of Days waiting: before and after the change"' in page

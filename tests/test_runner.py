@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
 import re
 import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pandas as pd
@@ -245,6 +249,14 @@ def test_report_is_offline_and_shows_no_record_level_identifiers(northbridge_run
     assert leaked == []
 
 
+def test_the_published_notebook_names_no_file_the_run_handed_over(northbridge_run: Ran) -> None:
+    published = (northbridge_run.report / "report.ipynb").read_text(encoding="utf-8")
+    for said in ("evalkit-handover", "validation.pickle", tempfile.gettempdir(), "/tmp"):
+        assert said not in published, said
+    parameters = json.loads(published)["metadata"]["papermill"]["parameters"]
+    assert parameters["validation_file"] is None and parameters["inputs"] is None
+
+
 def test_report_files_are_readable_like_the_html(northbridge_run: Ran) -> None:
     """results.json and rejected_rows.csv are shared with the centre like report.html."""
     mode = {p.name: p.stat().st_mode & 0o777 for p in northbridge_run.report.iterdir()}
@@ -331,7 +343,10 @@ def test_the_data_are_validated_once_and_results_json_written_once_by_the_kernel
     make_pilot: PilotFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The run validates, the kernel analyses what it was handed and writes the fingerprint."""
+    import evalkit.analysis
     import evalkit.contract
+    import evalkit.contract.handover
+    import evalkit.results
 
     validated: list[Path] = []
     real_validate = evalkit.contract.validate_data
@@ -340,21 +355,44 @@ def test_the_data_are_validated_once_and_results_json_written_once_by_the_kernel
         validated.append(card.folder)
         return real_validate(card, path)
 
+    def refuse_to_write(*args: object, **kwargs: object) -> Path:
+        raise AssertionError("the runner wrote results.json: only the kernel may")
+
+    handed: list[Path] = []
+    real_handed_over = evalkit.contract.handover.handed_over
+
+    @contextlib.contextmanager
+    def watched(*args: Any, **kwargs: Any) -> Iterator[Path]:
+        with real_handed_over(*args, **kwargs) as path:
+            handed.append(path)
+            yield path
+
     monkeypatch.setattr(evalkit.contract, "validate_data", counting)
-    # in the kernel, validating again fails the report
-    refuse = (
-        "import evalkit.analysis\n"
+    monkeypatch.setattr(evalkit.contract.handover, "handed_over", watched)
+    for module in (evalkit.results, evalkit.analysis):
+        monkeypatch.setattr(module, "write_results", refuse_to_write)
+    # in the kernel, validating again fails the report, and each write of results.json counts
+    kernel = (
+        "import evalkit.analysis, evalkit.results\n"
         "def _validate_again(*args, **kwargs):\n"
         "    raise RuntimeError('the kernel validated the data again')\n"
         "evalkit.analysis.validate_data = _validate_again\n"
+        "_written, _write = [], evalkit.results.write_results\n"
+        "def _counting_write(*args, **kwargs):\n"
+        "    _written.append(args)\n"
+        "    return _write(*args, **kwargs)\n"
+        "evalkit.analysis.write_results = evalkit.results.write_results = _counting_write\n"
     )
-    template = write_template(tmp_path / "once.ipynb", refuse + MINIMAL_BODY)
+    counted = "\nprint(f'results.json written {len(_written)} time(s) by the kernel')"
+    template = write_template(tmp_path / "once.ipynb", kernel + MINIMAL_BODY + counted)
     pilot = make_pilot()
     card = load_pilot(pilot)
 
     report = run_pilot(pilot, template=template)
 
     assert len(validated) == 1
+    published = (report / "report.ipynb").read_text(encoding="utf-8")
+    assert "results.json written 1 time(s) by the kernel" in published
     results = load_results(report / "results.json")
     assert results.run.inputs is not None
     # the log is hashed after the kernel drafted this cycle's entry into it
@@ -362,15 +400,19 @@ def test_the_data_are_validated_once_and_results_json_written_once_by_the_kernel
     (entry,) = current_entries(read_log(pilot / "learning_log.jsonl"))
     assert entry.cycle == card.cycle
     assert entry.seen.results_finished == results.run.finished
-    # the handed-over file is gone, and no folder of this machine is named in the notebook
-    notebook = nbformat.read(report / "report.ipynb", as_version=4)
+    # the handed-over file is gone, and the published notebook names neither it nor its folder
+    (validation_file,) = handed
+    assert not validation_file.exists() and not validation_file.parent.exists()
+    for said in (validation_file.name, validation_file.parent.name, "evalkit-handover"):
+        assert said not in published
+    assert tempfile.gettempdir() not in published and "/tmp" not in published
+    assert load_results(report / "results.json").run.inputs == results.run.inputs
     injected = next(
-        c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])
+        c
+        for c in nbformat.read(report / "report.ipynb", as_version=4).cells
+        if "injected-parameters" in c.metadata.get("tags", [])
     )
-    handed = re.search(r'validation_file = "([^"]+)"', injected.source)
-    assert handed is not None
-    assert not (pilot / handed.group(1)).exists()
-    assert str(tmp_path) not in injected.source
+    assert "validation_file = None" in injected.source and "inputs = None" in injected.source
 
 
 def test_timeout_stops_a_stuck_template(pilot_with_report: Pilot, tmp_path: Path) -> None:

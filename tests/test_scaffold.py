@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from evalkit.card import load_pilot
 from evalkit.cli import cli
 from evalkit.contract import rules_for
 from evalkit.errors import ConfigError
-from evalkit.estimate.registry import design_names
+from evalkit.estimate import registry
+from evalkit.estimate.registry import design_names, get_design
 from evalkit.scaffold import create_pilot
 
 from .conftest import evalkit_cmd
@@ -177,9 +179,17 @@ def test_every_registered_design_scaffolds_a_card_that_loads(tmp_path: Path, des
             assert role.column in header.split(",")
 
 
-def test_create_pilot_refuses_a_design_it_cannot_scaffold(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot scaffold design 'synthetic'"):
-        create_pilot(tmp_path / "pilot", design="synthetic")
+def test_create_pilot_refuses_a_design_it_cannot_scaffold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    did = get_design("did")
+    assert did is not None
+    # registered, but with no scaffold: refused, and the hint names those that have one
+    monkeypatch.setitem(registry._REGISTRY, "plain", replace(did, name="plain", scaffold=None))
+    for design in ("synthetic", "plain"):
+        with pytest.raises(ConfigError, match=f"cannot scaffold design '{design}'") as raised:
+            create_pilot(tmp_path / "pilot", design=design)
+        assert raised.value.hint == "use one of: pre_post, did, its, rct"
     assert not (tmp_path / "pilot").exists()
 
 

@@ -40,10 +40,13 @@ def test_summary_says_fairly_sure_only_when_the_interval_excludes_no_change(
     assert "What we cannot conclude" in text and "level 3 of 5" in text
 
 
-def test_every_glossary_term_is_explained_once() -> None:
-    text = glossary_markdown()
+def test_every_glossary_term_is_explained_once(northbridge: Analysis) -> None:
+    text = glossary_markdown(northbridge)
     for term in GLOSSARY:
         assert text.count(f"**{term}**") == 1
+    # the design's own term, from its registry entry, and no other design's
+    assert text.count("**Difference-in-differences**") == 1
+    assert "Interrupted time series" not in text and "Before-and-after" not in text
 
 
 def test_targets_are_context_never_pass_or_fail(northbridge: Analysis) -> None:

@@ -1,39 +1,26 @@
-"""The chart each kind of design figure data calls for: an ITS counterfactual, an event study.
+"""A design's own figure, drawn from the data its estimate returned: no estimating again.
 
 A design's estimator returns its figure's data beside its finding
-(:class:`evalkit.estimate.registry.Estimated`); the report draws it here, by
-the data's type, without estimating anything again. A new kind of figure data
-registers its drawing with :func:`register_chart`.
+(:class:`evalkit.estimate.registry.Estimated`), and its registry entry names
+the builder that draws it (``Design.chart``, "module:function"; the builder
+takes the data, ``label`` and ``unit`` and returns an altair chart). The
+builder is imported only when a figure is drawn, so a design module names its
+chart without importing this layer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import importlib
 
 from evalkit.card import Outcome
 from evalkit.charts import Figure, figure
-from evalkit.charts.event_study import event_study_chart
-from evalkit.charts.its import its_chart
-from evalkit.estimate.its import ItsChartData
-from evalkit.estimate.panel import EventStudy
-
-Draw = Callable[[Any, Outcome], Any]
-
-_DRAWINGS: dict[type, Draw] = {
-    ItsChartData: lambda data, outcome: its_chart(data, label=outcome.name, unit=outcome.unit),
-    EventStudy: lambda data, outcome: event_study_chart(
-        data, label=outcome.name, unit=outcome.unit
-    ),
-}
+from evalkit.estimate.registry import Design
 
 
-def register_chart(kind: type, draw: Draw) -> None:
-    """Say how figure data of type ``kind`` is drawn: ``draw(data, outcome)`` gives a chart."""
-    _DRAWINGS[kind] = draw
-
-
-def design_chart(data: object, outcome: Outcome) -> Figure | None:
-    """Return the chart for one outcome's design figure data, or None for a kind not drawn."""
-    draw = _DRAWINGS.get(type(data))
-    return figure(draw(data, outcome)) if draw is not None else None
+def design_chart(design: Design, data: object, outcome: Outcome) -> Figure:
+    """Return one outcome's design figure, drawn by the builder the design names."""
+    if design.chart is None:
+        raise ValueError(f"design '{design.name}' returned figure data but names no chart")
+    module, _, name = design.chart.partition(":")
+    draw = getattr(importlib.import_module(module), name)
+    return figure(draw(data, label=outcome.name, unit=outcome.unit))

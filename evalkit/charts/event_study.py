@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 
 from evalkit.charts import NEUTRAL_COLOUR, PILOT_COLOUR
+from evalkit.estimate.evidence import PRETREND_ALPHA
 from evalkit.estimate.panel import EventStudy
 from evalkit.estimate.wording import format_interval
 
@@ -13,7 +14,6 @@ from evalkit.estimate.wording import format_interval
 BEFORE_COLOUR = "#D55E00"
 AFTER_COLOUR = PILOT_COLOUR
 #: Below this p-value the pre-start effects are read as a warning.
-PRETREND_ALPHA = 0.05
 
 
 def event_study_chart(data: EventStudy, *, label: str, unit: str = "") -> alt.LayerChart:

@@ -7,7 +7,8 @@ only this user can open: it holds record-level data) and passes the file's
 path to the report template as its ``validation_file`` parameter; the
 template reads it back with :func:`read_validation` and hands it to
 ``analyse_pilot``. Run on its own (JupyterLab, plain papermill), the template
-has no file and validates the data itself.
+has no file and validates the data itself. The published report.ipynb shows
+the parameter as None (``evalkit.notebooks.execute``): it names no file of this run.
 
 The file is a pickle, which runs code as it loads: it is read only from the
 path the run passed, in a folder no other user can write to, and removed when

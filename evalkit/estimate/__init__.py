@@ -1,5 +1,7 @@
 """Estimation: each design one module in :mod:`evalkit.estimate.designs`, found through the
-registry (:mod:`evalkit.estimate.registry`), behind one entry point, :func:`estimate_effects`.
+registry (:mod:`evalkit.estimate.registry`). :func:`estimate_outcomes` estimates every
+outcome with its figure's data (what the analysis uses); :func:`estimate_effects` gives
+the findings alone.
 
 The names below load on first use, so the card can consult the registry without
 loading the estimators (statsmodels, scipy).
@@ -7,8 +9,9 @@ loading the estimators (statsmodels, scipy).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from evalkit._lazy import lazy_exports
 
 _EXPORTS = {
     "Estimated": "evalkit.estimate.registry",
@@ -47,14 +50,4 @@ if TYPE_CHECKING:
     from evalkit.estimate.registry import Estimated
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'evalkit.estimate' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

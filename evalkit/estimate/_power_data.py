@@ -23,7 +23,7 @@ from evalkit.estimate._power_layout import Counts
 from evalkit.estimate.its import period_numbers
 from evalkit.estimate.power import Mde, minimum_detectable_effect
 from evalkit.estimate.pre_post import PAIRED_SHARE
-from evalkit.estimate.registry import PlanLayout, design_names, get_design
+from evalkit.estimate.registry import PlanLayout, design_of
 from evalkit.estimate.wording import format_number
 
 
@@ -48,14 +48,7 @@ class _Sample:
 
 def plan_layout(card: PilotCard) -> PlanLayout:
     """Return the layout the card's design is planned as; EstimationError if it has none."""
-    design = get_design(card.design)
-    if design is None:
-        raise EstimationError(
-            f"evalkit does not know the design '{card.design}', so it cannot plan this pilot",
-            path=card.card_path,
-            where="design",
-            hint=f"set design: in pilot.yaml to one of {', '.join(design_names())}",
-        )
+    design = design_of(card)
     if design.plan_as is None:
         raise EstimationError(
             f"a {card.design} pilot cannot be planned yet: evalkit has no sample-size "

@@ -13,7 +13,7 @@ from evalkit.estimate._models import Model
 from evalkit.estimate._ols import Covariance
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.outcomes import estimate_outcome
-from evalkit.estimate.panel import estimate_panel, estimate_panel_did
+from evalkit.estimate.panel import estimate_panel
 from evalkit.estimate.registry import Estimated
 
 
@@ -51,7 +51,7 @@ def estimate_did(
     """
     if card.data.period is None and card.data.time is not None:
         # many periods (or staggered starts): two-way fixed effects or Callaway-Sant'Anna
-        return estimate_panel_did(card, frame, outcome)
+        return estimate_did_outcome(card, frame, outcome).finding
     rows = outcome_rows(frame, outcome)
     X, _ = did_design(card, rows)
     cells = np.bincount((2 * X[:, 1] + X[:, 2]).astype(np.int64), minlength=4)

@@ -5,22 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from evalkit.card import PilotCard
-from evalkit.errors import EstimationError
 from evalkit.estimate.finding import Finding
-from evalkit.estimate.registry import Design, Estimated, design_names, get_design
-
-
-def design_of(card: PilotCard) -> Design:
-    """Return the card's design from the registry, or say plainly that there is none."""
-    design = get_design(card.design)
-    if design is None:
-        raise EstimationError(
-            f"design '{card.design}' cannot be estimated by this version of evalkit",
-            path=card.card_path,
-            where="design",
-            hint=f"use one of: {', '.join(design_names())}",
-        )
-    return design
+from evalkit.estimate.registry import Estimated, design_of
 
 
 def estimate_outcomes(card: PilotCard, frame: pd.DataFrame) -> list[Estimated]:

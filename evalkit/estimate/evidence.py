@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
+from evalkit.card import DEFAULT_MIN_CELL_COUNT
+from evalkit.errors import EstimationError
 from evalkit.estimate.registry import get_design
 
 SCALE = "maryland-sms"
-#: The smallest count a reason may state when the facts carry no ``min_cell_count``.
-DEFAULT_MIN_CELL_COUNT = 10
 
 #: What each level means (What Works Centre for Local Economic Growth, 2016).
 LEVELS: dict[int, str] = {
@@ -185,7 +185,11 @@ def rate_evidence(
     """
     entry = get_design(design)
     if entry is None:
-        raise ValueError(f"design '{design}' is not in the registry")
+        raise EstimationError(
+            f"design '{design}' is not known to this version of evalkit, so it cannot be rated",
+            where="design",
+            hint="register the design first (evalkit.estimate.registry.register_design)",
+        )
     level, reason = entry.rubric.level, entry.rubric.reason
     why = [reason, *notes]
     if "pretrend_p" in facts and facts["pretrend_p"] >= PRETREND_ALPHA:

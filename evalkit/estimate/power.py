@@ -56,7 +56,6 @@ __all__ = [
     "MAX_PLANNED_CLUSTERS",
     "Counts",
     "Mde",
-    "PlanDesign",
     "design_effect",
     "minimum_detectable_effect",
     "multiplier",
@@ -65,7 +64,6 @@ __all__ = [
 ]
 
 #: The layouts planning knows (the registry's ``plan_as``): what ``design=`` takes.
-PlanDesign = PlanLayout
 
 
 @dataclass(frozen=True)
@@ -142,7 +140,7 @@ def design_effect(cluster_size: float, icc: float) -> float:
 
 def minimum_detectable_effect(
     *,
-    design: PlanDesign,
+    design: PlanLayout,
     n_pilot: Counts,
     n_comparison: Counts | None = None,
     sd: float | None = None,

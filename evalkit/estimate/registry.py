@@ -24,7 +24,7 @@ import importlib
 import importlib.metadata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,7 +57,8 @@ class Estimated:
     """One outcome estimated: its finding and, when the design draws one, its figure's data."""
 
     finding: Finding
-    figure: Any = None  # e.g. ItsChartData or EventStudy; drawn by evalkit.charts.design_chart
+    #: the data of the design's own figure (an ITS counterfactual, an event study), if it draws one
+    figure: object = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class Words:
     closes: str
     #: What the design cannot rule out, said once after the findings.
     caveat: str
+    #: The design's entry in the report's "Words we use": (term, meaning).
+    glossary: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,9 @@ class Design:
     #: The layout planning sizes it by; None when the design cannot be planned yet.
     plan_as: PlanLayout | None
     scaffold: Scaffold | None = None
+    #: The builder that draws ``Estimated.figure``: "module:function", called with the data,
+    #: ``label`` and ``unit`` (see evalkit.charts.design); imported only when drawing.
+    chart: str | None = None
     #: Plain sentences for the design's own checks that failed, for one finding.
     doubts: Callable[[Finding], list[str]] = field(default=_no_doubts)
 
@@ -136,22 +142,74 @@ _REGISTRY: dict[str, Design] = {}
 
 
 def register_design(design: Design) -> Design:
-    """Add a design to the registry (replacing one of the same name) and return it."""
+    """Add a design to the registry (replacing one of the same name) and return it.
+
+    ValueError if it needs a data role the card has no line for: a mistake in
+    the design module, found when it is imported rather than on a pilot's card.
+    """
+    roles = get_args(Role)
+    if any(isinstance(needed, str) for needed in design.needs):
+        raise ValueError(
+            f"design '{design.name}': each item of needs is a tuple of alternatives, "
+            f"such as ('group',), not a bare role; got {design.needs!r}"
+        )
+    unknown = sorted({role for needed in design.needs for role in needed} - set(roles))
+    if unknown:
+        raise ValueError(
+            f"design '{design.name}' needs the data role(s) {', '.join(map(repr, unknown))}; "
+            f"a design can need only {', '.join(roles)}"
+        )
     _REGISTRY[design.name] = design
     return design
 
 
 def get_design(name: str) -> Design | None:
-    """Return the design registered under ``name``, loading a built-in or installed one first."""
+    """Return the design registered under ``name``, loading a built-in or installed one first.
+
+    ConfigError if an installed package offers the design but its entry point
+    does not load: the person is told which package to reinstall, not shown a traceback.
+    """
     if name not in _REGISTRY:
         if name in BUILT_IN:
             importlib.import_module(BUILT_IN[name])
         else:
             for entry in importlib.metadata.entry_points(group=ENTRY_POINTS, name=name):
-                loaded = entry.load()
+                loaded = _load_entry(entry)
                 if isinstance(loaded, Design) and loaded.name not in _REGISTRY:
                     register_design(loaded)
     return _REGISTRY.get(name)
+
+
+def _load_entry(entry: importlib.metadata.EntryPoint) -> object:
+    """Return what an installed design's entry point names, or ConfigError naming its package."""
+    from evalkit.errors import ConfigError
+
+    try:
+        return entry.load()
+    except Exception as exc:  # any error while importing someone else's package: say whose
+        package = entry.dist.name if entry.dist is not None else "an installed package"
+        raise ConfigError(
+            f"design '{entry.name}' is offered by {package} (entry point {entry.group}: "
+            f"{entry.name} = {entry.value}), but it cannot be loaded: {type(exc).__name__}: {exc}",
+            where="design",
+            hint=f"reinstall or upgrade {package} (pip install --upgrade {package}), "
+            "or uninstall it and choose another design",
+        ) from None
+
+
+def design_of(card: PilotCard) -> Design:
+    """Return the card's design from the registry, or say plainly that there is none."""
+    from evalkit.errors import EstimationError
+
+    design = get_design(card.design)
+    if design is None:
+        raise EstimationError(
+            f"design '{card.design}' is not known to this version of evalkit",
+            path=card.card_path,
+            where="design",
+            hint=f"set design: in pilot.yaml to one of {', '.join(design_names())}",
+        )
+    return design
 
 
 def design_names() -> list[str]:

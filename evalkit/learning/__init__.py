@@ -14,7 +14,13 @@ cycle's draft from a run) and :mod:`~evalkit.learning.render` (Markdown).
 from __future__ import annotations
 
 from evalkit.card.folders import LOG_FILE, LOG_MARKDOWN
-from evalkit.learning.draft import preview_draft, refresh_draft, seen_from, targets_from
+from evalkit.learning.draft import (
+    preview_draft,
+    record_draft,
+    refresh_draft,
+    seen_from,
+    targets_from,
+)
 from evalkit.learning.log import (
     add_to_entry,
     append_entry,
@@ -64,6 +70,7 @@ __all__ = [
     "log_path",
     "preview_draft",
     "read_log",
+    "record_draft",
     "refresh_draft",
     "render_log",
     "seen_from",

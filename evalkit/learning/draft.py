@@ -43,12 +43,28 @@ def refresh_draft(
     """
     with log_lock(card):  # a person adding to the entry meanwhile keeps their words
         entries = current_entries(read_log(log_path(card)))
-        draft = preview_draft(card, results, voice, entries)
-        current = entry_for_cycle(entries, card.cycle)
-        if current is not None and _automatic(current) == _automatic(draft):
+        return record_draft(card, preview_draft(card, results, voice, entries))
+
+
+def record_draft(card: PilotCard, draft: LogEntry) -> LogEntry | None:
+    """Append a draft made by :func:`preview_draft`, as it was shown; return it (None if unchanged).
+
+    Under the log's lock: a draft that would change nothing, or a cycle closed
+    since, writes nothing. If a person wrote to the entry after the draft was
+    made, the draft's automatic parts go onto their revision, so their words are
+    kept; otherwise the draft is appended exactly as the report showed it.
+    """
+    with log_lock(card):
+        current = entry_for_cycle(current_entries(read_log(log_path(card))), card.cycle)
+        if current is None:
+            return append_entry(card, draft)
+        if current.status == "closed" or _automatic(current) == _automatic(draft):
             return None
-        if current is not None and current.status == "closed":
-            return None
+        if (current.id, current.revision) != (draft.id, draft.revision - 1):
+            automatic = {"seen": draft.seen, "voice": draft.voice, "targets": draft.targets}
+            draft = current.model_copy(
+                update={**automatic, "revision": current.revision + 1, "updated": iso_stamp()}
+            )
         return append_entry(card, draft)
 
 
@@ -75,9 +91,11 @@ def preview_draft(
         return LogEntry(
             id=new_entry_id(card.cycle), cycle=card.cycle, opened=now[:10], updated=now, **automatic
         )
-    return current.model_copy(
+    draft = current.model_copy(
         update={**automatic, "revision": current.revision + 1, "updated": now}
     )
+    # a run that changes nothing leaves the entry as the log holds it, and shows it so
+    return current if _automatic(draft) == _automatic(current) else draft
 
 
 def seen_from(results: Results, previous: LogEntry | None = None) -> Seen:
@@ -116,9 +134,9 @@ def targets_from(results: Results) -> tuple[TargetSeen, ...]:
     return tuple(_pick(TargetSeen, t) for t in results.targets)
 
 
-def _pick(model: type[_M], source: Any) -> _M:
-    """Return ``model`` filled from the same-named attributes of ``source``."""
-    return model.model_validate({name: getattr(source, name) for name in model.model_fields})
+def _pick(model: type[_M], source: BaseModel) -> _M:
+    """Return ``model`` filled from the same-named fields of another model (a finding, a target)."""
+    return model.model_validate(source.model_dump(include=set(model.model_fields)))
 
 
 def _automatic(entry: LogEntry) -> tuple[Any, ...]:

@@ -12,12 +12,15 @@ which uses the standard library only, before anything heavier.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from evalkit._lazy import lazy_exports
 
 _EXPORTS = {
     "TEMPLATES": "evalkit.notebooks.execute",
     "CurrentPythonKernelManager": "evalkit.notebooks.execute",
+    "Executed": "evalkit.notebooks.execute",
+    "execute_report": "evalkit.notebooks.execute",
     "execute_template": "evalkit.notebooks.execute",
     "template_path": "evalkit.notebooks.execute",
     "CHROMIUM_FLAGS": "evalkit.notebooks.export",
@@ -33,7 +36,9 @@ __all__ = [
     "HTML_TEMPLATE_DIR",
     "TEMPLATES",
     "CurrentPythonKernelManager",
+    "Executed",
     "LabCommand",
+    "execute_report",
     "execute_template",
     "export_html",
     "export_pdf",
@@ -45,6 +50,8 @@ if TYPE_CHECKING:
     from evalkit.notebooks.execute import (
         TEMPLATES,
         CurrentPythonKernelManager,
+        Executed,
+        execute_report,
         execute_template,
         template_path,
     )
@@ -52,14 +59,4 @@ if TYPE_CHECKING:
     from evalkit.notebooks.lab import LabCommand, lab_command
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'evalkit.notebooks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

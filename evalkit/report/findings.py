@@ -11,19 +11,15 @@ from typing import Literal
 from evalkit.analysis import Analysis
 from evalkit.charts import Figure
 from evalkit.contract import as_key
-from evalkit.estimate.effects import design_of
 from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.inference import names_people, plural_of
+from evalkit.estimate.registry import design_of
 from evalkit.estimate.wording import (
     NO_END,
     format_signed,
 )
 from evalkit.markup import plain
 from evalkit.quality.disclosure import describe_count
-
-# the trust section lives in its own module; templates reach it through this one
-from evalkit.report.trust import quality_figures as quality_figures
-from evalkit.report.trust import trust_markdown as trust_markdown
 
 
 def findings_markdown(analysis: Analysis) -> str:
@@ -120,16 +116,9 @@ def design_doubts(analysis: Analysis) -> list[str]:
 
 def underpowered_markdown(analysis: Analysis) -> str:
     """Return a note when the pilot is too small to expect to detect the change it hopes for."""
-    from evalkit.errors import EstimationError
-    from evalkit.estimate.power import plan_pilot, power_summary
+    from evalkit.estimate.power import power_summary
 
-    if not any(o.hoped_change is not None for o in analysis.card.outcomes):
-        return ""
-    try:
-        mdes = plan_pilot(analysis.card, analysis.validation.valid)
-    except EstimationError:
-        return ""
-    short = [m for m in mdes if m.detectable() is False]
+    short = [m for m in analysis.plan if m.detectable() is False]
     if not short:
         return ""
     return "**Is the pilot big enough?** " + plain(power_summary(short))
@@ -140,12 +129,12 @@ def design_figures(analysis: Analysis) -> list[Figure]:
     figure data the analysis computed with its findings."""
     from evalkit.charts.design import design_chart
 
-    drawn = (
-        design_chart(analysis.figures[outcome.column], outcome)
+    design = design_of(analysis.card)
+    return [
+        design_chart(design, analysis.figures[outcome.column], outcome)
         for outcome in analysis.card.outcomes
         if outcome.column in analysis.figures
-    )
-    return [chart for chart in drawn if chart is not None]
+    ]
 
 
 def p_text(value: float | None) -> str:

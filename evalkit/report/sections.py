@@ -10,8 +10,8 @@ import pandas as pd
 
 from evalkit.analysis import Analysis
 from evalkit.charts import Figure, figure, means_chart
-from evalkit.estimate.effects import design_of
 from evalkit.estimate.finding import Finding
+from evalkit.estimate.registry import design_of
 from evalkit.estimate.wording import (
     format_interval,
     format_number,
@@ -22,11 +22,9 @@ from evalkit.learning import LogEntry, entry_markdown
 from evalkit.markup import plain
 
 # the findings and trust sections live in their own modules; templates reach them through this one
-from evalkit.report.findings import design_doubts as design_doubts
 from evalkit.report.findings import design_figures as design_figures
 from evalkit.report.findings import findings_markdown as findings_markdown
 from evalkit.report.findings import inference_texts
-from evalkit.report.findings import underpowered_markdown as underpowered_markdown
 from evalkit.report.trust import quality_figures as quality_figures
 from evalkit.report.trust import trust_markdown as trust_markdown
 
@@ -41,10 +39,6 @@ def title_markdown(analysis: Analysis) -> str:
 GLOSSARY = {
     "95% confidence interval (CI)": "the range of changes the data are consistent with. If it "
     "includes no change, we can't tell yet whether anything changed.",
-    "Difference-in-differences": "comparing how much things changed in the pilot with how much "
-    "they changed, over the same time, for a similar group not in the pilot.",
-    "Before-and-after comparison": "comparing the same people or cases before and after the "
-    "change; it cannot rule out other things that changed at the same time.",
     "Evidence level": "how strongly the design can show the pilot caused a change, from 1 "
     "(before and after only) to 5 (random assignment), on the Maryland Scientific Methods Scale.",
     "Attrition": "people or cases the pilot lost track of, so their outcome is unknown.",
@@ -150,10 +144,14 @@ def _plain_ratio(finding: Finding) -> str:
     )
 
 
-def glossary_markdown() -> str:
-    """Return the glossary of the few technical terms the report keeps."""
+def glossary_markdown(analysis: Analysis | None = None) -> str:
+    """Return the glossary of the few technical terms the report keeps, with its design's."""
+    terms = dict(GLOSSARY)
+    design = design_of(analysis.card).words.glossary if analysis is not None else None
+    if design is not None:
+        terms = {design[0]: design[1], **terms}
     lines = ["## Words we use", ""]
-    lines += [f"- **{term}**: {meaning}" for term, meaning in GLOSSARY.items()]
+    lines += [f"- **{term}**: {meaning}" for term, meaning in terms.items()]
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evalkit.runner.manifest import default_runs_dir, write_manifest
-from evalkit.runner.plan import Job, RunOutcome, plan_pilot
+from evalkit.runner.plan import Job, RunOutcome, plan_job
 from evalkit.runner.run import run_job
 from evalkit.runner.workers import dask_executor, default_jobs, run_in_processes, run_on_executor
 from evalkit.timestamps import utc_now
@@ -47,7 +47,7 @@ def run_pilots(
     outcomes: dict[int, RunOutcome] = {}
     jobs_to_run: list[Job] = []
     for index, pilot in enumerate(pilots):
-        job = plan_pilot(index, pilot, template, timeout, force)
+        job = plan_job(index, pilot, template, timeout, force)
         if isinstance(job, RunOutcome):
             outcomes[index] = job
             if on_done is not None:

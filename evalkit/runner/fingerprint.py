@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from pathlib import Path
 
 from evalkit._version import __version__
 from evalkit.card import CARD_FILE, PilotCard
 from evalkit.card.folders import LOG_FILE, RESULTS_FILE
+from evalkit.errors import DataError
 from evalkit.hashing import MISSING, Fingerprint, hash_file
 
 __all__ = [
-    "INPUTS_KEY",
     "LOG_FILE",
     "MISSING",
     "Fingerprint",
@@ -40,8 +39,6 @@ __all__ = [
     "recorded_inputs",
 ]
 
-#: Where results.json keeps the fingerprint: ``run.inputs``.
-INPUTS_KEY = "inputs"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -59,15 +56,15 @@ def fingerprint_inputs(card: PilotCard, template: Path) -> Fingerprint:
 
 def recorded_inputs(report_dir: Path) -> Fingerprint | None:
     """Return the fingerprint stored with a report (None if there is no readable one)."""
+    from evalkit.results import load_results  # the results model loads the quality checks
+
     try:
-        raw = json.loads((report_dir / RESULTS_FILE).read_text(encoding="utf-8"))
-        inputs = raw["run"][INPUTS_KEY]
-        digest, parts = inputs["fingerprint"], inputs["parts"]
-    except (OSError, ValueError, KeyError, TypeError):
+        inputs = load_results(report_dir / RESULTS_FILE).run.inputs
+    except DataError:
+        return None  # unreadable or from another schema: the pilot runs again
+    if inputs is None:
         return None
-    if not isinstance(digest, str) or not isinstance(parts, dict):
-        return None
-    return Fingerprint(digest, {str(name): str(value) for name, value in parts.items()})
+    return Fingerprint(inputs.fingerprint, dict(inputs.parts))
 
 
 @functools.cache

@@ -59,7 +59,7 @@ def default_template() -> Path:
     return template_path(REPORT_TEMPLATE)
 
 
-def plan_pilot(
+def plan_job(
     index: int, pilot: Path, template: Path | None, timeout: float | None, force: bool
 ) -> Job | RunOutcome:
     """Return a job for a pilot to run, or its outcome if it can be skipped."""

@@ -13,17 +13,14 @@ swaps the report into place (``evalkit.runner.publish``).
 
 from __future__ import annotations
 
-import json
-import math
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from evalkit.card import load_pilot
 from evalkit.card.folders import RESULTS_FILE
-from evalkit.errors import DataError, EvalkitError, NotebookError
+from evalkit.errors import DataError, EvalkitError
 from evalkit.hashing import Fingerprint
 from evalkit.runner.fingerprint import fingerprint_inputs
 from evalkit.runner.locks import hold_pilot_lock
@@ -40,6 +37,9 @@ from evalkit.runner.workers import parent_gone
 
 #: Written by the kernel while a report runs; kept only when the run fails.
 KERNEL_LOG = "kernel.log"
+#: Parameters for the kernel only: the published notebook shows them as None (the first names
+#: a temporary file of this run; the second is kept in results.json).
+_KERNEL_ONLY = ("validation_file", "inputs")
 
 
 def run_pilot(
@@ -127,7 +127,7 @@ def _run(
     from evalkit.contract.handover import handed_over
     from evalkit.contract.voice import load_voice
     from evalkit.learning import log_path, read_log
-    from evalkit.notebooks import export_html
+    from evalkit.notebooks import execute_report, export_html
     from evalkit.quality.published import check_publishable
     from evalkit.results import load_results
 
@@ -166,9 +166,19 @@ def _run(
                     "validation_file": str(validation_file),
                     "inputs": dict(inputs.parts),
                 }
-                notebook = _execute(template, partial, parameters, timeout, deadline, preload)
+                executed = execute_report(
+                    template,
+                    partial / "report.ipynb",
+                    parameters,
+                    cwd=card.folder.resolve(),
+                    log=partial / KERNEL_LOG,
+                    timeout=timeout,
+                    deadline=deadline,
+                    preload=preload,
+                    private=_KERNEL_ONLY,
+                )
             clock.lap("notebook")
-            export_html(notebook, partial / "report.html")
+            export_html(executed.notebook, partial / "report.html")
             clock.lap("html")
             recorded = load_results(partial / RESULTS_FILE).run.inputs
             check_publishable(partial, card, validation)
@@ -181,85 +191,18 @@ def _run(
         swap_into_place(partial, final)
         replace_dir(failed)
         clock.lap("publish")
-    timings = _split_notebook_time(clock.laps, final / "report.ipynb")
+    timings = _split_notebook_time(clock.laps, executed.cell_seconds)
     fingerprint = Fingerprint(recorded.fingerprint, recorded.parts) if recorded else None
     return _Ran(report=final, fingerprint=fingerprint, timings=timings)
 
 
-def _execute(
-    template: Path,
-    partial: Path,
-    parameters: dict[str, Any],
-    timeout: float | None,
-    deadline: float | None,
-    preload: tuple[str, ...],
-) -> Path:
-    """Run the template into the partial folder; a kernel that does not start is tried once more."""
-    from nbclient.exceptions import DeadKernelError
-
-    from evalkit.notebooks import execute_template
-    from evalkit.notebooks.kernel_factory import FORKING
-    from evalkit.notebooks.kernels import KernelOptions, kernel_manager_for
-
-    output = partial / "report.ipynb"
-    # first a kernel from the kernel factory; if it does not start, an ordinary new one
-    attempts = (FORKING, False)
-    for attempt, fork in enumerate(attempts):
-        manager, watch = kernel_manager_for(
-            KernelOptions(fork=fork, deadline=deadline, log=partial / KERNEL_LOG, preload=preload)
-        )
-        try:
-            return execute_template(
-                template,
-                output,
-                parameters,
-                cwd=Path(parameters["pilot_dir"]),
-                # papermill takes whole seconds a cell; the deadline holds the whole report to
-                # the exact timeout
-                timeout=math.ceil(timeout) if timeout else None,
-                kernel_manager_class=manager,
-            )
-        except Exception as exc:
-            if watch.timed_out:
-                raise NotebookError(
-                    f"the report template ran for longer than {timeout} seconds",
-                    path=output,
-                    hint="raise --timeout, or check for a cell stuck on input",
-                ) from None
-            if isinstance(exc, EvalkitError):
-                raise
-            if attempt < len(attempts) - 1 and not _any_cell_ran(output):
-                continue
-            said = "stopped" if isinstance(exc, DeadKernelError) else "failed"
-            raise NotebookError(
-                f"the report's kernel {said} ({type(exc).__name__}: {exc})",
-                path=output if output.exists() else None,
-                hint=f"it may have run out of memory; its own messages are in {KERNEL_LOG}",
-            ) from None
-    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
-
-
-def _any_cell_ran(notebook: Path) -> bool:
-    """Return whether papermill started any cell of a (partial) output notebook."""
-    try:
-        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    except (OSError, ValueError, KeyError):
-        return False
-    return any(cell.get("metadata", {}).get("papermill", {}).get("start_time") for cell in cells)
-
-
-def _split_notebook_time(laps: dict[str, float], notebook: Path) -> dict[str, float]:
+def _split_notebook_time(laps: dict[str, float], cells: float) -> dict[str, float]:
     """Return the step timings with the notebook's time split into kernel start and cells."""
-    try:
-        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-        ran = sum(c.get("metadata", {}).get("papermill", {}).get("duration") or 0 for c in cells)
-    except (OSError, ValueError, KeyError):
-        ran = 0.0
     total = laps.get("notebook", 0.0)
     return {
         "check": laps.get("check", 0.0),
-        "kernel": max(total - ran, 0.0),
-        "cells": float(ran),
+        "kernel": max(total - cells, 0.0),
+        "cells": cells,
         "html": laps.get("html", 0.0),
         "publish": laps.get("publish", 0.0),
     }

@@ -39,6 +39,11 @@ DESIGN = register_design(
             closes="in the pilot compared with the comparison group",
             caveat="This relies on the pilot and comparison groups having been on similar "
             "paths before the change.",
+            glossary=(
+                "Difference-in-differences",
+                "comparing how much things changed in the pilot with how much they "
+                "changed, over the same time, for a similar group not in the pilot.",
+            ),
         ),
         rubric=Rubric(
             3, "comparison group observed before and after the change", differences_baseline=True
@@ -50,6 +55,7 @@ DESIGN = register_design(
             "the change\n",
             columns=("case_id", "arm", "phase", "ward", "days_in_ta"),
         ),
+        chart="evalkit.charts.event_study:event_study_chart",
         doubts=_doubts,
     )
 )

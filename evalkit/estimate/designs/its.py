@@ -37,6 +37,11 @@ DESIGN = register_design(
             "on; anything else that changed at the same moment is mixed in. Its intervals "
             "allow for how each period leans on the last, which a short series shows only "
             "roughly, so they are wide when there are few periods.",
+            glossary=(
+                "Interrupted time series",
+                "following an outcome over many periods and asking whether it changed "
+                "from the path it was on when the pilot started.",
+            ),
         ),
         rubric=Rubric(2, "interrupted time series: a trend before the change, no comparison group"),
         plan_as="its",
@@ -45,6 +50,7 @@ DESIGN = register_design(
             "  #   seasonality: month                   # month (or quarter) effects\n",
             columns=("case_id", "month", "ward", "days_in_ta"),
         ),
+        chart="evalkit.charts.its:its_chart",
         doubts=_doubts,
     )
 )

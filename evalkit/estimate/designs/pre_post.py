@@ -16,6 +16,11 @@ DESIGN = register_design(
             closes="after the change",
             caveat="A before/after comparison cannot separate the pilot from anything else "
             "that changed over the same time.",
+            glossary=(
+                "Before-and-after comparison",
+                "comparing the same people or cases before and after the change; it "
+                "cannot rule out other things that changed at the same time.",
+            ),
         ),
         rubric=Rubric(1, "before and after only: no comparison group"),
         plan_as="pre_post",

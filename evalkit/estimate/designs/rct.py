@@ -16,6 +16,11 @@ DESIGN = register_design(
             closes="in the pilot group compared with the comparison group",
             caveat="Random assignment makes the groups comparable; what remains uncertain is "
             "chance, shown by the interval, and who was lost to follow-up.",
+            glossary=(
+                "Randomised comparison",
+                "people or places are put in the pilot or the comparison group by chance,"
+                " so the groups differ only by chance and the pilot.",
+            ),
         ),
         rubric=Rubric(5, "random assignment"),
         plan_as="rct",

@@ -103,7 +103,12 @@ class Pooled:
             size = "a lot of"
         else:
             size = "very large"
-        assert self.pi_low is not None and self.pi_high is not None
+        if self.pi_low is None or self.pi_high is None:
+            return (
+                f"There is {size} variation between places (I\u00b2 = {self.i2:.0f}%: the share "
+                "of the spread in estimates that is more than chance). No range for a new place "
+                "can be given."
+            )
         few = " With so few places this range is wide and rough." if self.k < 5 else ""
         return (
             f"There is {size} variation between places (I\u00b2 = {self.i2:.0f}%: the share of "

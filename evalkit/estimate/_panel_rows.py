@@ -86,7 +86,13 @@ class PanelRows:
 def read_panel(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> PanelRows:
     """Return the outcome's records as codes: period positions, starts, fixed effects, clusters."""
     time = card.data.time
-    assert time is not None
+    if time is None:
+        raise panel_error(
+            card,
+            f"'{outcome.column}' cannot be read as a panel: the card names no data.time",
+            "data",
+            "add time: {column: ..., start: ...} saying which column holds the period",
+        )
     rows = outcome_rows(frame, outcome)
     times = rows[time.column].to_numpy()
     distinct = np.unique(times)

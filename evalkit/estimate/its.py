@@ -323,7 +323,8 @@ def _checks(fit: _Fit, before: int, after: int) -> dict[str, Any]:
 def _level_ratio(fit: _Fit, outcome: Outcome) -> tuple[str, Ratio]:
     """Return the level change as a rate or odds ratio, from a model of the period totals."""
     series = fit.series
-    assert series.totals is not None
+    if series.totals is None:
+        raise EstimationProblem("the series has no period totals to fit a ratio to")
     total, count = series.totals[:, 0], series.totals[:, 1]
     errors = Errors("HC1", None, "")
     if outcome.type == "count":

@@ -73,7 +73,13 @@ def _paired(
     seen: int,
 ) -> Finding:
     unit = card.data.unit
-    assert unit is not None
+    if unit is None:
+        raise EstimationError(
+            f"'{outcome.column}': a paired before/after comparison needs data.unit",
+            path=card.card_path,
+            where="data",
+            hint="add unit: with the column that names each person, household or case",
+        )
     values = rows[outcome.column].astype("float64")
     means = values.groupby([rows[unit].to_numpy(), after]).mean().unstack()
     means = means.loc[both]

@@ -150,7 +150,8 @@ class KernelFactory:
                         raise KernelFactoryError(str(ready.get("why", "it is not ready")))
                     self._ready = True
                 request = {"args": args, "env": env, "cwd": cwd, "log": str(log) if log else None}
-                assert self._process.stdin is not None
+                if self._process.stdin is None:
+                    raise KernelFactoryError("the kernel factory has no input pipe")
                 self._process.stdin.write(json.dumps(request).encode() + b"\n")
                 self._process.stdin.flush()
                 reply = self._reply(FORK_SECONDS)
@@ -162,7 +163,8 @@ class KernelFactory:
         return int(reply["pid"])
 
     def _reply(self, seconds: float) -> dict[str, Any]:
-        assert self._process.stdout is not None
+        if self._process.stdout is None:
+            raise KernelFactoryError("the kernel factory has no output pipe")
         handle = self._process.stdout.fileno()
         limit = time.monotonic() + seconds
         while b"\n" not in self._buffer:

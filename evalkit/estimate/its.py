@@ -178,6 +178,9 @@ def its_finding(card: PilotCard, outcome: Outcome, fit: _Fit) -> Finding:
 def its_chart_data(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> ItsChartData:
     """Return what the ITS chart draws: observed, fitted and counterfactual values per period.
 
+    This fits the series again; a report takes the chart data from
+    :func:`estimate_its_and_chart` instead (one fit for finding and chart).
+
     The counterfactual is the fitted model with the level and slope changes set
     to zero (the earlier trend carried on, seasons and covariates kept); its
     band holds 95% of the counterfactual's bootstrap draws under the fitted error

@@ -105,7 +105,11 @@ def estimate_panel(
 
 
 def event_study(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> EventStudy:
-    """Return the outcome's effects by period relative to the start, with the pre-trend test."""
+    """Return the outcome's effects by period relative to the start, with the pre-trend test.
+
+    This runs the panel estimator again; a report takes the study from
+    :func:`estimate_panel` (one run for finding and study).
+    """
     return estimate_panel(card, frame, outcome)[1]
 
 

@@ -49,7 +49,7 @@ def estimate_pre_post(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) ->
         both = np.intersect1d(units[after], units[~after])
         seen = pd.unique(units).size
         if both.size >= 2 and both.size >= PAIRED_SHARE * seen:
-            return _paired(card, rows, outcome, after, both, seen)
+            return _paired(card, rows, outcome, unit, after, both, seen)
     errors = choose_errors(card, rows)
     X = np.column_stack([np.ones(len(rows)), after.astype("float64"), covariate_matrix(card, rows)])
     y = rows[outcome.column].to_numpy(dtype="float64")
@@ -68,18 +68,11 @@ def _paired(
     card: PilotCard,
     rows: pd.DataFrame,
     outcome: Outcome,
+    unit: str,
     after: np.ndarray,
     both: np.ndarray,
     seen: int,
 ) -> Finding:
-    unit = card.data.unit
-    if unit is None:
-        raise EstimationError(
-            f"'{outcome.column}': a paired before/after comparison needs data.unit",
-            path=card.card_path,
-            where="data",
-            hint="add unit: with the column that names each person, household or case",
-        )
     values = rows[outcome.column].astype("float64")
     means = values.groupby([rows[unit].to_numpy(), after]).mean().unstack()
     means = means.loc[both]

@@ -73,7 +73,7 @@ def before(pilot: Path) -> list[str]:
             if type(kind).__name__ == "ItsChartData"
             else event_study(card, frame, outcome)
         )
-        drawn.append(design_chart(design_of(card), data, outcome).to_svg())
+        drawn += [f.to_svg() for f in design_chart(design_of(card), data, outcome)]
     return drawn
 
 

@@ -220,10 +220,11 @@ def analyse_pilot(
         "rejected_share": validation.rejected_share,
         "rejected_rows": float(len(validation.rejected)),
         "min_cell_count": float(card.min_cell_count),
-        "smallest_group": _smallest_cell(card, frame),
         **_quality_facts(quality, differences_baseline=design.rubric.differences_baseline),
-        **_design_facts(findings),
+        **(design.facts(findings) if design.facts is not None else _design_facts(findings)),
     }
+    if design.rubric.sized_by_records:
+        facts["smallest_group"] = _smallest_cell(card, frame)
     return Analysis(
         card=card,
         validation=validation,

@@ -32,7 +32,7 @@ design: {design}             # {designs}
 
 data:
   path: data/cases.csv       # CSV, XLSX or Parquet, inside this folder; never changed by evalkit
-  unit: case_id              # the person, household or case each row is about
+  unit: {unit}
 {roles}  # cluster: ward            # cluster standard errors by this column
   # covariates: [household_size]
   columns:                   # your own columns and their checks (permitted variation)
@@ -76,6 +76,7 @@ def create_pilot(folder: Path, *, name: str = "", place: str = "", design: str =
             team=json.dumps(f"{place or 'Our area'} pilot team", ensure_ascii=False),
             design=design,
             designs=" | ".join(design_names()),
+            unit=entry.scaffold.unit,
             roles=entry.scaffold.roles,
         ),
         encoding="utf-8",

@@ -216,6 +216,29 @@ def pre_post_unpaired(rng: np.random.Generator) -> tuple[str, pd.DataFrame]:
     return _card("Two surveys", "pre_post", data), frame
 
 
+def synthetic(rng: np.random.Generator) -> tuple[str, pd.DataFrame]:
+    """One district among 24, followed monthly; its records averaged place by place."""
+    places = ["Ashby"] + [f"District {chr(65 + p)}" for p in range(23)]
+    months = pd.period_range("2024-01", periods=16, freq="M")
+    loadings = rng.normal(0, 1, (len(places), 2))
+    loadings[0] = loadings[1:4].mean(axis=0)  # the pilot is a mix of three others
+    factors = np.column_stack([np.linspace(-2, 2, len(months)), np.sin(np.arange(16) / 2.5)])
+    rows = []
+    for p, place in enumerate(places):
+        for t, month in enumerate(months):
+            size = 5
+            on = p == 0 and month >= pd.Period("2024-11", "M")
+            level = np.full(size, 2.0 * (loadings[p] @ factors[t]))
+            part = pd.DataFrame({"district": [place] * size, "month": [f"{month}-01"] * size})
+            rows.append(part.join(_outcomes(rng, np.full(size, on), level)))
+    frame = pd.concat(rows, ignore_index=True)
+    data = (
+        "  unit: district\n  group: {column: district, pilot: Ashby}\n"
+        "  time: {column: month, start: 2024-11-01}\n"
+    )
+    return _card("One district among many", "synthetic", data), frame
+
+
 #: Every design evalkit estimates, by a short name for test ids.
 DESIGNS: dict[str, Callable[[np.random.Generator], tuple[str, pd.DataFrame]]] = {
     "rct": rct,
@@ -228,4 +251,5 @@ DESIGNS: dict[str, Callable[[np.random.Generator], tuple[str, pd.DataFrame]]] = 
     "controlled-its": controlled_its,
     "pre-post-paired": pre_post_paired,
     "pre-post-unpaired": pre_post_unpaired,
+    "synthetic": synthetic,
 }

@@ -237,7 +237,7 @@ def test_messages_show_folder_names_with_brackets_as_they_are(
         (["--no-such-option"], "No such option"),
         (["run"], "give one or more pilot folders"),
         (["validate"], "Missing argument"),
-        (["new", "--design", "synthetic", "x"], "'synthetic' is not one of"),
+        (["new", "--design", "matching", "x"], "'matching' is not one of"),
     ],
     ids=["unknown option", "run with no paths", "validate with no folder", "new unknown design"],
 )

@@ -183,7 +183,7 @@ def test_built_in_designs_load_only_when_asked_for() -> None:
     assert done.returncode == 0, done.stderr
     # the card's check of what a design needs loads no estimator
     assert done.stdout.strip() == "[]"
-    assert list(BUILT_IN) == ["pre_post", "did", "its", "rct"]
+    assert list(BUILT_IN) == ["pre_post", "did", "its", "rct", "synthetic"]
 
 
 def test_every_built_in_design_declares_everything_the_rest_looks_up() -> None:
@@ -193,7 +193,7 @@ def test_every_built_in_design_declares_everything_the_rest_looks_up() -> None:
         assert design.needs and 1 <= design.rubric.level <= 5
         assert "{label}" in design.words.opens
         assert design.words.uses and design.words.caveat and design.words.closes
-        assert design.plan_as in {"pre_post", "did", "its", "rct"}
+        assert design.plan_as in {"pre_post", "did", "its", "rct", "synthetic"}
         assert design.scaffold is not None
 
 

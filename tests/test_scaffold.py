@@ -186,10 +186,10 @@ def test_create_pilot_refuses_a_design_it_cannot_scaffold(
     assert did is not None
     # registered, but with no scaffold: refused, and the hint names those that have one
     monkeypatch.setitem(registry._REGISTRY, "plain", replace(did, name="plain", scaffold=None))
-    for design in ("synthetic", "plain"):
+    for design in ("matching", "plain"):
         with pytest.raises(ConfigError, match=f"cannot scaffold design '{design}'") as raised:
             create_pilot(tmp_path / "pilot", design=design)
-        assert raised.value.hint == "use one of: pre_post, did, its, rct"
+        assert raised.value.hint == "use one of: pre_post, did, its, rct, synthetic"
     assert not (tmp_path / "pilot").exists()
 
 

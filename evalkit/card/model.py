@@ -101,6 +101,8 @@ class DataSpec(_Model):
     period: PeriodRole | None = None
     time: TimeRole | None = None
     cluster: str | None = None
+    #: a count outcome is read as a rate per 1,000 of this column (a synthetic comparison)
+    population: str | None = None
     covariates: tuple[str, ...] = ()
     columns: dict[str, LocalColumn] = Field(default_factory=dict)
     max_rejected_share: float = Field(default=0.10, ge=0.0, le=1.0)

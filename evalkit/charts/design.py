@@ -3,7 +3,8 @@
 A design's estimator returns its figure's data beside its finding
 (:class:`evalkit.estimate.registry.Estimated`), and its registry entry names
 the builder that draws it (``Design.chart``, "module:function"; the builder
-takes the data, ``label`` and ``unit`` and returns an altair chart). The
+takes the data, ``label`` and ``unit`` and returns an altair chart, or a list of
+them when the design draws several, such as a synthetic comparison's three). The
 builder is imported only when a figure is drawn, so a design module names its
 chart without importing this layer.
 """
@@ -17,10 +18,11 @@ from evalkit.charts import Figure, figure
 from evalkit.estimate.registry import Design
 
 
-def design_chart(design: Design, data: object, outcome: Outcome) -> Figure:
-    """Return one outcome's design figure, drawn by the builder the design names."""
+def design_chart(design: Design, data: object, outcome: Outcome) -> list[Figure]:
+    """Return one outcome's design figures, drawn by the builder the design names."""
     if design.chart is None:
         raise ValueError(f"design '{design.name}' returned figure data but names no chart")
     module, _, name = design.chart.partition(":")
     draw = getattr(importlib.import_module(module), name)
-    return figure(draw(data, label=outcome.name, unit=outcome.unit))
+    drawn = draw(data, label=outcome.name, unit=outcome.unit)
+    return [figure(chart) for chart in (drawn if isinstance(drawn, list | tuple) else [drawn])]

@@ -23,6 +23,7 @@ _ROLE_TYPES = {
     "cluster": "str",
     "time": "time",
     "start time": "time",
+    "population": "float",
 }
 
 
@@ -89,6 +90,8 @@ def rules_for(card: PilotCard) -> tuple[Rule, ...]:
         add(spec.unit, "unit", type="str", required=True)
     if spec.cluster:
         add(spec.cluster, "cluster", type="str", required=True)
+    if spec.population:
+        add(spec.population, "population", type="float", required=True, min=0)
     for covariate in spec.covariates:
         add(covariate, "covariate", type="float", required=True)
     for outcome in card.outcomes:

@@ -197,7 +197,7 @@ def rate_evidence(
             "no clear sign the groups were moving apart before the change "
             f"(p = {facts['pretrend_p']:.2g})"
         )
-    for check in DOWNGRADES:
+    for check in (*DOWNGRADES, *entry.downgrades):
         if check.applies(facts):
             level = max(1, level - check.levels)
             why.append(f"{check.reason(facts, words or {})} (level lowered)")

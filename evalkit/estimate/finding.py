@@ -94,6 +94,30 @@ class Checks(_Part):
     max_abs_std_diff: float | None = None
     clusters: float | None = None
     few_events: bool | None = None
+    # a synthetic comparison (evalkit.estimate.synthetic)
+    comparison_places: int | None = None
+    pre_rmspe: float | None = None
+    worse_fits: int | None = None
+    poor_fit: bool | None = None
+    outside_levels: bool | None = None
+    outside_hull: bool | None = None
+    leave_one_out_shift: float | None = None
+    leave_one_out_place: str | None = None
+    unstable_weights: bool | None = None
+    in_time_periods: int | None = None
+    in_time_estimate: float | None = None
+    in_time_p: float | None = None
+
+
+class Alternative(_Part):
+    """Another estimator's answer to the same question, shown beside the headline."""
+
+    method: str
+    estimate: float
+    se: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
 
 
 class Inference(_Part):
@@ -136,6 +160,7 @@ PARTS = (
     "event_study",
     "checks",
     "inference",
+    "alternatives",
 )
 
 
@@ -171,6 +196,8 @@ class Finding(BaseModel):
     event_study: tuple[EventPoint, ...] | None = None
     checks: Checks | None = None
     inference: Inference | None = None
+    #: other estimators of the same change (synthetic control and DiD beside synthetic DiD)
+    alternatives: tuple[Alternative, ...] | None = None
 
     @field_validator("ci_low", "ci_high", mode="before")
     @classmethod

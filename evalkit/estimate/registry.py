@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from evalkit.card import Outcome, PilotCard
+    from evalkit.estimate.evidence import Downgrade
     from evalkit.estimate.finding import Finding
 
 #: The card's data roles a design can need.
@@ -45,6 +46,7 @@ BUILT_IN: dict[str, str] = {
     "did": "evalkit.estimate.designs.did",
     "its": "evalkit.estimate.designs.its",
     "rct": "evalkit.estimate.designs.rct",
+    "synthetic": "evalkit.estimate.designs.synthetic",
 }
 
 
@@ -88,6 +90,9 @@ class Rubric:
     #: A gap in starting levels is differenced away (difference-in-differences), so baseline
     #: imbalance lowers no level and differential attrition is a question, not a warning.
     differences_baseline: bool = False
+    #: The smallest group's count of records says how much the estimate rests on (False when
+    #: each row is a place's figure for a period, and the places are what count).
+    sized_by_records: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,8 @@ class Scaffold:
 
     roles: str
     columns: tuple[str, ...]
+    #: the card's unit line: what each row is about
+    unit: str = "case_id              # the person, household or case each row is about"
 
 
 def _no_doubts(finding: Finding) -> list[str]:
@@ -120,6 +127,13 @@ class Design:
     chart: str | None = None
     #: Plain sentences for the design's own checks that failed, for one finding.
     doubts: Callable[[Finding], list[str]] = field(default=_no_doubts)
+    #: Plain sentences on each of the design's own checks, passed or failed, for one finding.
+    explains: Callable[[Finding], list[str]] = field(default=_no_doubts)
+    #: The design's own facts for the evidence rating, read from its findings (None: the
+    #: checks every design shares, as evalkit.analysis reads them).
+    facts: Callable[[tuple[Finding, ...]], dict[str, float]] | None = None
+    #: Checks of the design's own that lower the level, beside those every design has.
+    downgrades: tuple[Downgrade, ...] = ()
 
 
 def estimator(

@@ -17,6 +17,7 @@ from evalkit.estimate.registry import design_of
 from evalkit.estimate.wording import (
     NO_END,
     format_signed,
+    in_sentence,
 )
 from evalkit.markup import plain
 from evalkit.quality.disclosure import describe_count
@@ -52,6 +53,13 @@ def findings_markdown(analysis: Analysis) -> str:
             f"| {plain(f.label)} | {change} | {interval} | {plain(p_text(f.p_value))} | "
             f"{describe_count(f.n, card.min_cell_count)} |"
         )
+    lines += alternatives_lines(analysis)
+    for finding in analysis.findings:
+        explained = design.explains(finding)
+        if explained:
+            label = plain(in_sentence(finding.label))
+            lines += ["", f"**Checks of the comparison for {label}:**", ""]
+            lines += [f"- {plain(sentence)}" for sentence in explained]
     lines += [
         "",
         f"**Strength of evidence:** level {evidence.level} of 5 on the Maryland Scientific "
@@ -77,6 +85,38 @@ def findings_markdown(analysis: Analysis) -> str:
     if notes:
         lines += ["", *[f"- {plain(note)}" for note in notes]]
     return "\n".join(lines)
+
+
+def alternatives_lines(analysis: Analysis) -> list[str]:
+    """Return the table of other estimators of the same change, when a design gives them."""
+    found = [f for f in analysis.findings if f.alternatives]
+    if not found:
+        return []
+    lines = [
+        "",
+        "**The same change estimated three ways.** The first is the headline; the others "
+        "answer the same question with fewer safeguards, and a wide disagreement is a reason "
+        "for caution. Each interval and p-value comes from the same placebo comparison.",
+        "",
+        "| Outcome | Method | Estimated change | Standard error | 95% confidence interval | "
+        "p-value |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in found:
+        unit = f" {plain(f.unit)}" if f.unit else ""
+        for other in f.alternatives or ():
+            interval = (
+                f"{format_signed(other.ci_low)} to {format_signed(other.ci_high)}"
+                if other.ci_low is not None and other.ci_high is not None
+                else NO_END
+            )
+            se = f"{other.se:.3g}" if other.se is not None else "not given"
+            lines.append(
+                f"| {plain(f.label)} | {plain(other.method)} | "
+                f"{format_signed(other.estimate)}{unit} | {se} | "
+                f"{interval} | {plain(p_text(other.p_value))} |"
+            )
+    return lines
 
 
 def inference_texts(analysis: Analysis, key: Literal["note", "short"]) -> list[str]:
@@ -131,9 +171,10 @@ def design_figures(analysis: Analysis) -> list[Figure]:
 
     design = design_of(analysis.card)
     return [
-        design_chart(design, analysis.figures[outcome.column], outcome)
+        drawn
         for outcome in analysis.card.outcomes
         if outcome.column in analysis.figures
+        for drawn in design_chart(design, analysis.figures[outcome.column], outcome)
     ]
 
 

@@ -1,0 +1,150 @@
+"""One outcome of a synthetic comparison laid out as places by periods, read from the rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evalkit.card import Outcome, PilotCard
+from evalkit.contract import as_key, pilot_mask, post_mask
+from evalkit.errors import EstimationError
+from evalkit.estimate._common import outcome_rows
+from evalkit.estimate.inference import plural_of
+
+
+@dataclass(frozen=True)
+class Places:
+    """One outcome laid out as places by periods, with who is the pilot and who may compare."""
+
+    Y: np.ndarray  # (N, T), proportions for a yes/no outcome
+    names: tuple[str, ...]
+    periods: tuple[str, ...]
+    pilot: np.ndarray  # indices into names
+    donors: np.ndarray
+    pre: int
+    records: int
+    notes: tuple[str, ...]
+    word: str  # what several places are called ("councils")
+
+
+def _error(card: PilotCard, message: str, where: str, hint: str) -> EstimationError:
+    return EstimationError(message, path=card.card_path, where=where, hint=hint)
+
+
+def read_places(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Places:
+    """Return the outcome as a place-by-period matrix; EstimationError when it cannot be one."""
+    data, time = card.data, card.data.time
+    if data.unit is None or time is None or data.group is None:
+        raise _error(
+            card,
+            "a synthetic comparison needs the place (data.unit), the period (data.time) "
+            "and the pilot place (data.group)",
+            "data",
+            "add unit: <place column>, time: {column: ..., start: ...} and group: "
+            "{column: <place column>, pilot: <pilot place>}",
+        )
+    if time.start is None:
+        raise _error(
+            card,
+            "a synthetic comparison needs one start for the pilot (data.time.start); "
+            "staggered starts (start_column) are not supported",
+            "data.time",
+            "set start: to the first period of the change, or use design: did for a roll-out",
+        )
+    rows = outcome_rows(frame, outcome)
+    value = rows[outcome.column].to_numpy(dtype="float64")
+    if outcome.type == "count" and data.population:
+        weight = rows[data.population].to_numpy(dtype="float64")
+    else:
+        weight = np.ones(len(rows))
+    cells = pd.DataFrame(
+        {
+            "place": rows[data.unit].map(as_key).to_numpy(),
+            "period": rows[time.column].to_numpy(),
+            "value": value,
+            "weight": weight,
+            "after": post_mask(card, rows),
+            "pilot": pilot_mask(card, rows),
+        }
+    )
+    sums = cells.groupby(["place", "period"], sort=True)[["value", "weight"]].sum()
+    if outcome.type == "count" and data.population:
+        sums = sums[sums["weight"] > 0]
+        level = 1000.0 * sums["value"] / sums["weight"]
+    else:
+        level = sums["value"] / cells.groupby(["place", "period"], sort=True).size()
+    table = level.unstack("period")
+    periods = list(table.columns)
+    labels = tuple(
+        as_key(pd.Timestamp(p) if isinstance(p, np.datetime64 | pd.Timestamp) else p)
+        for p in periods
+    )
+    after = cells.groupby("period")["after"].any().reindex(periods).to_numpy()
+    pre = int(np.argmax(after)) if after.any() else len(periods)
+    if pre == len(periods) or not after[pre:].all():
+        raise _error(
+            card,
+            f"no '{outcome.column}' figure is on or after the start ({time.start})"
+            if pre == len(periods)
+            else f"the periods of '{outcome.column}' are not all before then all after the start",
+            "data.time.start",
+            "check data.time.start against the periods in the data",
+        )
+    if pre < 2:
+        raise _error(
+            card,
+            f"only {pre} period(s) of '{outcome.column}' before the change; a synthetic "
+            "comparison learns from the places' paths before it and needs at least 2 (8 or "
+            "more are advised)",
+            "data.time.start",
+            "add earlier periods to the data",
+        )
+    is_pilot = cells.groupby("place")["pilot"].any().reindex(table.index).to_numpy()
+    complete = table.notna().all(axis=1).to_numpy()
+    names = tuple(str(n) for n in table.index)
+    gaps = [names[i] for i in np.flatnonzero(is_pilot & ~complete)]
+    if gaps:
+        missing = table.columns[table.iloc[names.index(gaps[0])].isna().to_numpy()]
+        raise _error(
+            card,
+            f"the pilot place '{gaps[0]}' has no '{outcome.column}' figure for "
+            f"{', '.join(as_key(m) for m in missing[:6])}"
+            + (f" and {len(missing) - 6} more period(s)" if len(missing) > 6 else ""),
+            f"data ({data.unit} = {gaps[0]})",
+            "a synthetic comparison needs the pilot's figure in every period: fill the gap "
+            "in the data, or leave the incomplete periods out of the file",
+        )
+    notes = tuple(
+        f"{name} was left out of the comparison for {outcome.name}: it has no figure for "
+        f"{int(table.iloc[i].isna().sum())} of the {len(periods)} periods."
+        for i, name in enumerate(names)
+        if not is_pilot[i] and not complete[i]
+    )
+    comparison = data.group.comparison_values
+    allowed = (
+        np.isin(np.array(names), [as_key(v) for v in comparison])
+        if comparison is not None
+        else np.ones(len(names), dtype=bool)
+    )
+    donors = np.flatnonzero(~is_pilot & complete & allowed)
+    if donors.size < 2:
+        raise _error(
+            card,
+            f"only {donors.size} comparison place(s) have '{outcome.column}' in every "
+            "period; a synthetic comparison needs many (20 or more for a 95% interval)",
+            "data",
+            "add other places' figures for the same periods",
+        )
+    return Places(
+        Y=table.to_numpy(dtype="float64"),
+        names=names,
+        periods=labels,
+        pilot=np.flatnonzero(is_pilot),
+        donors=donors,
+        pre=pre,
+        records=len(rows),
+        notes=notes,
+        word=plural_of(data.unit),
+    )

@@ -21,6 +21,7 @@ from evalkit.card import load_pilot
 from evalkit.learning import LOG_FILE, LOG_MARKDOWN, LogEntry, render_log
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import council_pilot
 import place_pilots
 
 SEED = 20261126
@@ -32,6 +33,7 @@ TRUE_EFFECTS = {
     "southvale-ta": {"days_in_ta": -12.0},
     "westmere-social-work": {"rereferred_within_12m": -0.07, "days_open": -9.0},
     **place_pilots.TRUE_EFFECTS,
+    **council_pilot.TRUE_EFFECTS,
 }
 #: The rate ratio built into count outcomes measured as ratios, by pilot and column.
 TRUE_RATIOS = place_pilots.TRUE_RATIOS
@@ -655,6 +657,16 @@ def main(pilots_dir: Path) -> None:
     )
     for folder in (hollins, dunmore):
         (folder / LOG_FILE).touch()
+    # one council among thirty, from its own stream too
+    councils = np.random.default_rng(SEED + 29)
+    harrowfield = pilots_dir / "harrowfield-prevention"
+    write_pilot(
+        harrowfield,
+        council_pilot.HARROWFIELD_CARD,
+        "council_monthly.csv",
+        council_pilot.make_harrowfield(councils),
+    )
+    (harrowfield / LOG_FILE).touch()
 
 
 if __name__ == "__main__":

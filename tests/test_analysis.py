@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from evalkit.charts import Figure
-from evalkit.estimate import its, outcomes, panel
+from evalkit.estimate import its, outcomes, panel, synthetic
 
 from .conftest import REPO
 
@@ -29,6 +29,7 @@ COUNTED = {
     "linear fit": (outcomes, "_fit_linear"),
     "ratio fit": (outcomes, "fit_ratio"),
     "its ratio fit": (its, "fit_ratio"),
+    "synthetic fit": (synthetic, "fit_places"),
 }
 
 #: Example pilot -> the estimators each of its outcomes runs once, and no others.
@@ -37,6 +38,7 @@ ONCE_PER_OUTCOME = {
     "dunmore-family-hubs": {"panel fit"},
     "northbridge-ta": {"linear fit"},
     "hollins-vale-navigators": {"linear fit"},
+    "harrowfield-prevention": {"synthetic fit"},
 }
 
 
@@ -88,12 +90,13 @@ def test_a_report_estimates_each_outcome_once(pilot: str, monkeypatch: pytest.Mo
         assert calls[name] == n, (name, dict(calls))
     # a count or yes/no outcome adds its ratio fit, once (a panel reports mean differences)
     ratios = sum(o.type != "continuous" for o in analysis.card.outcomes)
-    expected = 0 if "panel fit" in ONCE_PER_OUTCOME[pilot] else ratios
+    panels = {"panel fit", "synthetic fit"}  # a panel of places reports mean differences
+    expected = 0 if panels & ONCE_PER_OUTCOME[pilot] else ratios
     assert calls["ratio fit"] + calls["its ratio fit"] == expected, dict(calls)
     others = set(calls) - ONCE_PER_OUTCOME[pilot] - {"ratio fit", "its ratio fit"}
     assert not others, dict(calls)
     # the views drew the design's figures from the analysis, not from a new fit
-    if pilot in ("westmere-social-work", "dunmore-family-hubs"):
+    if pilot in ("westmere-social-work", "dunmore-family-hubs", "harrowfield-prevention"):
         assert set(analysis.figures) == {o.column for o in analysis.card.outcomes}
     texts = [str(getattr(item, "data", "")) for item in shown]
     assert any(text.startswith("## What we found") for text in texts)

@@ -32,6 +32,7 @@ from .conftest import REPO
 PILOTS = (
     "dunmore-family-hubs",
     "eastmoor-family-hub",
+    "harrowfield-prevention",
     "hollins-vale-navigators",
     "northbridge-ta",
     "southvale-ta",
@@ -121,6 +122,34 @@ def test_every_chart_draws_with_and_without_javascript(
     assert [c for c in check.charts_without_js if not c.rendered] == []
     assert all(c.description for c in check.charts), check.summary()
     assert check.page_errors == ()
+
+
+def test_the_synthetic_example_shows_its_three_charts_and_its_checks_in_words(
+    checks: dict[str, PageCheck],
+) -> None:
+    check = checks["harrowfield-prevention"]
+    html = check.path.read_text(encoding="utf-8")
+    for label in (
+        "Households in temporary accommodation (per 1,000 households)",
+        "Prevention duties ending with the home kept or a new one found (%)",
+    ):
+        drawn = [c for c in check.charts if c.rendered and c.description.startswith(label)]
+        kinds = [
+            "and its synthetic comparison, a weighted mix",
+            "the gap between the pilot and its synthetic comparison",
+            "the places that make up the synthetic comparison",
+        ]
+        for kind in kinds:
+            assert [c for c in drawn if kind in c.description], (label, kind, check.summary())
+    for words in (
+        "The same change estimated three ways",
+        "Checks of the comparison for households in temporary accommodation",
+        "Fit before the change",
+        "Within reach of the comparison places",
+        "Leaving one place out",
+        "Pretending the change began 12 periods earlier",
+    ):
+        assert words in html, words
 
 
 @pytest.mark.parametrize("name", PAGES)

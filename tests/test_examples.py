@@ -41,6 +41,7 @@ def test_the_shipped_pilots_are_exactly_what_the_seeded_generator_makes(tmp_path
         "westmere-social-work",
         "hollins-vale-navigators",
         "dunmore-family-hubs",
+        "harrowfield-prevention",
     ):
         assert _digest(tmp_path / name) == _digest(REPO / "pilots" / name), name
         # runs append drafts to the log; the shipped history is its first line
@@ -57,6 +58,7 @@ def test_the_shipped_pilots_are_exactly_what_the_seeded_generator_makes(tmp_path
         "westmere-social-work",
         "hollins-vale-navigators",
         "dunmore-family-hubs",
+        "harrowfield-prevention",
     ],
 )
 def test_each_true_effect_lies_inside_its_interval(pilot: str) -> None:

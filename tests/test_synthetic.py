@@ -241,3 +241,26 @@ def test_a_pilot_outside_the_comparison_places_is_rated_lower(tmp_path: Path) ->
     assert checks is not None and checks.outside_hull and checks.outside_levels
     assert analysis.evidence.level < 3
     assert any("outside every comparison place" in why for why in analysis.evidence.why)
+
+
+def test_a_unit_that_names_people_is_refused(tmp_path: Path) -> None:
+    card, frame = synthetic_pilot(np.random.default_rng(3))
+    card = card.replace("district", "person_id")
+    frame = frame.rename(columns={"district": "person_id"})
+    pilot = load_pilot(_pilot_folder(tmp_path, card, frame))
+    with pytest.raises(EstimationError, match="names people"):
+        read_places(pilot, validate_data(pilot).valid, pilot.outcomes[0])
+
+
+def test_with_12_places_the_report_says_no_interval_can_be_given(tmp_path: Path) -> None:
+    card, frame = synthetic_pilot(np.random.default_rng(3))
+    kept = ["Ashby"] + [f"District {chr(65 + p)}" for p in range(11)]
+    analysis = analyse_pilot(_pilot_folder(tmp_path, card, frame[frame["district"].isin(kept)]))
+    for finding in analysis.findings:
+        assert not finding.bounded
+        assert finding.p_value is not None and finding.p_value >= 1 / 12
+        assert finding.inference is not None and finding.inference.unbounded
+        assert "no 95% interval" in finding.inference.note
+        assert "At least 19 comparison districts are needed" in finding.inference.note
+    assert any("too few for any 95% interval" in why for why in analysis.evidence.why)
+    assert "can't tell" in analysis.findings[0].summary or "cannot" in analysis.findings[0].summary

@@ -56,14 +56,18 @@ def plan_layout(card: PilotCard) -> PlanLayout:
             path=card.card_path,
             where="design",
             hint="run the pilot (evalkit run) and read how wide its intervals are; "
-            "planning covers before/after, difference-in-differences, time series and "
-            "randomised pilots",
+            "planning covers before/after, difference-in-differences, time series, "
+            "randomised pilots and synthetic comparisons",
         )
     return design.plan_as
 
 
 def plan_outcome(card: PilotCard, frame: pd.DataFrame, outcome: Outcome, layout: PlanLayout) -> Mde:
     """Return one outcome's MDE, sized as ``layout``, with sizes, spread and clusters from data."""
+    if layout == "synthetic":  # rehearses its placebo test on the places' figures
+        from evalkit.estimate._power_synthetic import plan_synthetic
+
+        return plan_synthetic(card, frame, outcome)
     rows = outcome_rows(frame, outcome)
     y = rows[outcome.column].to_numpy(dtype="float64")
     # a before/after design does not use a group column even when the data have one

@@ -43,6 +43,33 @@ def percent(share: float) -> str:
     return f"{100 * share:.1f}".rstrip("0").rstrip(".") + "%"
 
 
+def _too_few_places(mde: Mde, label: str) -> str:
+    """Return why a synthetic comparison with too few places cannot show any change."""
+    from evalkit.estimate._power_synthetic import comparisons_needed, placebo_count
+
+    pilot, others = mde.n_pilot, mde.n_comparison or 0
+    ways = placebo_count(pilot, others)
+    turn = (
+        f"each of the {others} comparison {mde.cluster_word} in turn as if it had been"
+        if pilot == 1
+        else f"each of {ways:,} ways of choosing {pilot} comparison {mde.cluster_word} as if "
+        "they had been"
+    )
+    text = (
+        f"With {mde.sample}, no change in {label} can be shown at {percent(mde.alpha)} "
+        f"significance, however large. The pilot's gap is compared with the gap found by "
+        f"treating {turn} the pilot, and with so few of them even the largest gap would "
+        f"arise by chance 1 time in {ways + 1}."
+    )
+    needed = comparisons_needed(pilot, mde.alpha)
+    if needed is None:
+        return text + " No number of comparison places is enough at this significance."
+    return text + (
+        f" At least {needed} comparison {mde.cluster_word} ({needed + pilot} in all) are "
+        f"needed, rather than {others}."
+    )
+
+
 def describe_mde(mde: Mde) -> str:
     """Return what one outcome's pilot can detect, and whether that covers the hoped change."""
     label = in_sentence(mde.label)
@@ -68,7 +95,15 @@ def describe_mde(mde: Mde) -> str:
             f"possible change in {label} ({percent(mde.power)} power, "
             f"{percent(mde.alpha)} significance)."
         )
-    if mde.hoped_change is not None:
+    never = mde.design == "synthetic" and not math.isfinite(mde.mde)
+    if never:
+        text = _too_few_places(mde, label)
+    if mde.hoped_change is not None and never:
+        text += (
+            f" The team hopes for {format_number(abs(mde.hoped_change))}{unit}, but with this "
+            f"many {mde.cluster_word} no change of any size can be shown."
+        )
+    elif mde.hoped_change is not None:
         chance = mde.power_to_detect(mde.hoped_change)
         hoped = f"The team hopes for {format_number(abs(mde.hoped_change))}{unit}"
         if chance >= mde.power - 1e-9:
@@ -84,7 +119,14 @@ def describe_mde(mde: Mde) -> str:
                 f" {hoped}: the pilot is probably too small to detect it: a real change of "
                 "that size would be missed more often than not."
             )
-    if mde.clusters_needed is not None:
+    if mde.design == "synthetic":
+        if not never and mde.detectable() is False:
+            text += (
+                f" More comparison {mde.cluster_word} that moved as the pilot did, or a longer "
+                "run of periods before and after the change, would make the smallest "
+                "detectable change smaller."
+            )
+    elif mde.clusters_needed is not None:
         text += (
             f" To expect to detect it, about {mde.clusters_needed} clusters would be needed "
             f"rather than {mde.clusters}, each as large as now and split between pilot and "

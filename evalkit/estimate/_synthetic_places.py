@@ -11,7 +11,7 @@ from evalkit.card import Outcome, PilotCard
 from evalkit.contract import as_key, pilot_mask, post_mask
 from evalkit.errors import EstimationError
 from evalkit.estimate._common import outcome_rows
-from evalkit.estimate.inference import plural_of
+from evalkit.estimate.inference import names_people, plural_of
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,15 @@ def read_places(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Place
             "data",
             "add unit: <place column>, time: {column: ..., start: ...} and group: "
             "{column: <place column>, pilot: <pilot place>}",
+        )
+    if names_people(data.unit):
+        raise _error(
+            card,
+            f"a synthetic comparison compares places, but data.unit '{data.unit}' looks like "
+            "it names people or cases; its charts would publish each one's figures",
+            "data.unit",
+            "name the place column (council, ward, practice) as data.unit, or choose "
+            "another design",
         )
     if time.start is None:
         raise _error(
@@ -137,14 +146,26 @@ def read_places(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Place
             "data",
             "add other places' figures for the same periods",
         )
+    # only the pilot and the places that may compare are laid out: a gap is never summed
+    kept = np.flatnonzero(is_pilot | (complete & allowed))
+    position = {place: row for row, place in enumerate(kept)}
     return Places(
-        Y=table.to_numpy(dtype="float64"),
-        names=names,
+        Y=table.to_numpy(dtype="float64")[kept],
+        names=tuple(names[i] for i in kept),
         periods=labels,
-        pilot=np.flatnonzero(is_pilot),
-        donors=donors,
+        pilot=np.array([position[i] for i in np.flatnonzero(is_pilot)], dtype=np.int64),
+        donors=np.array([position[i] for i in donors], dtype=np.int64),
         pre=pre,
         records=len(rows),
         notes=notes,
         word=plural_of(data.unit),
     )
+
+
+def unit_of(card: PilotCard, outcome: Outcome) -> str:
+    """Return what the outcome's figures are measured in, as the report names it."""
+    if outcome.type == "binary":
+        return "percentage points"
+    if outcome.type == "count" and card.data.population and not outcome.unit:
+        return f"per 1,000 {card.data.population.replace('_', ' ')}"
+    return outcome.unit

@@ -20,6 +20,8 @@ research", and Djimeu & Houndolo 2016, 3ie Working Paper 26). SE by design:
   the series' time points, with no autocorrelation; the test is evalkit's
   (Newey-West t against a bootstrap critical value), so Bloom's formula takes
   the critical value that matches that test's power (``planned_critical``)
+- ``synthetic``: from the places' figures, its placebo test rehearsed on the
+  periods before the change (:mod:`evalkit.estimate._power_synthetic`)
 
 Binary outcomes use sd = sqrt(p (1 - p)) at the baseline rate p, in percentage
 points. Counts are judged on the rate-ratio scale by the delta method: the log
@@ -105,6 +107,8 @@ class Mde:
     clusters: int | None = None
     #: clusters (of the same size and pilot share) needed to detect the hoped-for change
     clusters_needed: int | None = None
+    #: what the clusters are called when the words name them (a synthetic comparison's places)
+    cluster_word: str = ""
 
     def power_to_detect(self, change: float) -> float:
         """Return the chance that a real change of this size (in ``mde``'s units) is found."""
@@ -197,6 +201,11 @@ def minimum_detectable_effect(
     """
     if not (0 < power < 1 and 0 < alpha < 1):
         raise ValueError("power and alpha must be between 0 and 1")
+    if design == "synthetic":
+        raise ValueError(
+            "a synthetic comparison is planned from its places' figures before the change, "
+            "not from sizes: use plan_pilot"
+        )
     said = [*notes]
     shown_rate = True
     if min_count is not None and baseline_records is not None and baseline_rate is not None:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 #: The card's data roles a design can need.
 Role = Literal["group", "period", "time"]
 #: How the planning arithmetic lays out a design (see :mod:`evalkit.estimate.power`).
-PlanLayout = Literal["pre_post", "did", "its", "rct"]
+PlanLayout = Literal["pre_post", "did", "its", "rct", "synthetic"]
 
 #: The entry-point group under which installed packages offer designs.
 ENTRY_POINTS = "evalkit.designs"

@@ -40,7 +40,7 @@ from evalkit.estimate import _sdid
 from evalkit.estimate._common import make_finding
 from evalkit.estimate._ols import Coefficient
 from evalkit.estimate._synthetic_figure import Donor, SyntheticFigure
-from evalkit.estimate._synthetic_places import Places, read_places
+from evalkit.estimate._synthetic_places import Places, read_places, unit_of
 from evalkit.estimate.finding import Alternative, Finding
 from evalkit.estimate.registry import Estimated
 
@@ -105,7 +105,7 @@ def fit_places(places: Places) -> Fits:
     in_time = [_sdid.problem(Y, "sdid", pilot, donors, T0 - k, T0)] if k else []
     first = _sdid.solve(Y, mains + in_time)
     rng = np.random.default_rng(SEED)
-    assignments, enumerated = _assignments(donors.size, pilot.size, rng)
+    assignments, enumerated = placebo_assignments(donors.size, pilot.size, rng)
     second: list[_sdid.Problem] = []
     for row, made in enumerate(mains + in_time):
         second += _placebos(made, first.omega[row], first.lambda_[row], donors, assignments)
@@ -131,7 +131,9 @@ def fit_places(places: Places) -> Fits:
     )
 
 
-def _assignments(n_donors: int, n_pilot: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+def placebo_assignments(
+    n_donors: int, n_pilot: int, rng: np.random.Generator
+) -> tuple[np.ndarray, bool]:
     """Return which comparison places play the pilot in each placebo, and whether that is all."""
     from itertools import combinations
     from math import comb
@@ -177,7 +179,7 @@ def estimate_synthetic(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -
     places = read_places(card, frame, outcome)
     fits = fit_places(places)
     factor = 100.0 if outcome.type == "binary" else 1.0
-    unit = _unit(card, outcome)
+    unit = unit_of(card, outcome)
     B = len(fits.assignments)
     answers = {}
     for row, method in enumerate(("sdid", "sc", "did")):
@@ -225,14 +227,6 @@ def estimate_synthetic(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -
         event_study=_period_effects(places, fits, factor),
     )
     return Estimated(finding, _figure(places, fits, finding, factor, unit))
-
-
-def _unit(card: PilotCard, outcome: Outcome) -> str:
-    if outcome.type == "binary":
-        return "percentage points"
-    if outcome.type == "count" and card.data.population and not outcome.unit:
-        return f"per 1,000 {card.data.population.replace('_', ' ')}"
-    return outcome.unit
 
 
 def _inference(places: Places, fits: Fits, half: float) -> dict[str, object]:

@@ -212,7 +212,7 @@ DESIGN = register_design(
             differences_baseline=True,
             sized_by_records=False,
         ),
-        plan_as=None,
+        plan_as="synthetic",
         scaffold=Scaffold(
             unit="council              # the place each row is about (one row a place a period)",
             roles="  group: {column: council, pilot: Harrowfield}   # the pilot place; every "

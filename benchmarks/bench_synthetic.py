@@ -22,8 +22,8 @@ timed). Then, in this one process, each step is timed as the best of
 2. **one at a time**: the same ``fit_places``, with ``_sdid.solve`` made to
    solve each problem alone (``_sdid.solve(Y, [p])`` for each problem in a
    loop, the rows stacked): what batching buys. (Building the finding around
-   the fit is the same either way and takes a tenth of a second, so it is
-   left out here rather than timed three more times at a minute each);
+   the fit is the same either way and takes milliseconds, the difference
+   between the first two times, so it is not timed again here);
 3. if ``synthdid`` (synthdid-py, a line-by-line port of the R package) is
    importable: its ``synthdid_estimate`` plus ``placebo_se(replications=29)`` on
    the same matrix, as an outside reference, beside evalkit doing only that

@@ -57,7 +57,8 @@ def pilot_and_synthetic_chart(
         ],
         ignore_index=True,
     )
-    axis_title = f"{label} ({unit})" if unit else label
+    # a label that already names its unit ("... (per 1,000 households)") is not given it twice
+    axis_title = f"{label} ({unit})" if unit and unit not in label else label
     colour = alt.Color(
         "series:N",
         title=None,

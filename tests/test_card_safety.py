@@ -8,6 +8,7 @@ machine out of memory or a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -62,37 +63,55 @@ class Measured:
     peak_mb: float
 
 
+#: Runs ``evalkit validate`` and prints its own usage. It is started from this small
+#: process, not forked from pytest: a child forked from pytest starts out holding pytest's
+#: pages, and its peak memory would be pytest's, however little the validation used.
+MEASURE = """
+import json, os, resource, subprocess, sys, time
+
+def limit():
+    # without the fix the bomb would take the machine: fail at 3 GB or 60 s instead
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+    resource.setrlimit(resource.RLIMIT_CPU, (60, 60))
+
+with open(sys.argv[2], "wb") as stderr:
+    started = time.monotonic()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "evalkit", "validate", sys.argv[1]],
+        stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=limit,
+    )
+    # wait4 gives this child's own usage, not the peak of every child this process has had
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.monotonic() - started
+print(json.dumps({
+    "returncode": os.waitstatus_to_exitcode(status),
+    "cpu_seconds": usage.ru_utime + usage.ru_stime,
+    "wall_seconds": wall,
+    "maxrss": usage.ru_maxrss,
+}))
+"""
+
+
 def _measured_validate(folder: Path, tmp_path: Path) -> Measured:
     """Run ``evalkit validate`` and return its exit code, message, time and peak memory."""
-    resource = pytest.importorskip("resource")
+    pytest.importorskip("resource")
     if not hasattr(os, "wait4"):
         pytest.skip("needs os.wait4 to measure one child's memory")
-
-    def limit() -> None:
-        # without the fix the bomb would take the machine: fail at 3 GB or 60 s instead
-        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
-        resource.setrlimit(resource.RLIMIT_CPU, (60, 60))
-
     err = tmp_path / "stderr.txt"
-    with err.open("wb") as stderr:
-        started = time.monotonic()
-        child = subprocess.Popen(
-            [sys.executable, "-m", "evalkit", "validate", str(folder)],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            preexec_fn=limit,
-        )
-        # wait4 gives this child's own usage, not the peak of every child pytest has had
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.monotonic() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(folder), str(err)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    usage = json.loads(done.stdout)
     per_mb = 1 << 20 if sys.platform == "darwin" else 1 << 10  # bytes on macOS, KiB on Linux
     return Measured(
-        returncode=child.returncode,
+        returncode=usage["returncode"],
         stderr=err.read_text(encoding="utf-8", errors="replace"),
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
-        wall_seconds=wall,
-        peak_mb=usage.ru_maxrss / per_mb,
+        cpu_seconds=usage["cpu_seconds"],
+        wall_seconds=usage["wall_seconds"],
+        peak_mb=usage["maxrss"] / per_mb,
     )
 
 

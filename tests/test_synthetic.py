@@ -23,6 +23,7 @@ from evalkit.contract import validate_data
 from evalkit.errors import EstimationError
 from evalkit.estimate import _sdid
 from evalkit.estimate._synthetic_places import Places, read_places
+from evalkit.estimate.registry import design_of
 from evalkit.estimate.synthetic import (
     _jackknife_se,
     estimate_synthetic,
@@ -216,7 +217,7 @@ def test_counts_with_a_population_become_rates_per_1000(tmp_path: Path) -> None:
     by_hand = 1000 * cell["missed"].sum() / cell["residents"].sum()
     assert places.Y[places.pilot[0], 0] == pytest.approx(by_hand)
     finding = estimate_synthetic(pilot, valid, pilot.outcomes[2]).finding
-    assert finding.unit == "appointments"  # the card's own unit wins
+    assert finding.unit == "appointments per 1,000 residents"  # the card's unit, as a rate
     assert finding.scale == "difference"
 
 
@@ -263,4 +264,95 @@ def test_with_12_places_the_report_says_no_interval_can_be_given(tmp_path: Path)
         assert "no 95% interval" in finding.inference.note
         assert "At least 19 comparison districts are needed" in finding.inference.note
     assert any("too few for any 95% interval" in why for why in analysis.evidence.why)
-    assert "can't tell" in analysis.findings[0].summary or "cannot" in analysis.findings[0].summary
+    assert "rest on too few places for any 95% interval" in analysis.findings[0].summary
+
+
+def test_a_pilot_with_no_figure_for_an_outcome_is_refused_plainly(tmp_path: Path) -> None:
+    card, frame = synthetic_pilot(np.random.default_rng(3))
+    frame.loc[frame["district"] == "Ashby", "wellbeing"] = np.nan
+    pilot = load_pilot(_pilot_folder(tmp_path, card, frame))
+    with pytest.raises(EstimationError, match="no pilot place \\(Ashby\\) has a 'wellbeing'"):
+        read_places(pilot, validate_data(pilot).valid, pilot.outcomes[0])
+
+
+def test_fewer_comparison_places_than_pilot_places_is_refused(tmp_path: Path) -> None:
+    card, frame = synthetic_pilot(np.random.default_rng(3))
+    three = "[Ashby, District A, District B]"
+    card = card.replace("pilot: Ashby}", f"pilot: {three}, comparison: [District C, District D]}}")
+    kept = ["Ashby", "District A", "District B", "District C", "District D"]
+    pilot = load_pilot(_pilot_folder(tmp_path, card, frame[frame["district"].isin(kept)]))
+    with pytest.raises(EstimationError, match="more comparison places than pilot places"):
+        read_places(pilot, validate_data(pilot).valid, pilot.outcomes[0])
+
+
+def test_comparison_values_are_read_from_the_group_column(tmp_path: Path) -> None:
+    """An arm column naming pilot and comparison rows, not the place column itself."""
+    card, frame = synthetic_pilot(np.random.default_rng(3))
+    card = card.replace(
+        "group: {column: district, pilot: Ashby}",
+        "group: {column: arm, pilot: pilot, comparison: usual}",
+    )
+    frame["arm"] = np.where(frame["district"] == "Ashby", "pilot", "usual")
+    pilot = load_pilot(_pilot_folder(tmp_path, card, frame))
+    places = read_places(pilot, validate_data(pilot).valid, pilot.outcomes[0])
+    assert places.donors.size == 23 and [places.names[p] for p in places.pilot] == ["Ashby"]
+
+
+def _months(frame: pd.DataFrame) -> np.ndarray:
+    """Return each row's month as a position from January 2024."""
+    stamps = pd.to_datetime(frame["month"])
+    return ((stamps.dt.year - 2024) * 12 + stamps.dt.month - 1).to_numpy()
+
+
+def _shaken(
+    frame: pd.DataFrame, places: list[str], sd: float, *, before_only: bool, seed: int = 9
+) -> None:
+    """Add one seeded shock a month to the named places' wellbeing, the same for each."""
+    months = _months(frame)
+    shocks = np.random.default_rng(seed).normal(0, sd, 16)
+    rows = frame["district"].isin(places).to_numpy() & (months < 10 if before_only else True)
+    frame.loc[rows, "wellbeing"] += shocks[months[rows]]
+
+
+def _analysed(tmp_path: Path, frame: pd.DataFrame, card: str):  # type: ignore[no-untyped-def]
+    analysis = analyse_pilot(_pilot_folder(tmp_path, card, frame))
+    checks = analysis.findings[0].checks
+    assert checks is not None
+    doubts = design_of(analysis.card).doubts(analysis.findings[0])
+    return analysis, checks, doubts
+
+
+def test_a_pilot_the_comparison_cannot_follow_before_the_change_is_rated_lower(
+    tmp_path: Path,
+) -> None:
+    card, frame = synthetic_pilot(np.random.default_rng(3))
+    _shaken(frame, ["Ashby"], 12.0, before_only=True)
+    analysis, checks, doubts = _analysed(tmp_path, frame, card)
+    assert checks.poor_fit and checks.worse_fits is not None and checks.worse_fits <= 2
+    assert any("matched the pilot less well" in why for why in analysis.evidence.why)
+    assert any("may be partly a poor match" in doubt for doubt in doubts)
+
+
+def test_a_pilot_drifting_away_before_the_change_fails_the_in_time_placebo(
+    tmp_path: Path,
+) -> None:
+    card, frame = synthetic_pilot(np.random.default_rng(3))
+    ashby = (frame["district"] == "Ashby").to_numpy()
+    frame.loc[ashby, "wellbeing"] += 4.0 * np.clip(_months(frame)[ashby] - 4, 0, 6)
+    analysis, checks, doubts = _analysed(tmp_path, frame, card)
+    assert checks.in_time_p is not None and checks.in_time_p <= 0.05
+    assert checks.in_time_periods == 5
+    assert any("in-time placebo p = 0.042" in why for why in analysis.evidence.why)
+    assert any("5 periods earlier already finds a gap" in doubt for doubt in doubts)
+
+
+def test_a_comparison_resting_on_one_place_is_called_unstable(tmp_path: Path) -> None:
+    """The pilot shares its month-to-month shocks with District C alone."""
+    card, frame = synthetic_pilot(np.random.default_rng(3))
+    _shaken(frame, ["Ashby", "District C"], 10.0, before_only=False, seed=5)
+    analysis, checks, doubts = _analysed(tmp_path, frame, card)
+    assert checks.unstable_weights and checks.leave_one_out_place == "District C"
+    assert checks.leave_one_out_shift is not None
+    assert checks.leave_one_out_shift > analysis.findings[0].se
+    assert any("leaving out a single comparison place" in why for why in analysis.evidence.why)
+    assert any("leaving District C out of the comparison alone" in d for d in doubts)

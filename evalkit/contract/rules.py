@@ -91,7 +91,8 @@ def rules_for(card: PilotCard) -> tuple[Rule, ...]:
     if spec.cluster:
         add(spec.cluster, "cluster", type="str", required=True)
     if spec.population:
-        add(spec.population, "population", type="float", required=True, min=0)
+        # a rate per 1,000 of nobody is no figure: a population is at least 1
+        add(spec.population, "population", type="float", required=True, min=1)
     for covariate in spec.covariates:
         add(covariate, "covariate", type="float", required=True)
     for outcome in card.outcomes:

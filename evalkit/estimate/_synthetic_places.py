@@ -111,6 +111,16 @@ def read_places(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Place
             "add earlier periods to the data",
         )
     is_pilot = cells.groupby("place")["pilot"].any().reindex(table.index).to_numpy()
+    if not is_pilot.any():
+        pilots = ", ".join(as_key(v) for v in data.group.pilot_values)
+        raise _error(
+            card,
+            f"no pilot place ({pilots}) has a '{outcome.column}' figure: every pilot row "
+            "leaves it blank",
+            "outcomes",
+            f"add the pilot's '{outcome.column}' figures to the data, or leave the outcome "
+            "out of pilot.yaml",
+        )
     complete = table.notna().all(axis=1).to_numpy()
     names = tuple(str(n) for n in table.index)
     gaps = [names[i] for i in np.flatnonzero(is_pilot & ~complete)]
@@ -132,17 +142,21 @@ def read_places(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Place
         if not is_pilot[i] and not complete[i]
     )
     comparison = data.group.comparison_values
-    allowed = (
-        np.isin(np.array(names), [as_key(v) for v in comparison])
-        if comparison is not None
-        else np.ones(len(names), dtype=bool)
-    )
+    if comparison is not None:
+        # the comparison values are the group column's, which need not be the place column
+        listed = rows[data.group.column].map(as_key).isin([as_key(v) for v in comparison])
+        cells["listed"] = listed.to_numpy()
+        allowed = cells.groupby("place")["listed"].any().reindex(table.index).to_numpy()
+    else:
+        allowed = np.ones(len(names), dtype=bool)
     donors = np.flatnonzero(~is_pilot & complete & allowed)
-    if donors.size < 2:
+    n_pilot = int(is_pilot.sum())
+    if donors.size < max(2, n_pilot + 1):
         raise _error(
             card,
             f"only {donors.size} comparison place(s) have '{outcome.column}' in every "
-            "period; a synthetic comparison needs many (20 or more for a 95% interval)",
+            f"period, for {n_pilot} pilot place(s); a synthetic comparison needs more "
+            "comparison places than pilot places, and many (20 or more for a 95% interval)",
             "data",
             "add other places' figures for the same periods",
         )
@@ -163,9 +177,15 @@ def read_places(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -> Place
 
 
 def unit_of(card: PilotCard, outcome: Outcome) -> str:
-    """Return what the outcome's figures are measured in, as the report names it."""
+    """Return what the outcome's figures are measured in, as the report names it.
+
+    A count read per 1,000 of the population says so, unless the card's unit does.
+    """
     if outcome.type == "binary":
         return "percentage points"
-    if outcome.type == "count" and card.data.population and not outcome.unit:
-        return f"per 1,000 {card.data.population.replace('_', ' ')}"
+    if outcome.type == "count" and card.data.population:
+        per = f"per 1,000 {card.data.population.replace('_', ' ')}"
+        if not outcome.unit:
+            return per
+        return outcome.unit if "1,000" in outcome.unit else f"{outcome.unit} {per}"
     return outcome.unit

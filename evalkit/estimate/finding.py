@@ -98,6 +98,7 @@ class Checks(_Part):
     comparison_places: int | None = None
     pre_rmspe: float | None = None
     worse_fits: int | None = None
+    placebos: int | None = None
     poor_fit: bool | None = None
     outside_levels: bool | None = None
     outside_hull: bool | None = None

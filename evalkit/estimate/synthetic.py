@@ -216,10 +216,12 @@ def estimate_synthetic(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -
     method = (
         f"synthetic difference-in-differences (Arkhangelsky et al. 2021) against "
         f"{places.donors.size} comparison {places.word}; 95% interval and p-value from "
-        f"placebos in space ({B} {'ways' if fits.enumerated else 'random draws'} of treating "
+        f"placebos in space ({B} {_ways(B, fits.enumerated)} of treating "
         "comparison places as if they were the pilot)"
     )
-    finding = make_finding(card, outcome, coefficient, method, tuple(notes))
+    # a count read per 1,000 of the population is worded in those units
+    shown = outcome.model_copy(update={"unit": unit}) if outcome.type == "count" else outcome
+    finding = make_finding(card, shown, coefficient, method, tuple(notes))
     finding = finding.with_parts(
         alternatives=tuple(a.model_dump() for a in answers.values()),
         checks=checks,
@@ -227,6 +229,12 @@ def estimate_synthetic(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -
         event_study=_period_effects(places, fits, factor),
     )
     return Estimated(finding, _figure(places, fits, finding, factor, unit))
+
+
+def _ways(count: int, enumerated: bool) -> str:
+    if enumerated:
+        return "way" if count == 1 else "ways"
+    return "random draw" if count == 1 else "random draws"
 
 
 def _inference(places: Places, fits: Fits, half: float) -> dict[str, object]:
@@ -280,6 +288,7 @@ def _checks(places: Places, fits: Fits, factor: float, se: float) -> dict[str, o
         "post_periods": int(Y.shape[1] - T0),
         "pre_rmspe": pre_rmspe * factor,
         "worse_fits": int(np.count_nonzero(placebo_rmspe > pre_rmspe)),
+        "placebos": int(placebo_rmspe.size),
         "poor_fit": bool(placebo_rmspe.size >= 10 and better / placebo_rmspe.size > POOR_FIT_SHARE),
         "outside_levels": _outside(pilot_series[:T0], Y[:, :T0]),
         "outside_hull": _outside(

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 IN_TIME_ALPHA = 0.05
 
 
+def _periods(count: int | None) -> str:
+    return "1 period" if count == 1 else f"{count} periods"
+
+
 def _facts(findings: tuple[Finding, ...]) -> dict[str, float]:
     """Return the synthetic checks the evidence rating reads, the worst over the outcomes."""
     facts: dict[str, float] = {}
@@ -79,8 +83,8 @@ def _doubts(finding: Finding) -> list[str]:
         )
     if checks.in_time_p is not None and checks.in_time_p <= IN_TIME_ALPHA:
         doubts.append(
-            f"{label}: pretending the change began {checks.in_time_periods} periods earlier "
-            f"already finds a gap as unusual as any comparison place's (p = "
+            f"{label}: pretending the change began {_periods(checks.in_time_periods)} "
+            f"earlier already finds a gap among the most unusual 5% of the placebos' (p = "
             f"{checks.in_time_p:.2g}), so the pilot was drifting from its comparison before "
             "the change."
         )
@@ -92,15 +96,15 @@ def _explains(finding: Finding) -> list[str]:
     checks = finding.checks
     if checks is None or checks.comparison_places is None:
         return []
-    places, unit = checks.comparison_places, f" {finding.unit}" if finding.unit else ""
+    unit = f" {finding.unit}" if finding.unit else ""
+    placebos = checks.placebos if checks.placebos is not None else checks.comparison_places
     sentences = []
     if checks.worse_fits is not None and checks.pre_rmspe is not None:
         sentences.append(
             f"Fit before the change: allowing a constant gap in level, the pilot and its "
             f"synthetic comparison were on average {checks.pre_rmspe:.3g}{unit} apart (root "
-            "mean square). Treating each comparison "
-            f"place as the pilot in the same way, {checks.worse_fits} of {places} were "
-            "matched less closely"
+            "mean square). Treating comparison places as the pilot in the same way, "
+            f"{checks.worse_fits} of {placebos} placebo comparisons were matched less closely"
             + (": the pilot's match is among the worst." if checks.poor_fit else ".")
         )
     if checks.outside_hull is not None:
@@ -111,7 +115,7 @@ def _explains(finding: Finding) -> list[str]:
                 "of theirs in most periods before the change."
                 if checks.outside_hull
                 else "yes; allowing a constant gap in level, as synthetic difference-in-"
-                "differences does, the pilot's path lay among theirs"
+                "differences does, the pilot's path lay within the range of theirs"
                 + (
                     ", though its level was outside their range (plain synthetic control "
                     "cannot reach it)."
@@ -130,7 +134,7 @@ def _explains(finding: Finding) -> list[str]:
         )
     if checks.in_time_p is not None and checks.in_time_estimate is not None:
         sentences.append(
-            f"Pretending the change began {checks.in_time_periods} periods earlier (an in-time "
+            f"Pretending the change began {_periods(checks.in_time_periods)} earlier (an in-time "
             f"placebo) gives a gap of {checks.in_time_estimate:+.3g}{unit} (p = "
             f"{checks.in_time_p:.2g}): "
             + (

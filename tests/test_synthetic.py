@@ -31,6 +31,7 @@ from evalkit.estimate.synthetic import (
     half_width,
     permutation_p,
 )
+from tests.conftest import REPO
 from tests.designs import synthetic as synthetic_pilot
 
 
@@ -356,3 +357,14 @@ def test_a_comparison_resting_on_one_place_is_called_unstable(tmp_path: Path) ->
     assert checks.leave_one_out_shift > analysis.findings[0].se
     assert any("leaving out a single comparison place" in why for why in analysis.evidence.why)
     assert any("leaving District C out of the comparison alone" in d for d in doubts)
+
+
+def test_who_is_compared_says_how_many_places_each_finding_used() -> None:
+    """Harrowfield's data hold 29 other councils; two are left out of each comparison."""
+    from evalkit.report.findings import how_sure_lines
+
+    analysis = analyse_pilot(REPO / "pilots" / "harrowfield-prevention")
+    who = how_sure_lines(analysis)[0]
+    assert "the other 29 are the comparison, where they have a figure in every period" in who
+    assert "27 for households in temporary accommodation" in who
+    assert all(f.checks is not None and f.checks.comparison_places == 27 for f in analysis.findings)

@@ -138,14 +138,30 @@ def how_sure_lines(analysis: Analysis) -> list[str]:
         ours = sorted(v for v in values if v in pilot)
         others = [v for v in values if v not in pilot]
         several = plain(plural_of(group.column))
+        used = _comparisons_used(analysis, len(others))
         lines += [
             f"**Who is compared.** The pilot covers {len(ours)} of the {len(values)} {several} "
-            f"({plain(', '.join(ours))}); the other {len(others)} are the comparison.",
+            f"({plain(', '.join(ours))}); the other {len(others)} are the comparison{used}.",
             "",
         ]
     for text in inference_texts(analysis, "note"):
         lines += [f"**How sure we can be.** {plain(text)}", ""]
     return lines
+
+
+def _comparisons_used(analysis: Analysis, others: int) -> str:
+    """Return how many comparison places each finding used, when some were left out."""
+    fewer = [
+        (f.label, f.checks.comparison_places)
+        for f in analysis.findings
+        if f.checks is not None
+        and f.checks.comparison_places is not None
+        and f.checks.comparison_places < others
+    ]
+    if not fewer:
+        return ""
+    each = "; ".join(f"{count} for {in_sentence(label)}" for label, count in fewer)
+    return plain(f", where they have a figure in every period ({each}; see the notes below)")
 
 
 def design_doubts(analysis: Analysis) -> list[str]:

@@ -181,10 +181,10 @@ def estimate_synthetic(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -
     factor = 100.0 if outcome.type == "binary" else 1.0
     unit = unit_of(card, outcome)
     B = len(fits.assignments)
-    answers = {}
+    answers, halves = {}, {}
     for row, method in enumerate(("sdid", "sc", "did")):
         tau, placebo = float(fits.main.tau[row]), fits.placebo[method].tau
-        half = half_width(placebo)
+        half = halves[method] = half_width(placebo)
         answers[method] = Alternative(
             method=METHOD_NAMES[method],
             estimate=tau * factor,
@@ -193,7 +193,7 @@ def estimate_synthetic(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -
             ci_high=(tau + half) * factor if np.isfinite(half) else None,
             p_value=permutation_p(tau, placebo),
         )
-    head, half = answers["sdid"], half_width(fits.placebo["sdid"].tau)
+    head, half = answers["sdid"], halves["sdid"]
     checks = _checks(places, fits, factor, head.se or 0.0)
     jackknife = _jackknife_se(places, fits.main)
     notes = list(places.notes)
@@ -206,7 +206,7 @@ def estimate_synthetic(card: PilotCard, frame: pd.DataFrame, outcome: Outcome) -
     tau = float(fits.main.tau[0])
     coefficient = Coefficient(
         estimate=tau,
-        se=_sdid.placebo_se(fits.placebo["sdid"].tau),
+        se=(head.se or 0.0) / factor,
         ci_low=tau - half,
         ci_high=tau + half,
         p_value=head.p_value or 1.0,

@@ -64,13 +64,30 @@ def cli(debug: bool) -> None:
 @click.option("--place", default="", help="The council, partnership or area.")
 @explains_errors
 def new(pilot_dir: Path, design: str, name: str, place: str) -> None:
-    """Scaffold a pilot: a commented card, a data template and an empty log."""
-    from evalkit.scaffold import create_pilot
+    """Scaffold a pilot: a commented card, a data template and an empty log.
 
+    The template is written twice, as data/cases.csv and data/cases.xlsx: the
+    design's columns and one example row. The card reads the CSV; point
+    data.path at the XLSX to use the spreadsheet instead. Nothing already in
+    the folder is overwritten.
+    """
+    from evalkit.scaffold import DATA_TEMPLATES, create_pilot
+
+    templates = [pilot_dir / relative for relative in DATA_TEMPLATES]
+    kept = [path for path in templates if path.exists()]
     card = create_pilot(pilot_dir, name=name, place=place, design=design)
-    out.print(f"Created {card}, {pilot_dir / 'data' / 'cases.csv'} and an empty learning log.")
+    written = [str(path) for path in templates if path not in kept]
+    out.print(f"Created {card} and an empty learning log.")
+    if written:
+        out.print(
+            f"Data templates (a header and one example row): {' and '.join(written)}; the card "
+            "reads the CSV (set data.path: data/cases.xlsx in the card to use the spreadsheet)."
+        )
+    if kept:
+        out.print(f"Kept the data already there: {' and '.join(map(str, kept))}.")
     out.print(
-        f"Next: put your data in the data file, edit the card, then `evalkit validate {pilot_dir}`."
+        "Next: replace the example row with your records, edit the card, then "
+        f"`evalkit validate {pilot_dir}`."
     )
 
 
@@ -78,12 +95,18 @@ def new(pilot_dir: Path, design: str, name: str, place: str) -> None:
 @click.argument("pilot_dir", type=click.Path(path_type=Path))
 @explains_errors
 def validate(pilot_dir: Path) -> None:
-    """Check a pilot's card and data; print every problem; exit 1 if there is any."""
-    from evalkit.card import load_pilot
-    from evalkit.console import print_validation
-    from evalkit.contract import validate_data
+    """Check a pilot as a run would, short of its report; exit 1 only if a run would stop.
 
-    if not print_validation(validate_data(load_pilot(pilot_dir))):
+    Prints a summary (each rule broken, how many cells, three examples with
+    their lines) and writes every failing cell to <data>-problems.csv beside
+    the data. Rows a run would leave out are a warning (exit 0).
+    """
+    from evalkit.console import print_check
+    from evalkit.runner.check import check_pilot
+
+    with err.status("Checking the data and making the estimates as a run would..."):
+        check = check_pilot(pilot_dir)
+    if not print_check(check):
         sys.exit(1)
 
 
@@ -187,15 +210,26 @@ def compare(pilots_dir: Path, out_dir: Path, timeout: float | None) -> None:
     "pdf",
     type=click.Path(path_type=Path),
     default=None,
-    help="Where to write the PDF (default: beside the report).",
+    help="Where to write the PDF (default: beside the report; for a pilot's "
+    "reports/cycle-N/report.html, reports/cycle-N-report.pdf).",
 )
 @explains_errors
 def pdf(report: Path, pdf: Path | None) -> None:
-    """Print a report.html (or comparison.html) to PDF with headless Chromium."""
-    from evalkit.notebooks import export_pdf
+    """Print a report.html (or comparison.html) to PDF on A4 with headless Chromium.
 
-    written = export_pdf(report, pdf or report.with_suffix(".pdf"))
-    out.print(f"Wrote {written}.")
+    A pilot's report folder, reports/cycle-N/, is replaced by the next run of
+    that cycle, so by default the PDF is written beside it, not inside it.
+    """
+    from evalkit.notebooks import default_pdf_path, export_pdf, in_replaced_folder
+
+    target = pdf or default_pdf_path(report)
+    if in_replaced_folder(target):
+        err.print(
+            f"warning: {target.parent} is replaced by the next run of this cycle, and the PDF "
+            "with it; keep a copy elsewhere (leave out --out to write it beside that folder)."
+        )
+    written = export_pdf(report, target)
+    out.print(f"Wrote {written} (A4).")
 
 
 @cli.command()
@@ -211,15 +245,29 @@ def plan(pilot_dir: Path) -> None:
     out.print(power_summary(plan_pilot(card, validate_data(card).valid)))
 
 
-@cli.command()
-@click.argument("pilot_dir", required=False, type=click.Path(path_type=Path))
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("pilot_dir", required=False)
+@click.argument("jupyter_args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--no-browser", is_flag=True, help="Start the server without opening a browser.")
 @explains_errors
-def lab(pilot_dir: Path | None, no_browser: bool) -> None:
-    """Open JupyterLab on a pilot (or the pilots folder) with the templates ready to copy."""
+def lab(pilot_dir: str | None, jupyter_args: tuple[str, ...], no_browser: bool) -> None:
+    """Open JupyterLab on a pilot (or the pilots folder) with the templates ready to copy.
+
+    Arguments after the folder, or after --, are passed to JupyterLab:
+    `evalkit lab pilots/x -- --port 8899`. Run as root (as in many
+    containers), --allow-root is added for you. Ctrl-C or SIGTERM stops
+    JupyterLab too (killed if it has not stopped within 10 seconds).
+    """
     from evalkit.notebooks import lab_command
 
-    command = lab_command(pilot_dir, open_browser=not no_browser)
+    extra = list(jupyter_args)
+    if pilot_dir is not None and pilot_dir.startswith("-"):  # `evalkit lab --port 8899`
+        extra.insert(0, pilot_dir)
+        pilot_dir = None
+    folder = Path(pilot_dir) if pilot_dir is not None else None
+    command = lab_command(folder, open_browser=not no_browser, extra_args=extra)
+    for note in command.notes:
+        err.print(note)
     err.print(f"Starting JupyterLab: {' '.join(command.args)}")
     sys.exit(command.run())
 
@@ -284,7 +332,10 @@ def log_show(pilot_dir: Path) -> None:
     from evalkit.learning import current_entries, log_path, read_log, render_log
 
     card = load_pilot(pilot_dir)
-    out.print(Markdown(render_log(card, current_entries(read_log(log_path(card))))))
+    # wrapped, never cut: soft wrap (the console's default) crops a list item at the width
+    out.print(
+        Markdown(render_log(card, current_entries(read_log(log_path(card))))), soft_wrap=False
+    )
 
 
 @log.command("add")

@@ -7,6 +7,7 @@ read as console markup. Only ``evalkit.cli`` uses this module.
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,41 +28,106 @@ from rich.table import Table
 from evalkit.timestamps import line_stamp
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from evalkit.contract import Validation
     from evalkit.runner import Batch, RunOutcome
+    from evalkit.runner.check import PilotCheck
 
 out = Console(highlight=False, markup=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
-def print_validation(validation: Validation) -> bool:
-    """Print what checking the data found, each failing cell too; return True if none failed."""
-    out.print(
-        f"{validation.card.id}: card OK; {validation.path}: {validation.rows_read} rows read, "
-        f"{len(validation.rejected)} rejected ({validation.rejected_share:.1%})"
-    )
-    if not validation.rows_read:
-        validation.raise_if_too_broken()  # says the file has a header but no rows
-    if validation.failures.empty:
-        out.print("[green]All rows passed their checks.[/]", markup=True)
+#: How many kinds of problem (a column and a rule) the screen lists; the file lists them all.
+SHOWN_KINDS = 15
+#: How many failing cells of each kind the screen gives as examples.
+EXAMPLES = 3
+
+
+def print_check(check: PilotCheck) -> bool:
+    """Print what checking a pilot found, summary first; return True when a run would go ahead.
+
+    The screen gets a summary: each rule broken, how many cells, three examples
+    with their spreadsheet lines. Every failing cell is in the list written
+    beside the data, which the last lines name.
+    """
+    validation = check.validation
+    rows, rejected = validation.rows_read, len(validation.rejected)
+    out.print(f"{shown(validation.card.id)}: the card is in order.")
+    read = f"{rows:,} row{'' if rows == 1 else 's'} read"
+    out.print(f"{shown(str(validation.path))}: {read}; " + _rejected_words(validation))
+    readings = validation.readings
+    if readings:
+        out.print("How the file was read:")
+        for reading in readings:
+            out.print(f"  {shown(reading.text, limit=None)}")
+    if not validation.failures.empty:
+        _print_failures(validation.failures)
+    if check.problems_file is not None:
+        out.print(f"Every failing cell is listed in {shown(str(check.problems_file))}.")
+    if check.stopped:
+        err.print(f"error: a run would stop here: {shown(check.stopped, limit=None)}")
+        return False
+    if check.example_only:
+        out.print(
+            "The data file holds only the example row `evalkit new` wrote, so there is nothing "
+            "to estimate yet: replace it with the pilot's records (keep the header), then "
+            "validate again."
+        )
         return True
-    table = Table(title="Problems by column and rule", title_justify="left")
-    for column in ("column", "rule", "rows", "first line"):
-        table.add_column(column)
-    for values in validation.failure_summary().itertuples(index=False):
-        table.add_row(*(str(value) for value in values))
-    out.print(table)
-    failures = validation.failures[["line", "column", "rule", "value"]]
-    for line, column, rule, value in failures.itertuples(index=False):
-        found = f" (found '{value}')" if value else ""
-        out.print(f"{validation.path}:{line}: {column}: {rule}{found}")
-    verdict = (
-        "too many to estimate on"
-        if validation.too_many_rejected
-        else "a run will leave these rows out and list them in rejected_rows.csv"
+    if rejected:
+        err.print(
+            f"warning: a run will go ahead: it leaves these {rejected:,} row(s) out and lists "
+            "them in rejected_rows.csv."
+        )
+    out.print("The estimates were made as a run makes them: `evalkit run` can go ahead.")
+    return True
+
+
+def _rejected_words(validation: Validation) -> str:
+    rejected, limit = len(validation.rejected), validation.card.data.max_rejected_share
+    if not rejected:
+        return "every row passed its checks."
+    share = f"{rejected:,} ({validation.rejected_share:.1%}) fail a check"
+    if validation.too_many_rejected:
+        return f"{share}, more than the {limit:.0%} the card allows."
+    return f"{share}, within the {limit:.0%} the card allows (data.max_rejected_share)."
+
+
+def _print_failures(failures: pd.DataFrame) -> None:
+    kinds = failures.groupby(["column", "rule"], sort=False)
+    counted = kinds.size().sort_values(ascending=False, kind="stable")
+    rows = failures["line"].nunique()
+    out.print(f"Problems, by column and rule ({len(failures):,} cells in {rows:,} rows):")
+    for column, rule in counted.index[:SHOWN_KINDS]:
+        cells = kinds.get_group((column, rule)).head(EXAMPLES)
+        examples = ", ".join(
+            f"line {line}" + (f" ('{shown(value, limit=40)}')" if value else "")
+            for line, value in zip(cells["line"], cells["value"], strict=True)
+        )
+        count = int(counted[(column, rule)])
+        word = "cell" if count == 1 else "cells"
+        out.print(f"  {shown(column)}: {shown(rule)}: {count:,} {word}, e.g. {examples}")
+    hidden = counted.iloc[SHOWN_KINDS:]
+    if len(hidden):
+        out.print(
+            f"  ... and {len(hidden):,} more kind(s) of problem ({int(hidden.sum()):,} cells)"
+        )
+
+
+def shown(text: object, *, limit: int | None = 200) -> str:
+    """Return text as it may go to a terminal: control characters made visible, long text cut.
+
+    A cell holding an escape sequence would otherwise move the cursor, recolour
+    or rewrite the screen of whoever validates the file.
+    """
+    value = str(text)
+    if limit is not None and len(value) > limit:
+        value = value[: limit - 1] + "…"
+    return "".join(
+        ch if ch == "\n" or unicodedata.category(ch)[0] != "C" else f"\\u{ord(ch):04x}"
+        for ch in value
     )
-    err.print(f"{len(validation.rejected)} row(s) failed: {verdict}.")
-    return False
 
 
 @dataclass

@@ -349,3 +349,49 @@ def test_any_misspelt_top_level_key_is_named(
     assert problem.where == f"line {_line_of(text, f'{bad}:')}, {bad}"
     if kind == "drop" and len(key) >= 5:
         assert problem.hint == f"did you mean '{key}'?"
+
+
+# --- the units of a yes/no outcome's numbers -----------------------------------------------------
+
+BINARY_OUTCOME = """\
+  - column: settled
+    label: Settled within six months
+    type: binary
+    better: higher
+"""
+
+
+@pytest.mark.parametrize(
+    ("line", "meant"),
+    [
+        ("    hoped_change: -0.05\n", "write -5 for 5 points lower"),
+        ("    hoped_change: 0.1\n", "write 10 for 10 points higher"),
+        ("    hoped_change: 150\n", "e.g. -5 for five points lower"),
+        ("    target: {value: 0.9}\n", "0.9 as a share is 90"),
+        ("    target: {value: 120}\n", "write 90 for 90%"),
+    ],
+)
+def test_a_yes_no_outcomes_numbers_in_the_wrong_units_are_refused_with_what_was_meant(
+    tmp_path: Path, line: str, meant: str
+) -> None:
+    text = CARD + BINARY_OUTCOME + line
+    error = _load_error(tmp_path, text)
+    (problem,) = error.problems
+    key = "hoped_change" if "hoped_change" in line else "target.value"
+    assert f"outcomes[1].{key}" in problem.where
+    assert f"line {_line_of(text, line.rstrip()[:12])}" in problem.where
+    assert meant in problem.hint
+
+
+@pytest.mark.parametrize(
+    "line", ["    hoped_change: -5\n", "    hoped_change: 100\n", "    target: {value: 90}\n", ""]
+)
+def test_a_yes_no_outcomes_numbers_in_points_and_percent_load(tmp_path: Path, line: str) -> None:
+    _write_card(tmp_path, CARD + BINARY_OUTCOME + line)
+    card = load_pilot(tmp_path)
+    assert card.outcomes[1].type == "binary"
+
+
+def test_a_continuous_outcomes_small_hoped_change_is_its_own_unit(tmp_path: Path) -> None:
+    _write_card(tmp_path, CARD + "    hoped_change: -0.5\n    target: {value: 0.5}\n")
+    assert load_pilot(tmp_path).outcomes[0].hoped_change == -0.5

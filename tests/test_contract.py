@@ -318,11 +318,22 @@ def test_unreadable_files_raise_data_error_naming_the_file(
     assert message in error.message
 
 
-def test_a_latin1_csv_is_refused_with_the_line_of_the_bad_byte(make_pilot: PilotFactory) -> None:
+def test_a_windows_1252_csv_is_read_and_said(make_pilot: PilotFactory) -> None:
+    rows = _did_rows()
+    _set(rows, 4, "ward", "Bront\xeb")  # line 6: Excel's "CSV" on Windows writes cp1252
+    validation = _validate(make_pilot, data=_lines(rows).encode("cp1252"))
+    assert "Bront\xeb" in set(validation.valid["ward"].astype(str))
+    assert [r.text for r in validation.readings if "Windows-1252" in r.text]
+
+
+def test_a_csv_in_no_encoding_evalkit_knows_is_refused_with_the_line_of_the_bad_byte(
+    make_pilot: PilotFactory,
+) -> None:
     rows = _did_rows()
     _set(rows, 4, "ward", "Bront\xeb")  # line 6
-    error = _data_error(make_pilot, data=_lines(rows).encode("latin-1"))
-    assert "not UTF-8" in error.message and "0xeb" in error.message
+    data = _lines(rows).encode("cp1252").replace(b"\xeb", b"\x81")  # 0x81: undefined in cp1252
+    error = _data_error(make_pilot, data=data)
+    assert "not UTF-8" in error.message and "0x81" in error.message
     assert error.where == "6"
     assert "UTF-8" in error.hint
 

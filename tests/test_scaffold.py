@@ -1,4 +1,4 @@
-"""Scaffolding a pilot (`evalkit new`): a commented card, a header-only data file, an empty log."""
+"""Scaffolding a pilot (`evalkit new`): a commented card, data templates, an empty log."""
 
 from __future__ import annotations
 
@@ -6,16 +6,17 @@ import hashlib
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from evalkit.card import load_pilot
 from evalkit.cli import cli
-from evalkit.contract import rules_for
+from evalkit.contract import rules_for, validate_data
 from evalkit.errors import ConfigError
 from evalkit.estimate import registry
 from evalkit.estimate.registry import design_names, get_design
-from evalkit.scaffold import create_pilot
+from evalkit.scaffold import create_pilot, is_example_data
 
 from .conftest import evalkit_cmd
 
@@ -32,9 +33,7 @@ def header_of(pilot: Path) -> list[str]:
     return (pilot / "data" / "cases.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
 
 
-def test_new_creates_a_commented_card_a_header_only_data_file_and_an_empty_log(
-    tmp_path: Path,
-) -> None:
+def test_new_creates_a_commented_card_data_templates_and_an_empty_log(tmp_path: Path) -> None:
     pilot = tmp_path / "named-caseworkers"
 
     result = CliRunner().invoke(cli, ["new", str(pilot)])
@@ -45,19 +44,26 @@ def test_new_creates_a_commented_card_a_header_only_data_file_and_an_empty_log(
     trailing_comments = [line for line in card_text.splitlines() if " # " in line.lstrip()]
     assert len(whole_line_comments) >= 2
     assert len(trailing_comments) >= 5
+    # the repository ships README.md, not DESIGN.md: the card cites what a team can open
+    assert "DESIGN.md" not in card_text
+    assert 'README.md, "The pilot card"' in card_text
     data_lines = (pilot / "data" / "cases.csv").read_text(encoding="utf-8").splitlines()
-    assert len(data_lines) == 1
-    assert data_lines[0].startswith("case_id,")
+    assert data_lines == ["case_id,arm,phase,ward,days_in_ta", "C0001,pilot,before,North,42"]
+    sheet = pd.read_excel(pilot / "data" / "cases.xlsx", dtype=object, engine="openpyxl")
+    assert list(sheet.columns) == ["case_id", "arm", "phase", "ward", "days_in_ta"]
+    assert sheet.values.tolist() == [["C0001", "pilot", "before", "North", 42]]
     log = pilot / "learning_log.jsonl"
     assert log.is_file()
     assert log.stat().st_size == 0
     assert sorted(str(p.relative_to(pilot)) for p in pilot.rglob("*")) == [
         "data",
         "data/cases.csv",
+        "data/cases.xlsx",
         "learning_log.jsonl",
         "pilot.yaml",
     ]
     assert "evalkit validate" in result.output
+    assert "replace the example row" in result.output
 
 
 @pytest.mark.parametrize("design", ["did", "pre_post"])
@@ -126,13 +132,15 @@ def test_filling_the_scaffold_with_rows_gives_a_valid_pilot(tmp_path: Path) -> N
             [(a, p) for a in ("pilot", "comparison") for p in ("before", "after")] * 6
         )
     ]
-    with (pilot / "data" / "cases.csv").open("a", encoding="utf-8") as data:
-        data.write("\n".join(rows) + "\n")
+    # the team replaces the example row with its own records
+    (pilot / "data" / "cases.csv").write_text(
+        "\n".join([",".join(header), *rows]) + "\n", encoding="utf-8"
+    )
 
     result = CliRunner().invoke(cli, ["validate", str(pilot)])
 
     assert result.exception is None, result.exception
-    assert "24 rows read, 0 rejected" in result.stdout
+    assert "24 rows read; every row passed its checks." in result.stdout
 
 
 def test_new_again_exits_1_and_overwrites_nothing(tmp_path: Path) -> None:
@@ -164,6 +172,7 @@ def test_new_keeps_data_already_in_the_folder(tmp_path: Path) -> None:
 
     after = snapshot(pilot)
     assert after.pop("pilot.yaml")
+    assert after.pop("data/cases.xlsx")  # the spreadsheet template was not there: written
     assert after == before
 
 
@@ -193,9 +202,46 @@ def test_create_pilot_refuses_a_design_it_cannot_scaffold(
     assert not (tmp_path / "pilot").exists()
 
 
-def test_validate_on_a_fresh_scaffold_says_the_data_has_no_rows(tmp_path: Path) -> None:
+@pytest.mark.parametrize("design", ["pre_post", "did", "its", "rct", "synthetic"])
+@pytest.mark.parametrize("template", ["cases.csv", "cases.xlsx"])
+def test_new_for_every_design_validates_as_it_stands(
+    tmp_path: Path, design: str, template: str
+) -> None:
+    pilot = tmp_path / design
+    assert evalkit_cmd("new", pilot, "--design", design).returncode == 0
+    if template == "cases.xlsx":
+        card = pilot / "pilot.yaml"
+        text = card.read_text(encoding="utf-8")
+        card.write_text(text.replace("path: data/cases.csv", "path: data/cases.xlsx", 1))
+
+    result = evalkit_cmd("validate", pilot)
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "1 row read; every row passed its checks." in result.stdout
+    assert "only the example row" in result.stdout
+
+
+def test_a_team_row_beside_the_example_is_the_teams_data(tmp_path: Path) -> None:
+    pilot = tmp_path / "pilot"
+    create_pilot(pilot, design="did")
+    card = load_pilot(pilot)
+    frame = validate_data(card, roles=False).valid
+    assert is_example_data(card, frame)
+
+    with (pilot / "data" / "cases.csv").open("a", encoding="utf-8") as data:
+        data.write("C0002,comparison,after,South,17\n")
+    frame = validate_data(card, roles=False).valid
+
+    assert not is_example_data(card, frame)
+    changed = frame.iloc[:1].assign(days_in_ta=43.0)
+    assert not is_example_data(card, changed)
+
+
+def test_validate_on_a_header_without_rows_says_the_data_has_no_rows(tmp_path: Path) -> None:
     pilot = tmp_path / "pilot"
     assert evalkit_cmd("new", pilot).returncode == 0
+    (pilot / "data" / "cases.csv").write_text("case_id,arm,phase,ward,days_in_ta\n")
 
     result = evalkit_cmd("validate", pilot)
 

@@ -399,3 +399,23 @@ def test_missing_value_shares_are_not_given_where_a_count_is_small(
     assert days.count("not shown") == 2  # "all" and the pilot-before cell
     assert "fewer than 10 missing values for some column" in table
     assert not SMALL_COUNT.search(text)
+
+
+def test_what_was_recognised_is_said_without_a_small_count(make_pilot: PilotFactory) -> None:
+    from evalkit.report.trust import trust_markdown
+
+    # 3 'settled' cells written as Yes/No among 157 written 1/0, and days with a £-free "1,204"
+    rows = _did_rows(LARGE).splitlines()
+    for k in (1, 2, 3):
+        cells = rows[k].split(",")
+        cells[-1] = "Yes" if cells[-1] == "1" else "No"
+        rows[k] = ",".join(cells)
+    analysis = analyse_pilot(make_pilot(PLAIN_CARD, data="\n".join(rows) + "\n"))
+    said = [r for r in analysis.validation.readings if r.column == "settled"]
+    assert [r.cells for r in said] == [3]
+    assert "3 cells written as" in said[0].text  # the local team's console sees the count
+
+    text = trust_markdown(analysis)
+    section = text[text.index("How the file was read") :]
+    assert "fewer than 10 cells written as" in section and "were read as 1/0" in section
+    assert "3 cells" not in text

@@ -13,7 +13,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from evalkit.card.model import CARD_FILE, PilotCard
+from evalkit.card.model import CARD_FILE, Outcome, PilotCard
 from evalkit.card.reader import parse_card, read_card_text
 from evalkit.errors import ConfigError, Problem
 
@@ -78,7 +78,7 @@ def _check_card(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
             add(
                 "data",
                 f"design '{card.design}' needs {needed}",
-                f"add {needed} saying which column holds it (see DESIGN.md, the pilot card)",
+                f"add {needed} saying which column holds it (see README.md, 'The pilot card')",
             )
     time = card.data.time
     if (
@@ -131,6 +131,8 @@ def _check_card(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
             seen.setdefault(key, index)
         if outcome.min is not None and outcome.max is not None and outcome.min > outcome.max:
             add(f"outcomes[{index}].min", "min is larger than max", "swap min and max")
+        if outcome.type == "binary":
+            problems += _binary_units(outcome, f"outcomes[{index}]", lines)
     roles = {role.column for role in (card.data.group, card.data.period, card.data.time) if role}
     for index, outcome in enumerate(card.outcomes):
         if outcome.column in roles:
@@ -139,6 +141,53 @@ def _check_card(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
                 f"'{outcome.column}' is also a group, period or time column",
                 "an outcome must be its own column",
             )
+    return problems
+
+
+def _binary_units(outcome: Outcome, key: str, lines: dict[str, int]) -> list[Problem]:
+    """Return the problems with a yes/no outcome's numbers, which are percentages.
+
+    A yes/no outcome is reported as a percentage, so ``hoped_change`` is in
+    percentage points and ``target`` in per cent (0 to 100). A value between
+    0 and 1 is most likely a share (0.05 meant as 5 points, 0.9 as 90%):
+    refused as ambiguous rather than read a hundred times too small.
+    """
+    problems = []
+    change = outcome.hoped_change
+    if change is not None and 0 < abs(change) < 1:
+        problems.append(
+            Problem(
+                _located(f"{key}.hoped_change", lines),
+                "hoped_change is in percentage points for a yes/no outcome: "
+                f"{change:g} would mean {abs(change):g} points",
+                # a share is the likelier meaning: 0.05 written for five points
+                f"write {change * 100:g} for {abs(change) * 100:g} points "
+                f"{'lower' if change < 0 else 'higher'}",
+            )
+        )
+    elif change is not None and abs(change) > 100:
+        problems.append(
+            Problem(
+                _located(f"{key}.hoped_change", lines),
+                f"hoped_change is {change:g} percentage points; a yes/no outcome "
+                "can change by 100 points at most",
+                "write the change in percentage points, e.g. -5 for five points lower",
+            )
+        )
+    target = outcome.target
+    if target is not None and (not 0 <= target.value <= 100 or 0 < target.value < 1):
+        problems.append(
+            Problem(
+                _located(f"{key}.target.value", lines),
+                f"found {target.value:g}: a target for a yes/no outcome is a percentage",
+                "write 90 for 90% (a number from 0 to 100)"
+                + (
+                    f"; {target.value:g} as a share is {target.value * 100:g}"
+                    if 0 < target.value < 1
+                    else ""
+                ),
+            )
+        )
     return problems
 
 
@@ -183,7 +232,7 @@ def _problem_from(error: Any, lines: dict[str, int]) -> Problem:
         return Problem(
             _located(key, lines),
             f"found {found!r}; {error['msg'].lower()}",
-            "fix the value's type (see DESIGN.md, the pilot card)",
+            "fix the value's type (see README.md, 'The pilot card')",
         )
     return Problem(_located(key, lines), f"found {found!r}; {error['msg'].lower()}", "")
 

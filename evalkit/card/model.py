@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -95,7 +95,16 @@ class LocalColumn(_Model):
 
 class DataSpec(_Model):
     path: str
-    sheet: str | int | None = None
+    #: a workbook's sheet: its name, or its position counted from 1 (sheet: 1 is the first)
+    sheet: str | Annotated[int, Field(ge=1)] | None = None
+    #: the spreadsheet line the column names are on; by default the first row holding them
+    header_row: int | None = Field(default=None, ge=1)
+    #: what marks decimals in numbers: "," reads 88,5 as 88.5 (then "." and spaces group)
+    decimal: Literal[".", ","] = "."
+    #: a CSV's delimiter (",", ";", a tab or "|"); by default detected from the first lines
+    delimiter: str | None = None
+    #: a CSV's text encoding (e.g. "utf-8", "cp1252"); by default UTF-8, else Windows-1252
+    encoding: str | None = None
     unit: str | None = None
     group: GroupRole | None = None
     period: PeriodRole | None = None
@@ -139,8 +148,12 @@ class Outcome(_Model):
     unit: str = ""
     min: float | None = None
     max: float | None = None
+    #: context only, never pass/fail; in the outcome's unit, and for a binary (yes/no)
+    #: outcome a percentage from 0 to 100 (90 is 90%), as the report shows it
     target: Target | None = None
-    hoped_change: float | None = None  # the change the team hopes to see, for planning
+    #: the change the team hopes to see, for planning; in the outcome's unit, and for a binary
+    #: outcome in percentage points (-5 is five points lower: from 40% to 35%)
+    hoped_change: float | None = None
 
     @property
     def measure_id(self) -> str:

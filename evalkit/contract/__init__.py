@@ -10,7 +10,10 @@ every failure before deciding anything:
 2. pandera: the parsed frame is validated lazily against the schema (required
    values, ranges, allowed values).
 
-Rows with any failure are set aside with their reasons; the raw file is never
+What was recognised on the way (a title above the header, Windows-1252
+text, Yes/No, £ and % in numbers, totals at the end) is kept as
+:class:`Reading` sentences, so the report can say it. Rows with any failure
+are set aside with their reasons; the raw file is never
 written to. Line numbers are those a spreadsheet user sees (the header is
 line 1).
 
@@ -24,15 +27,18 @@ rows are pilot, which after the change) and :mod:`~evalkit.contract.voice`
 
 from __future__ import annotations
 
+from evalkit.contract._sniff import Reading
 from evalkit.contract.parse import as_key, normalise, parse_column
-from evalkit.contract.read import MISSING_MARKERS, read_table
+from evalkit.contract.read import MISSING_MARKERS, Table, read_data, read_table
 from evalkit.contract.roles import pilot_mask, post_mask
 from evalkit.contract.rules import Rule, build_schema, rules_for
 from evalkit.contract.validation import Validation, validate_data
 
 __all__ = [
     "MISSING_MARKERS",
+    "Reading",
     "Rule",
+    "Table",
     "Validation",
     "as_key",
     "build_schema",
@@ -40,6 +46,7 @@ __all__ = [
     "parse_column",
     "pilot_mask",
     "post_mask",
+    "read_data",
     "read_table",
     "rules_for",
     "validate_data",

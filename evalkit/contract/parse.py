@@ -1,55 +1,82 @@
 """Parsing cells as the types rules ask for, and the text keys card values are compared by.
 
 A cell that cannot be read as its type is reported, never guessed: "1,204"
-is not a number here, and 31/02/2025 is not a date.
+and "£1,204.50" are numbers (see :mod:`~evalkit.contract._numbers`), "88,5"
+is one only when the card says commas mark decimals, and 31/02/2025 is not a date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evalkit.card import Scalar
+from evalkit.contract._numbers import Numbers, read_numbers, read_yes_no
 from evalkit.contract.read import MISSING_MARKERS
 
-_TRUE = {"true", "yes", "y", "1", "t"}
-_FALSE = {"false", "no", "n", "0", "f"}
+
+@dataclass(frozen=True)
+class Parsed:
+    """A column read as its type: values, unreadable cells, and what was recognised."""
+
+    values: pd.Series
+    bad: np.ndarray
+    #: unreadable cells whose fix is ``data.decimal: ","`` (a comma that may mark decimals)
+    comma: np.ndarray
+    #: kind of writing recognised ("yes/no", "currency", "percent", ...) -> (cells, example)
+    seen: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
-def parse_column(series: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
+def parse_column(series: pd.Series, kind: str, decimal: str = ".") -> tuple[pd.Series, np.ndarray]:
     """Return a column read as ``kind`` and a mask of cells that could not be read."""
+    parsed = read_column(series, kind, decimal)
+    return parsed.values, parsed.bad
+
+
+def read_column(series: pd.Series, kind: str, decimal: str = ".") -> Parsed:
+    """Return a column read as ``kind`` ("binary" is 1/0 or yes/no), with what was recognised.
+
+    ``decimal`` is the card's ``data.decimal``: with "," a comma marks decimals
+    and "." or a space separates thousands.
+    """
     missing = _is_missing(series)
+    none = np.zeros(len(series), dtype=bool)
+    if kind == "binary":
+        numbers = _to_numbers(series, missing, decimal)
+        words, unread, (cells, forms) = read_yes_no(series, missing)
+        values = numbers.values.where(numbers.values.notna(), words.astype("float64"))
+        bad = unread & numbers.bad
+        seen = {"yes/no": (cells, "/".join(forms))} if cells else {}
+        return Parsed(values.astype("float64"), bad, none, seen)
     if kind in {"float", "int"}:
-        values = _to_number(series)
-        bad = values.isna().to_numpy() & ~missing
+        numbers = _to_numbers(series, missing, decimal)
+        values, bad = numbers.values, numbers.bad
         if kind == "int":
             fractional = (
                 values.notna().to_numpy()
                 & (np.floor(values.fillna(0)) != values.fillna(0)).to_numpy()
             )
-            bad |= fractional
+            bad = bad | fractional
             values = values.where(~fractional)
-        return values.astype("float64"), bad
+        return Parsed(values.astype("float64"), bad, numbers.comma & bad, numbers.seen)
     if kind == "bool":
-        text = series.astype(str).str.strip().str.lower()
-        values = pd.Series(pd.NA, index=series.index, dtype="boolean")
-        values[text.isin(_TRUE).to_numpy() & ~missing] = True
-        values[text.isin(_FALSE).to_numpy() & ~missing] = False
-        return values, values.isna().to_numpy() & ~missing
+        flags, bad, (cells, forms) = read_yes_no(series, missing)
+        return Parsed(flags, bad, none, {"yes/no": (cells, "/".join(forms))} if cells else {})
     if kind == "date":
         values = _to_date(series)
-        return values, values.isna().to_numpy() & ~missing
+        return Parsed(values, values.isna().to_numpy() & ~missing, none)
     if kind == "time":
-        numbers = _to_number(series)
-        if numbers.notna().to_numpy().sum() == (~missing).sum():
-            return numbers.astype("float64"), np.zeros(len(series), dtype=bool)
+        plain = _to_number(series)
+        if plain.notna().to_numpy().sum() == (~missing).sum():
+            return Parsed(plain.astype("float64"), none, none)
         values = _to_date(series)
-        return values, values.isna().to_numpy() & ~missing
+        return Parsed(values, values.isna().to_numpy() & ~missing, none)
     values = normalise(series).where(~missing)
-    return values, np.zeros(len(series), dtype=bool)
+    return Parsed(values, none, none)
 
 
 def _is_missing(series: pd.Series) -> np.ndarray:
@@ -58,6 +85,14 @@ def _is_missing(series: pd.Series) -> np.ndarray:
         text = series.astype(str).str.strip()
         missing = missing | text.isin(MISSING_MARKERS).to_numpy()
     return missing
+
+
+def _to_numbers(series: pd.Series, missing: np.ndarray, decimal: str) -> Numbers:
+    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+        values = series.astype("float64")
+        none = np.zeros(len(series), dtype=bool)
+        return Numbers(values, values.isna().to_numpy() & ~missing, none, {})
+    return read_numbers(series, missing, decimal)
 
 
 def _to_number(series: pd.Series) -> pd.Series:

@@ -1,8 +1,11 @@
 """Reading data files as they are: CSV kept as text, XLSX and Parquet with their own types.
 
-Every way a file can be unreadable (missing, empty, not UTF-8, ragged, a
-damaged workbook, two columns of the same name) becomes a DataError naming
-the file and the fix. The file is read once, as bytes, so its hash describes
+Files are read as councils export them: UTF-8 or Windows-1252, split by
+commas, semicolons, tabs or pipes, a title above the header, totals at the end
+(each recognition said as a :class:`~evalkit.contract._sniff.Reading`). Every
+way a file can be unreadable (missing, empty, ragged, a damaged or
+password-protected workbook, two columns of the same name) becomes a DataError
+naming the file and the fix. The file is read once, as bytes, so its hash describes
 exactly what was checked.
 """
 
@@ -11,17 +14,53 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import zipfile
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from evalkit.contract._formats import as_percentages, percent_columns
+from evalkit.contract._sniff import (
+    HEADER_SEARCH_ROWS,
+    Reading,
+    decode_text,
+    drop_totals,
+    find_header,
+    header_reading,
+    raise_password,
+    refuse_encrypted,
+    sniff_delimiter,
+)
 from evalkit.errors import DataError, Problem
+
+#: the workbook readers evalkit uses: calamine first, openpyxl where calamine cannot read it
+Engine = Literal["calamine", "openpyxl"]
 
 #: Cell texts read as "no value" in CSV files, as councils' systems export them.
 MISSING_MARKERS = ("", "NA", "N/A", "n/a", "na", "NULL", "null", "None", "none", "-", ".")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A data file's raw rows as read, and what was recognised on the way."""
+
+    frame: pd.DataFrame
+    #: the spreadsheet line of the frame's row 0 (rows keep their index, so lines match)
+    first_line: int
+    sha256: str
+    readings: tuple[Reading, ...] = ()
+    #: the file's first row as it stands, to show when the header is not found
+    first_row: tuple[str, ...] = ()
+    #: a workbook's sheets, by name, and the one read (empty for other files)
+    sheets: tuple[str, ...] = ()
+    sheet_read: str = ""
 
 
 def read_table(path: Path, sheet: str | int | None = None) -> tuple[pd.DataFrame, int, str]:
@@ -29,6 +68,24 @@ def read_table(path: Path, sheet: str | int | None = None) -> tuple[pd.DataFrame
 
     CSV cells are kept as text (so nothing is lost before it is checked); XLSX
     and Parquet keep the types stored in the file.
+    """
+    table = read_data(path, sheet=sheet)
+    return table.frame, table.first_line, table.sha256
+
+
+def read_data(
+    path: Path,
+    *,
+    sheet: str | int | None = None,
+    needed: Sequence[str] = (),
+    header_row: int | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+) -> Table:
+    """Return a data file read as it comes, saying what was recognised (see :class:`Table`).
+
+    The header is the first row holding every column in ``needed`` (or line
+    ``header_row``); rows of totals at the end are left out.
     """
     if not path.is_file():
         raise DataError(
@@ -41,40 +98,99 @@ def read_table(path: Path, sheet: str | int | None = None) -> tuple[pd.DataFrame
     if not content.strip():
         raise DataError("the data file is empty", path=path, hint="export the data again")
     suffix = path.suffix.lower()
-    if suffix in {".csv", ".txt"}:
-        return _read_csv(path, content), 2, sha
-    if suffix in {".xlsx", ".xlsm"}:
-        return _read_xlsx(path, content, sheet), 2, sha
     if suffix in {".parquet", ".pq"}:
-        return _read_parquet(path, content), 1, sha
-    raise DataError(
-        f"evalkit cannot read '{suffix}' files",
-        path=path,
-        hint="save the data as CSV (UTF-8), XLSX or Parquet",
-    )
-
-
-def _read_csv(path: Path, content: bytes) -> pd.DataFrame:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = content[: exc.start].count(b"\n") + 1
+        return Table(_read_parquet(path, content), 1, sha)
+    if suffix in {".csv", ".txt", ".tsv"}:
+        text, readings = decode_text(path, content, encoding)
+        separator, said = sniff_delimiter(text, delimiter)
+        frame, position, rows = _read_csv(path, text, separator, needed, header_row)
+        head: list[list[object]] = [list(row) for row in rows]
+        readings += said
+    elif suffix in {".xlsx", ".xlsm", ".xls"}:
+        frame, position, head, readings = _read_workbook(path, content, sheet, needed, header_row)
+    else:
         raise DataError(
-            f"the file is not UTF-8 text (byte 0x{content[exc.start]:02x} cannot be read)",
+            f"evalkit cannot read '{suffix}' files",
             path=path,
-            where=str(line),
-            hint="save it as 'CSV UTF-8' (in Excel: File > Save As > CSV UTF-8)",
-        ) from None
-    buffer = io.StringIO(text)
+            hint="save the data as CSV (UTF-8), XLSX or Parquet",
+        )
+    readings += header_reading(position, head)
+    sheets, sheet_read = frame.attrs.get("sheets", ()), frame.attrs.get("sheet", "")
+    frame, totals = drop_totals(frame, position + 2)
+    first = tuple("" if cell is None else str(cell) for cell in head[0]) if head else ()
+    return Table(frame, position + 2, sha, (*readings, *totals), first, sheets, sheet_read)
+
+
+def _read_csv(
+    path: Path, text: str, separator: str, needed: Sequence[str], header_row: int | None
+) -> tuple[pd.DataFrame, int, list[list[str]]]:
     try:
-        header = next(csv.reader(buffer, skipinitialspace=True), [])
+        rows = [
+            next(csv.reader([line], delimiter=separator, skipinitialspace=True), [])
+            for line in text.splitlines()[:HEADER_SEARCH_ROWS]
+        ]
     except csv.Error:
-        header = []  # pandas says what is wrong with the file, below
-    _refuse_duplicate_columns(path, header, where="1")
-    buffer.seek(0)
+        rows = []  # pandas says what is wrong with the file, below
+    position = find_header(rows, needed, header_row)
+    _check_header_row(path, position, text.count("\n") + 1)
+    header = rows[position] if position < len(rows) else []
+    _refuse_duplicate_columns(path, header, where=str(position + 1))
+    frame = _csv_with_pyarrow(text, separator, position, header)
+    if frame is None:
+        frame = _csv_with_pandas(path, text, separator, position)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    # drop blank lines but keep each row's index, so line numbers still match the file
+    return frame[frame.notna().any(axis=1)], position, rows[: position + 1]
+
+
+#: blank lines (pandas keeps them in its numbering) and lines starting with a space or tab
+_PANDAS_ONLY = ("\n\n", "\n\r\n", "\n ", "\n\t")
+
+
+def _csv_with_pyarrow(
+    text: str, separator: str, skip: int, header: Sequence[str]
+) -> pd.DataFrame | None:
+    """Return the CSV read by pyarrow (fast), or None where only pandas reads it the same way.
+
+    pandas keeps blank lines in the numbering and skips spaces after a delimiter;
+    with either in the file, or any error, the pandas path reads it (and says what
+    is wrong in its own words).
+    """
+    if not header or any(not name.strip() for name in header):
+        return None
+    # plain substring tests: a regular expression over a large file costs more than the read
+    if text.startswith((" ", "\t")) or any(mark in text for mark in _PANDAS_ONLY):
+        return None
+    if f"{separator} " in text:
+        return None
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(skip_rows=skip),
+            parse_options=pacsv.ParseOptions(delimiter=separator, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                null_values=list(MISSING_MARKERS),
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException, ValueError):
+        return None
+    if table.num_columns != len(header):
+        return None
+    text_type = pd.StringDtype(na_value=np.nan)
+    frame: pd.DataFrame = table.to_pandas(
+        types_mapper=lambda kind: text_type if kind == pa.string() else None
+    )
+    return frame
+
+
+def _csv_with_pandas(path: Path, text: str, separator: str, skip: int) -> pd.DataFrame:
     try:
         frame = pd.read_csv(
-            buffer,
+            io.StringIO(text),
+            sep=separator,
+            skiprows=skip,
             dtype=str,
             keep_default_na=False,
             na_values=list(MISSING_MARKERS),
@@ -98,34 +214,103 @@ def _read_csv(path: Path, content: bytes) -> pd.DataFrame:
             hint="every line needs the same number of commas as the header; "
             "quote text that contains commas",
         )
-    frame.columns = [str(c).strip() for c in frame.columns]
-    # drop blank lines but keep each row's index, so line numbers still match the file
-    return frame[frame.notna().any(axis=1)]
+    return frame
 
 
-def _read_xlsx(path: Path, content: bytes, sheet: str | int | None) -> pd.DataFrame:
-    try:
-        with pd.ExcelFile(io.BytesIO(content), engine="openpyxl") as book:
-            # pandas renames a second 'ward' to 'ward.1', so the header is read as it stands
-            header = pd.read_excel(book, sheet_name=sheet or 0, header=None, nrows=1)
-            frame = pd.read_excel(book, sheet_name=sheet or 0)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        if isinstance(exc, ValueError) and "Worksheet" in str(exc):
+def _check_header_row(path: Path, position: int, lines: int, sheet: str | None = None) -> None:
+    """Raise DataError when data.header_row is below the file's (or sheet's) last line."""
+    if position >= lines:
+        hint = "set data.header_row to the line the column names are on, or remove it"
+        if sheet is not None:
+            hint = f"check data.sheet names the sheet the data is on (it read {sheet}); {hint}"
+        raise DataError(
+            f"data.header_row is {position + 1}, but the "
+            f"{'file' if sheet is None else 'sheet'} has only {lines} lines",
+            path=path,
+            hint=hint,
+        )
+
+
+def _read_workbook(
+    path: Path,
+    content: bytes,
+    sheet: str | int | None,
+    needed: Sequence[str],
+    header_row: int | None,
+) -> tuple[pd.DataFrame, int, list[list[object]], list[Reading]]:
+    refuse_encrypted(path, content)
+    grid = _workbook_grid(path, content, sheet)
+    rows = grid.head(HEADER_SEARCH_ROWS).to_numpy(dtype=object).tolist()
+    position = find_header(rows, needed, header_row)
+    _check_header_row(path, position, len(grid), sheet=str(grid.attrs.get("sheet", "")))
+    names = [None if pd.isna(n) else str(n) for n in grid.iloc[position].tolist()]
+    _refuse_duplicate_columns(path, names, where=str(position + 1))
+    frame = grid.iloc[position + 1 :].reset_index(drop=True).infer_objects()
+    frame.columns = [
+        f"Unnamed: {i}" if n is None or not n.strip() else n.strip() for i, n in enumerate(names)
+    ]
+    head = [["" if pd.isna(n) else n for n in row] for row in rows[: position + 1]]
+    # drop blank rows (as in a CSV) but keep each row's index, so line numbers still match
+    cells = frame.astype(object).where(frame.notna(), "")
+    blank = cells.apply(lambda column: column.astype(str).str.strip().eq("")).all(axis=1)
+    frame = frame[~blank.to_numpy()].astype(object)
+    frame = frame.where(frame.notna(), None)
+    shown = percent_columns(path, content, sheet, position, list(frame.columns))
+    frame.attrs.update(sheet=grid.attrs.get("sheet", ""), sheets=grid.attrs.get("sheets", ()))
+    return frame, position, head, as_percentages(frame, shown)
+
+
+def _workbook_grid(path: Path, content: bytes, sheet: str | int | None) -> pd.DataFrame:
+    """Return a sheet's cells (no header taken): with calamine (fast), else openpyxl."""
+    engines: list[Engine] = ["calamine"]
+    if path.suffix.lower() != ".xls":
+        engines.append("openpyxl")
+    failure: Exception | None = None
+    for engine in engines:
+        try:
+            return open_sheet(path, content, sheet, engine)
+        except DataError:
+            raise
+        except Exception as exc:  # each engine raises its own types for a file it cannot read
+            failure = exc
+    if failure is not None and re.search(r"passw|encrypt", str(failure), re.IGNORECASE):
+        raise_password(path)
+    kind = path.suffix.lower()
+    raise DataError(
+        f"the workbook cannot be opened ({type(failure).__name__}); it may be damaged "
+        f"or not really an {kind} file",
+        path=path,
+        hint="open it in Excel and save it again as .xlsx, or export it as CSV UTF-8",
+    )
+
+
+def open_sheet(path: Path, content: bytes, sheet: str | int | None, engine: Engine) -> pd.DataFrame:
+    """Return one sheet's cells read by ``engine``; ``sheet`` is a name or a 1-based position."""
+    with pd.ExcelFile(io.BytesIO(content), engine=engine) as book:
+        names = [str(name) for name in book.sheet_names]
+        if sheet is None:
+            chosen: str | int = 0
+        elif isinstance(sheet, int):
+            if not 1 <= sheet <= len(names):
+                raise DataError(
+                    f"the workbook has {len(names)} sheet(s), so there is no sheet {sheet}",
+                    path=path,
+                    hint=f"set data.sheet in pilot.yaml to one of: {', '.join(names)} "
+                    "(or its position, 1 for the first)",
+                )
+            chosen = sheet - 1
+        elif sheet in names:
+            chosen = sheet
+        else:
             raise DataError(
-                f"there is no sheet {sheet!r} in the workbook",
+                f"there is no sheet {sheet!r} in the workbook; its sheets are: {', '.join(names)}",
                 path=path,
                 hint="set data.sheet in pilot.yaml to the sheet's name",
-            ) from None
-        raise DataError(
-            f"the workbook cannot be opened ({type(exc).__name__}); it may be damaged "
-            "or not really an .xlsx file",
-            path=path,
-            hint="open it in Excel and save it again as .xlsx, or export it as CSV UTF-8",
-        ) from None
-    names = [] if header.empty else header.iloc[0].tolist()
-    _refuse_duplicate_columns(path, [None if pd.isna(n) else str(n) for n in names], where="1")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.astype(object).where(frame.notna(), None)
+            )
+        grid = pd.read_excel(book, sheet_name=chosen, header=None)
+        grid.attrs["sheet"] = repr(names[chosen] if isinstance(chosen, int) else chosen)
+        grid.attrs["sheets"] = tuple(names)
+        return grid
 
 
 def _read_parquet(path: Path, content: bytes) -> pd.DataFrame:

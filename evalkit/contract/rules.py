@@ -39,6 +39,13 @@ class Rule:
     max: float | None = None
     allowed: tuple[str, ...] | None = None
 
+    @property
+    def reads_as(self) -> str:
+        """Return how the column's cells are read: a binary outcome also takes yes/no words."""
+        if self.type == "float" and self.allowed == ("0", "1") and "outcome" in self.roles:
+            return "binary"
+        return self.type
+
 
 def rules_for(card: PilotCard) -> tuple[Rule, ...]:
     """Return the column rules the card implies, one a column."""

@@ -15,19 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from evalkit.card import PilotCard
-from evalkit.contract.parse import as_key, parse_column
-from evalkit.contract.read import read_table
+from evalkit.contract._readings import cell_readings
+from evalkit.contract._sniff import Reading
+from evalkit.contract.parse import as_key, read_column
+from evalkit.contract.read import Table, read_data
 from evalkit.contract.rules import Rule, build_schema, rules_for
 from evalkit.errors import DataError, Problem
 
 _TYPE_WORDS = {
     "float": "a number",
     "int": "a whole number",
-    "bool": "yes/no (or 1/0, true/false)",
+    "bool": "yes/no (Yes/No, Y/N, True/False or 1/0)",
+    "binary": "yes/no (Yes/No, Y/N, True/False or 1/0)",
     "date": "a date (for example 2025-04-30 or 30/04/2025)",
     "str": "text",
     "time": "a number or a date",
@@ -46,6 +50,8 @@ class Validation:
     rejected: pd.DataFrame
     failures: pd.DataFrame
     rules: tuple[Rule, ...] = field(default=())
+    #: what was recognised while reading (encoding, header row, Yes/No, £, ...), as sentences
+    readings: tuple[Reading, ...] = field(default=())
 
     @property
     def rejected_share(self) -> float:
@@ -96,25 +102,50 @@ class Validation:
         )
 
 
-def validate_data(card: PilotCard, path: Path | None = None) -> Validation:
-    """Return the pilot's data checked against its card: valid rows, rejected rows, failures."""
+def validate_data(card: PilotCard, path: Path | None = None, *, roles: bool = True) -> Validation:
+    """Return the pilot's data checked against its card: valid rows, rejected rows, failures.
+
+    With ``roles`` (the default) a DataError is raised when the valid rows
+    cannot be split as the design needs (no comparison rows, say); pass False
+    to check that later with :func:`check_roles`.
+    """
     path = path or card.data_path
-    raw, first_line, sha = read_table(path, sheet=card.data.sheet)
+    spec = card.data
     rules = rules_for(card)
-    _require_columns(raw, rules, path)
+    table = read_data(
+        path,
+        sheet=spec.sheet,
+        needed=[rule.column for rule in rules],
+        header_row=spec.header_row,
+        delimiter=spec.delimiter,
+        encoding=spec.encoding,
+    )
+    raw, first_line, sha = table.frame, table.first_line, table.sha256
+    _require_columns(table, rules, path, declared=spec.header_row is not None)
 
     parsed = pd.DataFrame(index=raw.index)
     failure_parts: list[pd.DataFrame] = []
+    readings = list(table.readings)
     for rule in rules:
-        values, bad = parse_column(raw[rule.column], rule.type)
-        parsed[rule.column] = values
+        kind = rule.reads_as
+        column = read_column(raw[rule.column], kind, spec.decimal)
+        parsed[rule.column] = column.values
+        readings += cell_readings(rule.column, column.seen)
+        bad = column.bad
         if bad.any():
+            words = f"must be {_TYPE_WORDS[kind]}"
+            comma_fix = (
+                f'{words} (set data.decimal: "," in pilot.yaml if commas mark decimals)'
+                if spec.decimal == "."
+                else f'{words} (the card says commas mark decimals, data.decimal: ",", so a '
+                "point only groups thousands: 88.5 is written 88,5)"
+            )
             failure_parts.append(
                 pd.DataFrame(
                     {
                         "index": raw.index[bad],
                         "column": rule.column,
-                        "rule": f"must be {_TYPE_WORDS[rule.type]}",
+                        "rule": np.where(column.comma[bad], comma_fix, words),
                         "value": raw[rule.column][bad].astype(str).to_numpy(),
                     }
                 )
@@ -162,13 +193,14 @@ def validate_data(card: PilotCard, path: Path | None = None) -> Validation:
         rejected=rejected,
         failures=failures.drop(columns="index"),
         rules=rules,
+        readings=tuple(readings),
     )
-    if not validation.too_many_rejected:
-        _check_roles(validation)  # too many failures is the first thing to report
+    if roles and not validation.too_many_rejected:
+        check_roles(validation)  # too many failures is the first thing to report
     return validation
 
 
-def _check_roles(validation: Validation) -> None:
+def check_roles(validation: Validation) -> None:
     """Raise DataError when a design role cannot be told apart in the valid rows."""
     card, frame = validation.card, validation.valid
     problems: list[Problem] = []
@@ -230,8 +262,8 @@ def _check_roles(validation: Validation) -> None:
         )
 
 
-def _require_columns(raw: pd.DataFrame, rules: Iterable[Rule], path: Path) -> None:
-    present = list(raw.columns)
+def _require_columns(table: Table, rules: Iterable[Rule], path: Path, declared: bool) -> None:
+    present = list(table.frame.columns)
     problems = []
     for rule in rules:
         if rule.column in present:
@@ -247,11 +279,24 @@ def _require_columns(raw: pd.DataFrame, rules: Iterable[Rule], path: Path) -> No
             )
         )
     if problems:
+        held = ", ".join(repr(cell) for cell in table.first_row[:12] if cell.strip())
+        hint = (
+            "check data.header_row in pilot.yaml: it names the line the column names are on"
+            if declared
+            else "if the column names are not on the first row, set data.header_row in "
+            f"pilot.yaml to the line they are on (row 1 holds: {held or 'nothing'})"
+        )
+        if len(table.sheets) > 1:
+            hint += (
+                f"; if the data are on another sheet than the one read ({table.sheet_read}), "
+                f"set data.sheet to its name or position (the sheets: {', '.join(table.sheets)})"
+            )
         raise DataError(
             f"{len(problems)} column(s) the card needs are not in the file",
             path=path,
-            where="1",
+            where=str(table.first_line - 1),
             problems=problems,
+            hint=hint,
         )
 
 

@@ -97,10 +97,13 @@ class Rubric:
 
 @dataclass(frozen=True)
 class Scaffold:
-    """What ``evalkit new`` writes for a design: the card's role lines and the data's columns."""
+    """What ``evalkit new`` writes for a design: the card's roles, the columns, an example row."""
 
     roles: str
     columns: tuple[str, ...]
+    #: the data template's one example row, a value for each of ``columns`` (as text), matching
+    #: the card's roles; ``evalkit validate`` tells this row apart from a team's own records
+    example: tuple[str, ...] = ()
     #: the card's unit line: what each row is about
     unit: str = "case_id              # the person, household or case each row is about"
 

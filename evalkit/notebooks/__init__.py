@@ -25,8 +25,10 @@ _EXPORTS = {
     "template_path": "evalkit.notebooks.execute",
     "CHROMIUM_FLAGS": "evalkit.notebooks.export",
     "HTML_TEMPLATE_DIR": "evalkit.notebooks.export",
+    "default_pdf_path": "evalkit.notebooks.export",
     "export_html": "evalkit.notebooks.export",
     "export_pdf": "evalkit.notebooks.export",
+    "in_replaced_folder": "evalkit.notebooks.export",
     "LabCommand": "evalkit.notebooks.lab",
     "lab_command": "evalkit.notebooks.lab",
 }
@@ -38,10 +40,12 @@ __all__ = [
     "CurrentPythonKernelManager",
     "Executed",
     "LabCommand",
+    "default_pdf_path",
     "execute_report",
     "execute_template",
     "export_html",
     "export_pdf",
+    "in_replaced_folder",
     "lab_command",
     "template_path",
 ]
@@ -55,7 +59,14 @@ if TYPE_CHECKING:
         execute_template,
         template_path,
     )
-    from evalkit.notebooks.export import CHROMIUM_FLAGS, HTML_TEMPLATE_DIR, export_html, export_pdf
+    from evalkit.notebooks.export import (
+        CHROMIUM_FLAGS,
+        HTML_TEMPLATE_DIR,
+        default_pdf_path,
+        export_html,
+        export_pdf,
+        in_replaced_folder,
+    )
     from evalkit.notebooks.lab import LabCommand, lab_command
 
 

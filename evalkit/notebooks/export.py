@@ -8,6 +8,7 @@ stderr are left out.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,36 @@ CHROMIUM_FLAGS = (
 )
 
 
+#: Printed on A4 unless the page says otherwise: put first, so a page's own ``@page`` wins.
+A4_PAGE = "<style>@page { size: A4; margin: 15mm; }</style>"
+_CYCLE_FOLDER = re.compile(r"cycle-\d+")
+
+
+def default_pdf_path(html: Path) -> Path:
+    """Return where a report's PDF goes by default: beside it, or beside the folder a run replaces.
+
+    A pilot's report lives in ``reports/cycle-<n>/``, which the next run of that
+    cycle replaces whole; its PDF is written beside that folder instead, as
+    ``reports/cycle-<n>-report.pdf``, so it outlives the next run.
+    """
+    if in_replaced_folder(html):
+        return html.parent.parent / f"{html.parent.name}-{html.stem}.pdf"
+    return html.with_suffix(".pdf")
+
+
+def in_replaced_folder(path: Path) -> bool:
+    """Return True when ``path`` is inside a ``reports/cycle-<n>/`` folder that runs replace."""
+    folder = path.resolve().parent
+    return folder.parent.name == "reports" and bool(_CYCLE_FOLDER.fullmatch(folder.name))
+
+
 def export_pdf(html: Path, pdf: Path, *, browser: str | None = None) -> Path:
-    """Print a report to PDF with headless Chromium (its print stylesheet applies)."""
+    """Print a report to PDF with headless Chromium, on A4 (its print stylesheet applies).
+
+    Chromium prints on US Letter unless the page names a size; a copy of the
+    page with an A4 ``@page`` rule ahead of its own styles is printed, so any
+    page size the HTML sets itself still wins. The report is never changed.
+    """
     import shutil
     import tempfile
 
@@ -75,7 +104,10 @@ def export_pdf(html: Path, pdf: Path, *, browser: str | None = None) -> Path:
             hint="install it (Debian: apt-get install chromium) or print report.html from a "
             "browser",
         )
-    with tempfile.TemporaryDirectory() as profile:
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        page = _a4_copy(html, Path(scratch))
+        profile = Path(scratch) / "profile"
         done = subprocess.run(
             [
                 chromium,
@@ -84,7 +116,7 @@ def export_pdf(html: Path, pdf: Path, *, browser: str | None = None) -> Path:
                 *CHROMIUM_FLAGS,
                 f"--user-data-dir={profile}",
                 f"--print-to-pdf={pdf.resolve()}",
-                html.resolve().as_uri(),
+                page.as_uri(),
             ],
             capture_output=True,
             text=True,
@@ -98,6 +130,20 @@ def export_pdf(html: Path, pdf: Path, *, browser: str | None = None) -> Path:
             hint=done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "",
         )
     return pdf
+
+
+def _a4_copy(html: Path, folder: Path) -> Path:
+    """Write a copy of a page into ``folder`` with the A4 rule first in its head; return it.
+
+    evalkit's pages are self-contained (images embedded, fetches forbidden), so
+    the copy prints as the page does.
+    """
+    text = html.read_text(encoding="utf-8", errors="replace")
+    head = re.search(r"<head[^>]*>", text, re.IGNORECASE)
+    at = head.end() if head else 0
+    copy = folder / "page.html"
+    copy.write_text(text[:at] + A4_PAGE + text[at:], encoding="utf-8")
+    return copy
 
 
 def _first_heading(nb: Any) -> str:

@@ -116,6 +116,8 @@ def trust_table(validation: Validation) -> pd.DataFrame:
 
 
 def _expected(rule: Any) -> str:
+    if rule.reads_as == "binary":
+        return "yes/no (1/0, Yes/No, Y/N or True/False)" + ("; required" if rule.required else "")
     parts = [
         {
             "str": "text",

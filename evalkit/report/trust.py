@@ -6,6 +6,7 @@ from evalkit.analysis import Analysis
 from evalkit.charts import Figure, figure
 from evalkit.charts.bunching import bunching_chart
 from evalkit.charts.spc import spc_chart
+from evalkit.contract import Reading
 from evalkit.markup import plain, plain_code
 from evalkit.quality import trust_table
 from evalkit.quality.disclosure import describe_count, describe_part, is_small
@@ -25,8 +26,12 @@ def trust_markdown(analysis: Analysis) -> str:
         "front, so it opens as text).",
         "",
     ]
-    summary = validation.failure_summary()
     threshold = analysis.card.min_cell_count
+    if validation.readings:
+        lines += ["How the file was read (nothing in it was changed):", ""]
+        lines += [f"- {plain(_told(reading, threshold))}" for reading in validation.readings]
+        lines.append("")
+    summary = validation.failure_summary()
     if not summary.empty:
         lines += ["| Column | Check failed | Rows |", "|---|---|---|"]
         for column, rule, rows in summary[["column", "rule", "rows"]].itertuples(index=False):
@@ -50,6 +55,15 @@ def trust_markdown(analysis: Analysis) -> str:
         lines.append("No data-quality questions were raised by this run.")
     lines += ["", *_quality_lines(analysis)]
     return "\n".join(lines)
+
+
+def _told(reading: Reading, threshold: int) -> str:
+    """Return a reading as published: a column's small count of cells is not given exactly."""
+    cells = reading.cells
+    if reading.column is None or not is_small(cells, threshold):
+        return reading.text
+    exact = f"{cells:,} cell" + ("" if cells == 1 else "s")
+    return reading.text.replace(exact, f"{describe_count(cells, threshold)} cells", 1)
 
 
 def _quality_lines(analysis: Analysis) -> list[str]:

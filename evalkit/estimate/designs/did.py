@@ -54,6 +54,7 @@ DESIGN = register_design(
             "  period: {column: phase, post: after, pre: before}   # which rows are after "
             "the change\n",
             columns=("case_id", "arm", "phase", "ward", "days_in_ta"),
+            example=("C0001", "pilot", "before", "North", "42"),
         ),
         chart="evalkit.charts.event_study:event_study_chart",
         doubts=_doubts,

@@ -49,6 +49,7 @@ DESIGN = register_design(
             roles="  time: {column: month, start: 2025-04}   # the first period of the change\n"
             "  #   seasonality: month                   # month (or quarter) effects\n",
             columns=("case_id", "month", "ward", "days_in_ta"),
+            example=("C0001", "2025-03", "North", "42"),
         ),
         chart="evalkit.charts.its:its_chart",
         doubts=_doubts,

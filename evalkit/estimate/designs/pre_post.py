@@ -28,6 +28,7 @@ DESIGN = register_design(
             roles="  period: {column: phase, post: after, pre: before}   # which rows are "
             "after the change\n",
             columns=("case_id", "phase", "ward", "days_in_ta"),
+            example=("C0001", "before", "North", "42"),
         ),
     )
 )

@@ -29,6 +29,7 @@ DESIGN = register_design(
             "by chance\n  # period: {column: phase, post: after, pre: before}   # with a "
             "baseline\n",
             columns=("case_id", "arm", "ward", "days_in_ta"),
+            example=("C0001", "pilot", "North", "42"),
         ),
     )
 )

@@ -224,6 +224,7 @@ DESIGN = register_design(
             "  time: {column: month, start: 2025-04-01}   # the first period of the change\n"
             "  # population: households   # a count outcome as a rate per 1,000 of this\n",
             columns=("council", "month", "ward", "days_in_ta"),
+            example=("Harrowfield", "2025-03-01", "North", "42"),
         ),
         chart="evalkit.charts.synthetic:synthetic_charts",
         doubts=_doubts,

@@ -249,3 +249,15 @@ def test_validate_on_a_header_without_rows_says_the_data_has_no_rows(tmp_path: P
     assert "Traceback" not in result.stderr
     assert str(pilot / "data" / "cases.csv") in result.stderr
     assert "header but no rows" in result.stderr
+
+
+def test_run_on_the_template_as_written_says_to_replace_the_example_row(tmp_path: Path) -> None:
+    pilot = tmp_path / "pilot"
+    assert evalkit_cmd("new", pilot, "--design", "its").returncode == 0
+
+    result = evalkit_cmd("run", pilot, "--runs-dir", tmp_path / "runs")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "holds only the example row" in result.stdout + result.stderr
+    assert not (pilot / "reports" / "cycle-1").exists()

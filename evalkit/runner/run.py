@@ -125,18 +125,29 @@ def _run(
 
     from evalkit.contract import validate_data
     from evalkit.contract.handover import handed_over
+    from evalkit.contract.validation import check_roles
     from evalkit.contract.voice import load_voice
     from evalkit.learning import log_path, read_log
     from evalkit.notebooks import execute_report, export_html
     from evalkit.quality.published import check_publishable
     from evalkit.results import load_results
+    from evalkit.scaffold import is_example_data
 
     with hold_pilot_lock(card.reports_dir) as lock:
         final = card.report_dir()
         failed = failed_dir(final)
         cleared += tidy_after_killed_runs(final)
         cleared += [f"lock of {lock.left_by}"] if lock.left_by else []
-        validation = validate_data(card)
+        validation = validate_data(card, roles=False)
+        if is_example_data(card, validation.valid):
+            raise DataError(
+                "the data file holds only the example row `evalkit new` wrote, so there is "
+                "nothing to estimate yet",
+                path=validation.path,
+                hint="replace it with the pilot's records (keep the header), then run again",
+            )
+        if not validation.too_many_rejected:
+            check_roles(validation)  # too many failures is the first thing to report
         load_voice(card)  # a broken voice.csv stops the run before any work
         read_log(log_path(card))  # so does a hand edit that broke the log
         try:

@@ -65,6 +65,8 @@ def print_check(check: PilotCheck) -> bool:
         _print_failures(validation.failures)
     if check.problems_file is not None:
         out.print(f"Every failing cell is listed in {shown(str(check.problems_file))}.")
+    if check.problems_note:
+        err.print(f"warning: {shown(check.problems_note, limit=None)}")
     if check.stopped:
         err.print(f"error: a run would stop here: {shown(check.stopped, limit=None)}")
         return False
@@ -77,11 +79,16 @@ def print_check(check: PilotCheck) -> bool:
         return True
     if rejected:
         err.print(
-            f"warning: a run will go ahead: it leaves these {rejected:,} row(s) out and lists "
+            f"warning: a run will go ahead: it leaves {_counted(rejected, 'row')} out and lists "
             "them in rejected_rows.csv."
         )
     out.print("The estimates were made as a run makes them: `evalkit run` can go ahead.")
     return True
+
+
+def _counted(n: int, noun: str) -> str:
+    """Return "1 row" or "1,204 rows"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _rejected_words(validation: Validation) -> str:
@@ -98,7 +105,8 @@ def _print_failures(failures: pd.DataFrame) -> None:
     kinds = failures.groupby(["column", "rule"], sort=False)
     counted = kinds.size().sort_values(ascending=False, kind="stable")
     rows = failures["line"].nunique()
-    out.print(f"Problems, by column and rule ({len(failures):,} cells in {rows:,} rows):")
+    cells = _counted(len(failures), "cell")
+    out.print(f"Problems, by column and rule ({cells} in {_counted(rows, 'row')}):")
     for column, rule in counted.index[:SHOWN_KINDS]:
         cells = kinds.get_group((column, rule)).head(EXAMPLES)
         examples = ", ".join(

@@ -323,7 +323,7 @@ def test_validate_summarises_and_lists_every_failing_cell_in_a_file(
     ]
     assert "days: must be a number: 2 cells, e.g. line 5 ('abc'), line 40 ('x')" in result.stdout
     assert "arm: a value is required: 1 cell, e.g. line 50" in result.stdout
-    assert "a run will go ahead: it leaves these 5 row(s) out" in result.stderr
+    assert "a run will go ahead: it leaves 5 rows out" in result.stderr
     assert sha256(data) == before
 
 

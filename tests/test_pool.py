@@ -173,7 +173,10 @@ def test_hksj_matches_statsmodels_on_seeded_sets_of_2_to_10_pilots() -> None:
             if method == "PM" and sm.tau2 == 0 and _q(y, ses**2, 0.0) > k - 1:
                 # statsmodels 0.15's Paule-Mandel can step past the root and then stops at 0,
                 # which does not solve Q(tau2) = k - 1 (Q(0) > k - 1); the root by bracketing
-                root = optimize.brentq(lambda t2: _q(y, ses**2, t2) - (k - 1), 0.0, 1e4)
+                variances, df = ses**2, k - 1
+                root = optimize.brentq(
+                    lambda t2, y=y, v=variances, df=df: _q(y, v, t2) - df, 0.0, 1e4
+                )
                 assert ours.tau2 == pytest.approx(root, rel=1e-6)
                 continue
             assert ours.tau2 == pytest.approx(sm.tau2, rel=1e-6, abs=1e-9)

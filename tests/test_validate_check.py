@@ -85,7 +85,7 @@ def test_rows_a_run_leaves_out_are_a_warning_and_exit_0(make_pilot: PilotFactory
     assert result.exit_code == 0, result.output
     assert "1,600 rows read; 7 (0.4%) fail a check, within the 10%" in result.stdout
     assert "days: must be a number: 7 cells, e.g. line 5 ('lots'), line 15" in result.stdout
-    assert "a run will go ahead: it leaves these 7 row(s) out" in result.stderr
+    assert "a run will go ahead: it leaves 7 rows out" in result.stderr
     assert "`evalkit run` can go ahead" in result.stdout
 
 
@@ -115,6 +115,28 @@ def test_a_file_of_the_teams_own_beside_the_data_is_never_removed(
     check_pilot(pilot)
 
     assert theirs.read_text(encoding="utf-8") == "ward,problem\nW1,damp\n"
+
+    # nor overwritten when there are failing cells to list: the check says so and goes on
+    (pilot / "data" / "cases.csv").write_text(did_rows(10, {3: (5, "-3")}), encoding="utf-8")
+    result = evalkit_cmd("validate", pilot)
+
+    assert result.returncode == 0, result.stderr
+    assert theirs.read_text(encoding="utf-8") == "ward,problem\nW1,damp\n"
+    assert "is not evalkit's list of problems, so it was left as it is" in result.stderr
+    assert "Every failing cell is listed" not in result.stdout
+
+
+def test_a_list_that_cannot_be_written_does_not_stop_a_check_a_run_would_pass(
+    make_pilot: PilotFactory,
+) -> None:
+    pilot = make_pilot(data=did_rows(10, {3: (5, "-3")}))
+    (pilot / "data" / "cases-problems.csv").mkdir()  # in the way, as a read-only folder would be
+
+    result = evalkit_cmd("validate", pilot)
+
+    assert result.returncode == 0, result.stderr
+    assert "warning:" in result.stderr and "list was not written" in result.stderr
+    assert "days: must be at least 0: 1 cell, e.g. line 5 ('-3')" in result.stdout
 
 
 ITS_CARD = """\

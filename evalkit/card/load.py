@@ -80,6 +80,13 @@ def _check_card(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
                 f"design '{card.design}' needs {needed}",
                 f"add {needed} saying which column holds it (see README.md, 'The pilot card')",
             )
+    sheet = card.data.sheet
+    if isinstance(sheet, int) and sheet < 1:
+        add(
+            "data.sheet",
+            f"found {sheet}; a sheet's position counts from 1 (1 is the first sheet)",
+            "write the sheet's name, or its position: 1 for the first",
+        )
     time = card.data.time
     if (
         time is not None

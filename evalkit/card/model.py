@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -96,7 +96,7 @@ class LocalColumn(_Model):
 class DataSpec(_Model):
     path: str
     #: a workbook's sheet: its name, or its position counted from 1 (sheet: 1 is the first)
-    sheet: str | Annotated[int, Field(ge=1)] | None = None
+    sheet: str | int | None = None
     #: the spreadsheet line the column names are on; by default the first row holding them
     header_row: int | None = Field(default=None, ge=1)
     #: what marks decimals in numbers: "," reads 88,5 as 88.5 (then "." and spaces group)

@@ -46,6 +46,7 @@ def read_numbers(text: pd.Series, missing: np.ndarray, decimal: str = ".") -> Nu
     else:
         whole = text.str.fullmatch(plain_pattern).to_numpy() & ~missing
         values = pd.to_numeric(text.where(whole), errors="coerce").astype("float64")
+    values = values.where(np.isfinite(values))  # "inf" and "1e400" are no count of anything
     todo = values.isna().to_numpy() & ~missing
     if not todo.any():
         return Numbers(values, empty, empty.copy(), {})
@@ -57,11 +58,14 @@ def read_numbers(text: pd.Series, missing: np.ndarray, decimal: str = ".") -> Nu
     negative |= brackets
     minus = work.str.match(r"^[-−]")
     work = work.where(~minus, work.str.slice(1).str.strip())
+    twice = (brackets & minus).to_numpy().copy()  # "(-5)": minus twice is not guessed
     negative |= minus
     currency = work.str.contains(rf"^{_CURRENCY}\s*|\s*{_CURRENCY}$", regex=True)
     work = work.str.replace(rf"^{_CURRENCY}\s*|\s*{_CURRENCY}$", "", regex=True)
     after = work.str.match(r"^[-−]")  # "£-5"
     work = work.where(~after, work.str.slice(1).str.strip())
+    twice |= ((brackets | minus) & after).to_numpy()
+    twice |= work.str.match(r"^[-−+(]").to_numpy()  # "--5", "-(5)": a sign left over
     negative |= after
     percent = work.str.endswith("%")
     work = work.where(~percent, work.str.slice(0, -1).str.strip())
@@ -85,6 +89,7 @@ def read_numbers(text: pd.Series, missing: np.ndarray, decimal: str = ".") -> Nu
         number_like = core.str.fullmatch(r"\d*\.?\d+(?:[eE][+-]?\d+)?")
     read = pd.to_numeric(core.where(number_like), errors="coerce").astype("float64")
     read = read.where(~negative.to_numpy(), -read)
+    read = read.where(np.isfinite(read) & ~twice)
     values.loc[rest.index] = read.to_numpy()
     bad = values.isna().to_numpy() & ~missing
     ok = read.notna()

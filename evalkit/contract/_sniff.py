@@ -24,6 +24,8 @@ _DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes (|)"}
 _OLE = bytes.fromhex("D0CF11E0A1B11AE1")
 _ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
 _TOTAL = re.compile(r"^(?:grand\s+)?totals?\b.*$|^(?:sum|all)\s*:?$", re.IGNORECASE)
+#: a sum as exported: "£12,345.67", "(120)", "84%", "1 204,5"
+_NUMBER = re.compile(r"^[(£$€\s+−-]*\d[\d.,\s\u00a0]*%?\)?$")
 #: how far down a title a header row is looked for
 HEADER_SEARCH_ROWS = 20
 
@@ -111,10 +113,17 @@ def find_header(
         return declared - 1
     wanted = {name.strip() for name in needed}
     for position, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        cells = {str(cell).strip() for cell in row if cell is not None and not _blank(cell)}
+        cells = {header_text(cell).strip() for cell in row if not _blank(cell)}
         if wanted <= cells:
             return position
     return 0
+
+
+def header_text(cell: object) -> str:
+    """Return a header cell as its column name: a workbook's 2024.0 is the column '2024'."""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell)
 
 
 def header_reading(position: int, rows: Sequence[Sequence[object]]) -> list[Reading]:
@@ -139,10 +148,7 @@ def drop_totals(frame: pd.DataFrame, first_line: int) -> tuple[pd.DataFrame, lis
     """
     cut = len(frame)
     values = frame.to_numpy(dtype=object)
-    while cut > 0:
-        label = _first_text(values[cut - 1])
-        if label is None or not _TOTAL.match(label):
-            break
+    while cut > 0 and _is_total(values[cut - 1]):
         cut -= 1
     dropped = len(frame) - cut
     if not dropped:
@@ -173,6 +179,19 @@ def raise_password(path: Path) -> None:
         hint="open it in Excel, remove the password (File > Info > Protect Workbook > "
         "Encrypt with Password, clear it) and save it, or export the sheet as CSV UTF-8",
     )
+
+
+def _is_total(row: Sequence[object]) -> bool:
+    """Return True for a row labelled as a total whose other cells are only sums or blanks.
+
+    A record whose first cell merely starts with the word ("Total Family Support",
+    a team's name) still has text in its other columns (an arm, a ward), so it is kept.
+    """
+    label = _first_text(row)
+    if label is None or not _TOTAL.match(label):
+        return False
+    texts = [c for c in row if isinstance(c, str) and c.strip() and not _NUMBER.match(c.strip())]
+    return len(texts) == 1
 
 
 def _first_text(row: Sequence[object]) -> str | None:

@@ -46,10 +46,12 @@ def read_column(series: pd.Series, kind: str, decimal: str = ".") -> Parsed:
     missing = _is_missing(series)
     none = np.zeros(len(series), dtype=bool)
     if kind == "binary":
-        numbers = _to_numbers(series, missing, decimal)
+        # plain 1/0 (or any plain number, for the range check to refuse): "£1" or "0%" is
+        # no yes/no, so the readings of money and percentages do not apply here
+        plain = _to_number(series)
         words, unread, (cells, forms) = read_yes_no(series, missing)
-        values = numbers.values.where(numbers.values.notna(), words.astype("float64"))
-        bad = unread & numbers.bad
+        values = plain.where(plain.notna(), words.astype("float64"))
+        bad = unread & plain.isna().to_numpy() & ~missing
         seen = {"yes/no": (cells, "/".join(forms))} if cells else {}
         return Parsed(values.astype("float64"), bad, none, seen)
     if kind in {"float", "int"}:
@@ -90,6 +92,7 @@ def _is_missing(series: pd.Series) -> np.ndarray:
 def _to_numbers(series: pd.Series, missing: np.ndarray, decimal: str) -> Numbers:
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
         values = series.astype("float64")
+        values = values.where(np.isfinite(values))  # an infinity is no measurement
         none = np.zeros(len(series), dtype=bool)
         return Numbers(values, values.isna().to_numpy() & ~missing, none, {})
     return read_numbers(series, missing, decimal)

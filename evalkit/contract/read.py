@@ -34,6 +34,7 @@ from evalkit.contract._sniff import (
     drop_totals,
     find_header,
     header_reading,
+    header_text,
     raise_password,
     refuse_encrypted,
     sniff_delimiter,
@@ -116,23 +117,30 @@ def read_data(
         )
     readings += header_reading(position, head)
     sheets, sheet_read = frame.attrs.get("sheets", ()), frame.attrs.get("sheet", "")
+    short = frame.attrs.get("short", [])
     frame, totals = drop_totals(frame, position + 2)
+    frame.attrs["short"] = short
     first = tuple("" if cell is None else str(cell) for cell in head[0]) if head else ()
-    return Table(frame, position + 2, sha, (*readings, *totals), first, sheets, sheet_read)
+    table = Table(frame, position + 2, sha, (*readings, *totals), first, sheets, sheet_read)
+    refuse_short_rows(path, table)
+    return table
 
 
 def _read_csv(
     path: Path, text: str, separator: str, needed: Sequence[str], header_row: int | None
 ) -> tuple[pd.DataFrame, int, list[list[str]]]:
+    # lines as a CSV reader ends them (not str.splitlines, which also breaks at \x0c or U+2028)
+    searched = max(HEADER_SEARCH_ROWS, header_row or 0)
+    lines = _LINE_END.split(text, maxsplit=searched)[:searched]
     try:
         rows = [
             next(csv.reader([line], delimiter=separator, skipinitialspace=True), [])
-            for line in text.splitlines()[:HEADER_SEARCH_ROWS]
+            for line in lines
         ]
     except csv.Error:
         rows = []  # pandas says what is wrong with the file, below
     position = find_header(rows, needed, header_row)
-    _check_header_row(path, position, text.count("\n") + 1)
+    _check_header_row(path, position, len(_LINE_END.split(text.rstrip("\r\n"))))
     header = rows[position] if position < len(rows) else []
     _refuse_duplicate_columns(path, header, where=str(position + 1))
     frame = _csv_with_pyarrow(text, separator, position, header)
@@ -140,11 +148,14 @@ def _read_csv(
         frame = _csv_with_pandas(path, text, separator, position)
     frame.columns = [str(c).strip() for c in frame.columns]
     # drop blank lines but keep each row's index, so line numbers still match the file
-    return frame[frame.notna().any(axis=1)], position, rows[: position + 1]
+    kept = frame[frame.notna().any(axis=1)]
+    kept.attrs = dict(frame.attrs)
+    return kept, position, rows[: position + 1]
 
 
 #: blank lines (pandas keeps them in its numbering) and lines starting with a space or tab
-_PANDAS_ONLY = ("\n\n", "\n\r\n", "\n ", "\n\t")
+_PANDAS_ONLY = ("\n\n", "\n\r\n", "\r\r", "\n ", "\n\t", "\r ", "\r\t")
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def _csv_with_pyarrow(
@@ -214,11 +225,52 @@ def _csv_with_pandas(path: Path, text: str, separator: str, skip: int) -> pd.Dat
             hint="every line needs the same number of commas as the header; "
             "quote text that contains commas",
         )
+    frame.attrs["short"] = _short_rows(text, separator, skip, len(frame.columns))
     return frame
+
+
+def _short_rows(text: str, separator: str, skip: int, width: int) -> list[int]:
+    """Return the rows (as pandas numbers them) with fewer values than the header.
+
+    pandas pads such a row with blanks, but a value left out moves the ones
+    after it into the wrong columns; :func:`refuse_short_rows` refuses them.
+    """
+    reader = csv.reader(io.StringIO(text), delimiter=separator, skipinitialspace=True)
+    short = []
+    try:
+        for record, row in enumerate(reader):
+            # pandas numbers records the same way: blank lines are kept as empty rows
+            if record > skip and len(row) < width and any(cell.strip() for cell in row):
+                short.append(record - skip - 1)
+    except csv.Error:
+        return []  # pandas read it: what the csv module cannot split is not a short row
+    return short
+
+
+def refuse_short_rows(path: Path, table: Table) -> None:
+    """Raise DataError for a kept row that had fewer values than the header (a total may)."""
+    short = [index for index in table.frame.attrs.get("short", ()) if index in table.frame.index]
+    if short:
+        line = short[0] + table.first_line
+        raise DataError(
+            f"line {line} has fewer values than the header has columns, so its values may be "
+            "in the wrong columns",
+            path=path,
+            where=str(line),
+            hint="every line needs as many delimiters as the header (an empty cell is two "
+            "delimiters side by side); export the data again",
+        )
 
 
 def _check_header_row(path: Path, position: int, lines: int, sheet: str | None = None) -> None:
     """Raise DataError when data.header_row is below the file's (or sheet's) last line."""
+    if lines == 0:  # only a sheet can be empty here: an empty file was refused before
+        raise DataError(
+            f"the sheet read ({sheet}) is empty",
+            path=path,
+            hint="set data.sheet in pilot.yaml to the sheet the data are on "
+            "(its name, or its position, 1 for the first)",
+        )
     if position >= lines:
         hint = "set data.header_row to the line the column names are on, or remove it"
         if sheet is not None:
@@ -243,7 +295,7 @@ def _read_workbook(
     rows = grid.head(HEADER_SEARCH_ROWS).to_numpy(dtype=object).tolist()
     position = find_header(rows, needed, header_row)
     _check_header_row(path, position, len(grid), sheet=str(grid.attrs.get("sheet", "")))
-    names = [None if pd.isna(n) else str(n) for n in grid.iloc[position].tolist()]
+    names = [None if pd.isna(n) else header_text(n) for n in grid.iloc[position].tolist()]
     _refuse_duplicate_columns(path, names, where=str(position + 1))
     frame = grid.iloc[position + 1 :].reset_index(drop=True).infer_objects()
     frame.columns = [

@@ -11,7 +11,7 @@ will look for it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +38,8 @@ class PilotCheck:
     stopped: str = ""
     #: the data hold only the example row ``evalkit new`` wrote: nothing to estimate yet
     example_only: bool = False
+    #: why the list of problems was not written, when it could not be (empty otherwise)
+    problems_note: str = ""
 
     @property
     def goes_ahead(self) -> bool:
@@ -54,28 +56,29 @@ def check_pilot(pilot: PilotCard | Path | str) -> PilotCheck:
     """
     card = pilot if isinstance(pilot, PilotCard) else load_pilot(pilot)
     validation = validate_data(card, roles=False)
-    problems_file = write_problems(validation)
+    listed, note = write_problems(validation)
+    found = PilotCheck(validation, listed, problems_note=note)
     if validation.rows_read and validation.too_many_rejected:
         limit = validation.card.data.max_rejected_share
-        return PilotCheck(
-            validation,
-            problems_file,
+        where = f"the cells listed in {listed}" if listed else "the cells shown above"
+        return replace(
+            found,
             stopped=f"more than the {limit:.0%} of rows the card allows fail a check, so a run "
-            f"would estimate nothing\n  fix: correct the cells listed in {problems_file}, or "
-            "raise data.max_rejected_share in pilot.yaml if these rows can safely be left out",
+            f"would estimate nothing\n  fix: correct {where}, or raise "
+            "data.max_rejected_share in pilot.yaml if these rows can safely be left out",
         )
     try:
         validation.raise_if_too_broken()  # a header and no rows
     except DataError as exc:
-        return PilotCheck(validation, problems_file, stopped=exc.render())
+        return replace(found, stopped=exc.render())
     if is_example_data(card, validation.valid):
-        return PilotCheck(validation, problems_file, example_only=True)
+        return replace(found, example_only=True)
     try:
         check_roles(validation)
         _as_a_run_would(card, validation)
     except EvalkitError as exc:
-        return PilotCheck(validation, problems_file, stopped=exc.render())
-    return PilotCheck(validation, problems_file)
+        return replace(found, stopped=exc.render())
+    return found
 
 
 def problems_path(card: PilotCard) -> Path:
@@ -84,27 +87,34 @@ def problems_path(card: PilotCard) -> Path:
     return data.with_name(f"{data.stem}-problems.csv")
 
 
-def write_problems(validation: Validation) -> Path | None:
-    """Write every failing cell (line, column, rule, value) beside the data; return its path.
+def write_problems(validation: Validation) -> tuple[Path | None, str]:
+    """Write every failing cell (line, column, rule, value) beside the data.
 
-    With no failing cell, a list left by an earlier check is removed (only a
-    file that starts with this list's own header line: nobody's data), so the
-    folder never holds an old list that no longer applies.
+    Returns the list's path (None when none was written) and, when it could not
+    be written, why: a run does not need the list, so that never stops a check.
+    With no failing cell, a list left by an earlier check is removed. Only a
+    file that starts with this list's own header line is ever replaced or
+    removed: one of the team's own files of that name is left as it is.
     """
     path = problems_path(validation.card)
+    ours = path.is_file() and _is_problem_list(path)
     if validation.failures.empty:
-        if path.is_file() and _is_problem_list(path):
+        if ours:
             path.unlink()
-        return None
+        return None, ""
+    if path.exists() and not ours:
+        return None, (
+            f"{path} is there and is not evalkit's list of problems, so it was left as it "
+            "is and the list was not written (rename that file to get the list)"
+        )
     failures = validation.failures[list(PROBLEM_COLUMNS)]
     try:
-        return write_csv(pd.DataFrame(failures), path)
+        return write_csv(pd.DataFrame(failures), path), ""
     except OSError as exc:
-        raise DataError(
-            f"the list of problems could not be written ({exc.strerror or exc})",
-            path=path,
-            hint="make the data folder writable, or copy the pilot folder somewhere it is",
-        ) from None
+        return None, (
+            f"the list of problems could not be written to {path} ({exc.strerror or exc}); "
+            "make the data folder writable to get it"
+        )
 
 
 def _is_problem_list(path: Path) -> bool:

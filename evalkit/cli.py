@@ -261,9 +261,13 @@ def lab(pilot_dir: str | None, jupyter_args: tuple[str, ...], no_browser: bool) 
     from evalkit.notebooks import lab_command
 
     extra = list(jupyter_args)
-    if pilot_dir is not None and pilot_dir.startswith("-"):  # `evalkit lab --port 8899`
+    if pilot_dir is not None and pilot_dir.startswith("-"):  # `evalkit lab --port 8899 [x]`
         extra.insert(0, pilot_dir)
-        pilot_dir = None
+        # the folder, if given after JupyterLab's options, is the first one that is a folder
+        folders = [a for a in extra if not a.startswith("-") and Path(a).is_dir()]
+        pilot_dir = folders[0] if folders else None
+        if pilot_dir is not None:
+            extra.remove(pilot_dir)
     folder = Path(pilot_dir) if pilot_dir is not None else None
     command = lab_command(folder, open_browser=not no_browser, extra_args=extra)
     for note in command.notes:

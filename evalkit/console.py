@@ -65,8 +65,8 @@ def print_check(check: PilotCheck) -> bool:
         _print_failures(validation.failures)
     if check.problems_file is not None:
         out.print(f"Every failing cell is listed in {shown(str(check.problems_file))}.")
-    if check.problems_note:
-        err.print(f"warning: {shown(check.problems_note, limit=None)}")
+    for warning in check.warnings:
+        err.print(f"warning: {shown(warning, limit=None)}")
     if check.stopped:
         err.print(f"error: a run would stop here: {shown(check.stopped, limit=None)}")
         return False
@@ -105,8 +105,8 @@ def _print_failures(failures: pd.DataFrame) -> None:
     kinds = failures.groupby(["column", "rule"], sort=False)
     counted = kinds.size().sort_values(ascending=False, kind="stable")
     rows = failures["line"].nunique()
-    cells = _counted(len(failures), "cell")
-    out.print(f"Problems, by column and rule ({cells} in {_counted(rows, 'row')}):")
+    total = _counted(len(failures), "cell")
+    out.print(f"Problems, by column and rule ({total} in {_counted(rows, 'row')}):")
     for column, rule in counted.index[:SHOWN_KINDS]:
         cells = kinds.get_group((column, rule)).head(EXAMPLES)
         examples = ", ".join(
@@ -115,7 +115,9 @@ def _print_failures(failures: pd.DataFrame) -> None:
         )
         count = int(counted[(column, rule)])
         word = "cell" if count == 1 else "cells"
-        out.print(f"  {shown(column)}: {shown(rule)}: {count:,} {word}, e.g. {examples}")
+        out.print(
+            f"  {shown(column)}: {shown(rule, limit=None)}: {count:,} {word}, e.g. {examples}"
+        )
     hidden = counted.iloc[SHOWN_KINDS:]
     if len(hidden):
         out.print(

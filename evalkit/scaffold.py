@@ -123,22 +123,39 @@ def create_pilot(folder: Path, *, name: str = "", place: str = "", design: str =
 def is_example_data(card: PilotCard, frame: pd.DataFrame) -> bool:
     """Return whether the data are only the example row ``evalkit new`` wrote for this design.
 
-    ``frame`` is the validated data (``validate_data(card).valid``); a row is the
-    example when each of the design's template columns holds the example's value,
-    compared as text keys (:func:`evalkit.contract.parse.as_key`), so a row read
-    from the XLSX (numbers, dates) matches as one read from the CSV does.
+    ``frame`` is the validated data (``validate_data(card).valid``); see
+    :func:`example_rows` for how the example row is recognised.
+    """
+    return len(frame) == 1 and example_rows(card, frame) == [0]
+
+
+def example_rows(card: PilotCard, frame: pd.DataFrame) -> list[int]:
+    """Return the positions of the rows that are the example row ``evalkit new`` wrote.
+
+    A row is the example when each of the design's template columns holds the
+    example's value, compared as text keys (:func:`evalkit.contract.parse.as_key`),
+    so a row read from the XLSX (numbers, dates) matches as one read from the CSV does.
     """
     from evalkit.contract.parse import as_key
 
     entry = get_design(card.design)
     scaffold = entry.scaffold if entry is not None else None
-    if scaffold is None or not scaffold.example or len(frame) != 1:
-        return False
-    row = frame.iloc[0]
-    return all(
-        column in frame.columns and as_key(row[column]) == as_key(_read_like(example, row[column]))
-        for column, example in zip(scaffold.columns, scaffold.example, strict=True)
-    )
+    if scaffold is None or not scaffold.example:
+        return []
+    if not set(scaffold.columns) <= set(frame.columns):
+        return []
+    found = []
+    # the example's first value (its id) narrows the rows to compare before the rest
+    first, first_value = scaffold.columns[0], scaffold.example[0]
+    candidates = (frame[first].astype(str).str.strip() == first_value).to_numpy().nonzero()[0]
+    for position in candidates.tolist():
+        row = frame.iloc[position]
+        if all(
+            as_key(row[column]) == as_key(_read_like(example, row[column]))
+            for column, example in zip(scaffold.columns, scaffold.example, strict=True)
+        ):
+            found.append(position)
+    return found
 
 
 def _read_like(example: str, value: object) -> object:

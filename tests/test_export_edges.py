@@ -188,3 +188,89 @@ def test_sheet_zero_is_a_plain_card_problem(tmp_path: Path, make_pilot: PilotFac
     (problem,) = caught.value.problems
     assert "data.sheet" in problem.where and "constrained" not in str(caught.value)
     assert "counts from 1" in problem.message and "1 for the first" in problem.hint
+
+
+def test_a_title_and_example_cells_are_said_to_the_team_but_not_published(
+    make_pilot: PilotFactory,
+) -> None:
+    """A title may name people or hold a count ("3 families withdrawn"); a cell may be one
+    person's: the local team's screen quotes them, a published report does not."""
+    from evalkit.analysis import analyse_pilot
+    from evalkit.report.trust import trust_markdown
+
+    rows = [*ROWS]
+    rows[0] = rows[0].rsplit(",", 1)[0] + ',"1,204"'
+    data = "\n".join(["Export for J. Smith (3 families withdrawn)", HEADER, *rows]) + "\n"
+    pilot = make_pilot(data=data)
+    validation = validate_data(load_pilot(pilot))
+    texts = " ".join(reading.text for reading in validation.readings)
+    assert "J. Smith" in texts and "'1,204'" in texts
+
+    report = trust_markdown(analyse_pilot(pilot))
+
+    assert "The header is on line 2; the line above it was left out." in report
+    assert "Smith" not in report and "3 families" not in report and "1,204" not in report
+
+
+@pytest.mark.parametrize("declared", ["tab", '"\\t"'])
+def test_the_card_names_a_tab_as_tab(make_pilot: PilotFactory, declared: str) -> None:
+    card = DID_CARD.replace("  unit: case_id\n", f"  unit: case_id\n  delimiter: {declared}\n")
+    validation = validate_data(load_pilot(make_pilot(card, DID_ROWS.replace(",", "\t"))))
+    assert validation.rows_read == len(ROWS)
+
+
+def test_a_delimiter_the_card_cannot_mean_is_a_card_problem(make_pilot: PilotFactory) -> None:
+    card = DID_CARD.replace("  unit: case_id\n", "  unit: case_id\n  delimiter: tabs\n")
+    with pytest.raises(ConfigError, match=r"data\.delimiter: found 'tabs'"):
+        load_pilot(make_pilot(card))
+
+
+def test_a_renamed_column_below_a_title_is_named_not_the_title(make_pilot: PilotFactory) -> None:
+    data = "\n".join(["Report April", HEADER.replace("days", "days in ta"), *ROWS]) + "\n"
+
+    error = refused(make_pilot, data)
+
+    assert error.where == "2"  # the header's line
+    assert "1 column(s) the card needs are not in the file" in error.message
+    assert "'days'" in str(error)
+
+
+def test_excels_unicode_text_is_read_and_said(make_pilot: PilotFactory) -> None:
+    data = DID_ROWS.replace(",", "\t").encode("utf-16")
+
+    validation = checked(make_pilot, data, data_name="data/cases.txt")
+
+    assert validation.rows_read == len(ROWS)
+    assert any("UTF-16" in reading.text for reading in validation.readings)
+
+
+def test_semicolons_below_comma_titles_are_the_delimiter(make_pilot: PilotFactory) -> None:
+    rows = [row.replace(",", ";") for row in ROWS[:6]]
+    data = "\n".join(["Report, April, 2025", "By ward, all", HEADER.replace(",", ";"), *rows])
+    card = DID_CARD.replace("unit: case_id", "unit: case_id\n  max_rejected_share: 1")
+
+    validation = validate_data(load_pilot(make_pilot(card, data + "\n")))
+
+    assert validation.rows_read == 6
+    assert any("semicolons" in reading.text for reading in validation.readings)
+
+
+def test_an_unused_column_shown_partly_as_percentages_is_not_looked_at(
+    make_pilot: PilotFactory,
+) -> None:
+    grid = _grid()
+    grid[0].append("unused_share")
+    for row in grid[1:]:
+        row.append(0.5)
+    book = Workbook()
+    sheet = book.active
+    for k, row in enumerate(grid):
+        sheet.append(row)
+        if k % 2:
+            sheet.cell(row=k + 1, column=len(row)).number_format = "0%"
+    buffer = io.BytesIO()
+    book.save(buffer)
+
+    validation = checked(make_pilot, buffer.getvalue(), data_name="data/cases.xlsx")
+
+    assert validation.rows_read == len(ROWS)

@@ -14,7 +14,7 @@ import pytest
 
 from evalkit.notebooks.lab import LabCommand, lab_command
 
-from .conftest import REPO
+from .conftest import REPO, evalkit_cmd
 
 #: A stand-in for `python -m jupyter`: records its pid and arguments, then waits to be stopped.
 FAKE_JUPYTER = """\
@@ -174,6 +174,17 @@ def test_arguments_after_the_folder_are_passed_to_jupyterlab(tmp_path: Path) -> 
         "learning_review.ipynb",
         "pilot_report.ipynb",
     ]
+
+
+def test_a_folder_after_jupyterlabs_options_is_still_the_folder(tmp_path: Path) -> None:
+    pilot = tmp_path / "pilot"
+    assert evalkit_cmd("new", pilot).returncode == 0
+
+    args = jupyter_args(tmp_path, "--port=8899", str(pilot))
+
+    assert args[1] == f"--notebook-dir={pilot.resolve()}"
+    assert "--port=8899" in args and str(pilot) not in args
+    assert (pilot / "notebooks" / "pilot_report.ipynb").is_file()
 
 
 def test_jupyter_options_without_a_folder_are_not_taken_for_one(tmp_path: Path) -> None:

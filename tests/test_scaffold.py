@@ -261,3 +261,34 @@ def test_run_on_the_template_as_written_says_to_replace_the_example_row(tmp_path
     assert "Traceback" not in result.stderr
     assert "holds only the example row" in result.stdout + result.stderr
     assert not (pilot / "reports" / "cycle-1").exists()
+
+
+def test_the_example_row_left_beside_the_teams_rows_is_warned_about(tmp_path: Path) -> None:
+    pilot = tmp_path / "pilot"
+    create_pilot(pilot, design="did")
+    groups = [(a, p) for a in ("pilot", "comparison") for p in ("before", "after")] * 6
+    rows = [
+        f"C{i:03d},{arm},{phase},W{i % 3},{90 + i % 11}" for i, (arm, phase) in enumerate(groups)
+    ]
+    with (pilot / "data" / "cases.csv").open("a", encoding="utf-8") as data:
+        data.write("\n".join(rows) + "\n")
+
+    result = evalkit_cmd("validate", pilot)
+
+    assert result.returncode == 0, result.stderr
+    assert "the example row `evalkit new` wrote is still in the data" in result.stderr
+
+
+def test_run_with_the_example_row_and_too_many_failing_rows_says_they_fail(
+    tmp_path: Path,
+) -> None:
+    pilot = tmp_path / "pilot"
+    create_pilot(pilot, design="did")
+    with (pilot / "data" / "cases.csv").open("a", encoding="utf-8") as data:
+        data.write("".join(f'C{i:03d},pilot,after,North,"2,5"\n' for i in range(20)))
+
+    result = evalkit_cmd("run", pilot, "--runs-dir", tmp_path / "runs")
+
+    assert result.returncode == 1
+    assert "only the example row" not in result.stdout + result.stderr
+    assert "20 of 21 rows (95%) failed their checks" in result.stdout + result.stderr

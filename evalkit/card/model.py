@@ -101,8 +101,8 @@ class DataSpec(_Model):
     header_row: int | None = Field(default=None, ge=1)
     #: what marks decimals in numbers: "," reads 88,5 as 88.5 (then "." and spaces group)
     decimal: Literal[".", ","] = "."
-    #: a CSV's delimiter (",", ";", a tab or "|"); by default detected from the first lines
-    delimiter: str | None = None
+    #: a CSV's delimiter (",", ";", "tab" or "|"); by default detected from the first lines
+    delimiter: Literal[",", ";", "|", "tab", "\t"] | None = None
     #: a CSV's text encoding (e.g. "utf-8", "cp1252"); by default UTF-8, else Windows-1252
     encoding: str | None = None
     unit: str | None = None

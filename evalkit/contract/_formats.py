@@ -26,11 +26,17 @@ SAMPLED_ROWS = 200
 
 
 def percent_columns(
-    path: Path, content: bytes, sheet: str | int | None, header: int, names: Sequence[str]
+    path: Path,
+    content: bytes,
+    sheet: str | int | None,
+    header: int,
+    names: Sequence[str],
+    used: Sequence[str],
 ) -> list[str]:
     """Return the columns whose numbers the workbook shows as percentages (an .xlsx only).
 
-    ``header`` is the 0-based row of the column names, ``names`` the columns in order.
+    ``header`` is the 0-based row of the column names, ``names`` the columns in
+    order; only the columns the card ``used`` are looked at.
     """
     if path.suffix.lower() not in {".xlsx", ".xlsm"}:
         return []  # an .xls keeps its formats elsewhere; its numbers are read as stored
@@ -51,6 +57,8 @@ def percent_columns(
         rows = worksheet.iter_rows(min_row=header + 2, max_row=header + 1 + SAMPLED_ROWS)
         for row in rows:
             for position, cell in enumerate(row[: len(names)]):
+                if names[position] not in used:
+                    continue
                 value = getattr(cell, "value", None)
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     shown.setdefault(position, set()).add("%" in str(cell.number_format))
@@ -86,5 +94,9 @@ def as_percentages(frame: pd.DataFrame, columns: Sequence[str]) -> list[Reading]
             f"{example * 100:g}%, stored as {example:g}) were read as numbers out of 100 "
             f"({example * 100:g}% as {example * 100:g})."
         )
-        readings.append(Reading(column, cells, text))
+        public = (
+            f"Column {column!r}: {count} shown as percentages in the workbook (stored as "
+            "shares: 0.9 for 90%) were read as numbers out of 100 (90% as 90)."
+        )
+        readings.append(Reading(column, cells, text, public=public))
     return readings

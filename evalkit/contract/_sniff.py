@@ -41,6 +41,14 @@ class Reading:
     column: str | None
     cells: int
     text: str
+    #: the sentence for a published report, where it differs: without a title's words or an
+    #: example cell, which may be about one person or hold a small count
+    public: str = ""
+
+    @property
+    def published(self) -> str:
+        """Return the sentence as a published report gives it."""
+        return self.public or self.text
 
 
 def decode_text(path: Path, content: bytes, encoding: str | None) -> tuple[str, list[Reading]]:
@@ -54,6 +62,12 @@ def decode_text(path: Path, content: bytes, encoding: str | None) -> tuple[str, 
                 path=path,
                 hint="check data.encoding in pilot.yaml, or remove it so evalkit detects it",
             ) from None
+    if content[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode Text" is UTF-16
+        try:
+            said = "The file is UTF-16 text (Excel's 'Unicode Text'), and was read as such."
+            return content.decode("utf-16"), [Reading(None, 0, said)]
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: read on as the other encodings
     try:
         return content.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
@@ -78,7 +92,7 @@ def decode_text(path: Path, content: bytes, encoding: str | None) -> tuple[str, 
 def sniff_delimiter(text: str, declared: str | None) -> tuple[str, list[Reading]]:
     """Return the delimiter: declared, else the one that splits the first lines evenly."""
     if declared:
-        return declared, []
+        return ("\t" if declared == "tab" else declared), []
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     best, best_fields = ",", 0
     for delimiter in _DELIMITERS:
@@ -86,8 +100,9 @@ def sniff_delimiter(text: str, declared: str | None) -> tuple[str, list[Reading]
         if not counts:
             continue
         fields, lines_with = Counter(counts).most_common(1)[0]
-        # a title above the header may differ; nearly every other line must agree
-        if fields >= 2 and lines_with >= 0.8 * len(counts) and fields > best_fields:
+        # a title above the header may differ; nearly every line from the header on must agree
+        below_title = len(counts) - counts.index(fields)
+        if fields >= 2 and lines_with >= 0.8 * below_title and fields > best_fields:
             best, best_fields = delimiter, fields
     if best_fields == 0:
         try:
@@ -107,15 +122,23 @@ def find_header(
     """Return the 0-based position of the header row: declared, else the first holding `needed`.
 
     When no row within the first :data:`HEADER_SEARCH_ROWS` holds every column
-    needed, the first row is taken, so the missing columns are reported.
+    needed, the row holding most of them (at least half) is taken, else the
+    first, so the columns missing from it are reported.
     """
     if declared is not None:
         return declared - 1
     wanted = {name.strip() for name in needed}
+    held = []
     for position, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         cells = {header_text(cell).strip() for cell in row if not _blank(cell)}
         if wanted <= cells:
             return position
+        held.append(len(wanted & cells))
+    # none holds them all (a column renamed): the row holding most of them, so the
+    # columns missing from it are named, rather than the title's words
+    most = max(held, default=0)
+    if most >= 2 and most * 2 >= len(wanted):
+        return held.index(most)
     return 0
 
 
@@ -133,12 +156,14 @@ def header_reading(position: int, rows: Sequence[Sequence[object]]) -> list[Read
     above = [str(cell).strip() for row in rows[:position] for cell in row if not _blank(cell)]
     starting = f" (starting {above[0][:60]!r})" if above else ""
     lines = "line" if position == 1 else f"{position} lines"
-    text = (
-        f"The header is on line {position + 1}; the {lines} above it{starting} were left out."
-        if position > 1
-        else f"The header is on line 2; the line above it{starting} was left out."
-    )
-    return [Reading(None, 0, text)]
+
+    def said(starting: str) -> str:
+        if position > 1:
+            header = f"The header is on line {position + 1}"
+            return f"{header}; the {lines} above it{starting} were left out."
+        return f"The header is on line 2; the line above it{starting} was left out."
+
+    return [Reading(None, 0, said(starting), public=said(""))]
 
 
 def drop_totals(frame: pd.DataFrame, first_line: int) -> tuple[pd.DataFrame, list[Reading]]:

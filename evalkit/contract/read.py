@@ -307,7 +307,7 @@ def _read_workbook(
     blank = cells.apply(lambda column: column.astype(str).str.strip().eq("")).all(axis=1)
     frame = frame[~blank.to_numpy()].astype(object)
     frame = frame.where(frame.notna(), None)
-    shown = percent_columns(path, content, sheet, position, list(frame.columns))
+    shown = percent_columns(path, content, sheet, position, list(frame.columns), needed)
     frame.attrs.update(sheet=grid.attrs.get("sheet", ""), sheets=grid.attrs.get("sheets", ()))
     return frame, position, head, as_percentages(frame, shown)
 

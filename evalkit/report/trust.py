@@ -58,12 +58,12 @@ def trust_markdown(analysis: Analysis) -> str:
 
 
 def _told(reading: Reading, threshold: int) -> str:
-    """Return a reading as published: a column's small count of cells is not given exactly."""
-    cells = reading.cells
+    """Return a reading as published: no example cell, and no small count of cells exactly."""
+    cells, text = reading.cells, reading.published
     if reading.column is None or not is_small(cells, threshold):
-        return reading.text
+        return text
     exact = f"{cells:,} cell" + ("" if cells == 1 else "s")
-    return reading.text.replace(exact, f"{describe_count(cells, threshold)} cells", 1)
+    return text.replace(exact, f"{describe_count(cells, threshold)} cells", 1)
 
 
 def _quality_lines(analysis: Analysis) -> list[str]:

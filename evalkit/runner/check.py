@@ -21,7 +21,7 @@ from evalkit.contract import Validation, validate_data
 from evalkit.contract.validation import check_roles
 from evalkit.errors import DataError, EvalkitError
 from evalkit.safe_csv import write_csv
-from evalkit.scaffold import is_example_data
+from evalkit.scaffold import example_rows, is_example_data
 
 #: The columns of the full list of problems, and the line it is recognised by.
 PROBLEM_COLUMNS = ("line", "column", "rule", "value")
@@ -38,8 +38,8 @@ class PilotCheck:
     stopped: str = ""
     #: the data hold only the example row ``evalkit new`` wrote: nothing to estimate yet
     example_only: bool = False
-    #: why the list of problems was not written, when it could not be (empty otherwise)
-    problems_note: str = ""
+    #: what the person should know although a run would go ahead (the list not written, ...)
+    warnings: tuple[str, ...] = ()
 
     @property
     def goes_ahead(self) -> bool:
@@ -57,7 +57,7 @@ def check_pilot(pilot: PilotCard | Path | str) -> PilotCheck:
     card = pilot if isinstance(pilot, PilotCard) else load_pilot(pilot)
     validation = validate_data(card, roles=False)
     listed, note = write_problems(validation)
-    found = PilotCheck(validation, listed, problems_note=note)
+    found = PilotCheck(validation, listed, warnings=(note,) if note else ())
     if validation.rows_read and validation.too_many_rejected:
         limit = validation.card.data.max_rejected_share
         where = f"the cells listed in {listed}" if listed else "the cells shown above"
@@ -71,8 +71,17 @@ def check_pilot(pilot: PilotCard | Path | str) -> PilotCheck:
         validation.raise_if_too_broken()  # a header and no rows
     except DataError as exc:
         return replace(found, stopped=exc.render())
-    if is_example_data(card, validation.valid):
+    if validation.rows_read == 1 and is_example_data(card, validation.valid):
         return replace(found, example_only=True)
+    if example_rows(card, validation.valid):
+        found = replace(
+            found,
+            warnings=(
+                *found.warnings,
+                "the example row `evalkit new` wrote is still in the data: remove it, or a "
+                "run counts it as one of the pilot's records",
+            ),
+        )
     try:
         check_roles(validation)
         _as_a_run_would(card, validation)

@@ -139,7 +139,7 @@ def _run(
         cleared += tidy_after_killed_runs(final)
         cleared += [f"lock of {lock.left_by}"] if lock.left_by else []
         validation = validate_data(card, roles=False)
-        if is_example_data(card, validation.valid):
+        if validation.rows_read == 1 and is_example_data(card, validation.valid):
             raise DataError(
                 "the data file holds only the example row `evalkit new` wrote, so there is "
                 "nothing to estimate yet",

@@ -351,9 +351,9 @@ def test_the_data_are_validated_once_and_results_json_written_once_by_the_kernel
     validated: list[Path] = []
     real_validate = evalkit.contract.validate_data
 
-    def counting(card: PilotCard, path: Path | None = None) -> object:
+    def counting(card: PilotCard, path: Path | None = None, *, roles: bool = True) -> object:
         validated.append(card.folder)
-        return real_validate(card, path)
+        return real_validate(card, path, roles=roles)
 
     def refuse_to_write(*args: object, **kwargs: object) -> Path:
         raise AssertionError("the runner wrote results.json: only the kernel may")

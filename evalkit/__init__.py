@@ -23,6 +23,7 @@ _EXPORTS = {
     "load_results": "evalkit.results",
     "Results": "evalkit.results",
     "run_pilot": "evalkit.runner",
+    "subgroup_means": "evalkit.report.local",
     "EvalkitError": "evalkit.errors",
     "ConfigError": "evalkit.errors",
     "DataError": "evalkit.errors",
@@ -47,6 +48,7 @@ __all__ = [
     "load_pilot",
     "load_results",
     "run_pilot",
+    "subgroup_means",
     "validate_data",
 ]
 
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     from evalkit.contract import Validation, validate_data
     from evalkit.errors import ConfigError, DataError, EstimationError, EvalkitError, NotebookError
     from evalkit.estimate import Finding, estimate_effects
+    from evalkit.report.local import subgroup_means
     from evalkit.results import Results, load_results
     from evalkit.runner import run_pilot
 

@@ -245,6 +245,22 @@ def plan(pilot_dir: Path) -> None:
     out.print(power_summary(plan_pilot(card, validate_data(card).valid)))
 
 
+@cli.command()
+@click.argument("pilot_dir", type=click.Path(path_type=Path))
+@click.option("--name", default="pilot_report.ipynb", help="The copy's file name in the pilot.")
+@explains_errors
+def adapt(pilot_dir: Path, name: str) -> None:
+    """Copy the report template into a pilot's folder to adapt; the card is pointed at it.
+
+    An existing file is never replaced; the card gets two lines at its end
+    (report: template: NAME) and is otherwise left as written.
+    """
+    from evalkit.runner import adapt_pilot
+
+    for line in adapt_pilot(pilot_dir, name).said(pilot_dir):
+        out.print(line, markup=False)
+
+
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("pilot_dir", required=False)
 @click.argument("jupyter_args", nargs=-1, type=click.UNPROCESSED)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -31,7 +31,9 @@ __all__ = [
     "RunInfo",
     "RunInputs",
     "TargetContext",
+    "TemplateInfo",
     "load_results",
+    "record_template",
     "write_results",
 ]
 
@@ -83,6 +85,22 @@ class RunInputs(_Frozen):
     parts: dict[str, str]
 
 
+class TemplateInfo(_Frozen):
+    """The report template a run executed: evalkit's own, or the pilot's adapted copy."""
+
+    #: the file name, or for a pilot's own template its path inside the pilot folder
+    name: str
+    #: "shipped" (evalkit's), "local" (the pilot's own, named in its card under report:) or
+    #: "given" (passed to run_pilot by a program)
+    source: Literal["shipped", "local", "given"]
+    sha256: str
+
+    @property
+    def local(self) -> bool:
+        """Return True when the pilot's own adapted template made the report."""
+        return self.source == "local"
+
+
 class RunInfo(_Frozen):
     evalkit_version: str
     started: str
@@ -90,6 +108,8 @@ class RunInfo(_Frozen):
     parameters: dict[str, Any] = Field(default_factory=dict)
     #: None when the report was not made by ``evalkit run`` (a template run on its own)
     inputs: RunInputs | None = None
+    #: which template ran; None when not made by ``evalkit run`` (or by an earlier evalkit)
+    template: TemplateInfo | None = None
 
 
 class Results(_Frozen):
@@ -112,6 +132,21 @@ def write_results(results: Results, path: Path) -> Path:
     plain = _finite_or_null(results.model_dump(mode="json"))
     text = json.dumps(plain, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     return write_atomically(path, text)
+
+
+def record_template(path: Path, template: dict[str, str]) -> Results:
+    """Record in a results.json which template ran (``run.template``); return the results.
+
+    The run does this, not the template: a pilot's adapted copy of the template
+    cannot know it is one. ``run.parameters.template`` is set to the same name.
+    """
+    load_results(path)  # a file the template wrote wrongly is reported as it is
+    raw = json.loads(path.read_text(encoding="utf-8"))  # edited as written: nothing else changes
+    info = TemplateInfo.model_validate(template)
+    raw["run"]["template"] = info.model_dump(mode="json")
+    raw["run"]["parameters"] = {**(raw["run"].get("parameters") or {}), "template": info.name}
+    write_atomically(path, json.dumps(raw, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    return load_results(path)
 
 
 def load_results(path: Path) -> Results:

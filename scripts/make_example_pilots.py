@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -438,6 +439,7 @@ CYCLE_ONE = {
             "signals": [
                 "Follow-up was missing for 18% of families: mostly those referred by schools."
             ],
+            "lost_percent": 18.0,
         },
         "learned": "Wellbeing rose, but families referred by schools often never came back "
         "for follow-up, so we know least about them.",
@@ -451,6 +453,62 @@ CYCLE_ONE = {
         ],
         "blockers": [],
     },
+}
+
+#: What Westmere's team wrote when it closed its current cycle: the example of a closed report.
+WESTMERE_CLOSED = {
+    "id": "c1-5d08e3",
+    "opened": "2024-04-01",
+    "closed": "2026-03-31",
+    "participants": [
+        "social workers and team managers",
+        "the principal social worker",
+        "two care-experienced young people",
+    ],
+    "assumption": "Families engage more with one worker who knows them.",
+    "what_we_did": "Trained all four teams in relational practice, lowered caseloads to 15 and "
+    "kept one worker for each family from referral to closure.",
+    "seen": {
+        "evidence_level": 2,
+        "rows": 3590,
+        "rejected_rows": None,
+        "findings": [
+            {
+                "outcome": "re-referral-within-12-months",
+                "label": "Re-referred within 12 months",
+                "estimate": -7.6,
+                "ci_low": -15.5,
+                "ci_high": 0.2,
+                "unit": "percentage points",
+                "summary": "Re-referrals probably fell, but no change is not ruled out.",
+            },
+            {
+                "outcome": "days_open",
+                "label": "Days the case was open",
+                "estimate": -11.6,
+                "ci_low": -19.1,
+                "ci_high": -4.2,
+                "unit": "days",
+                "summary": "Cases were open about 12 days less.",
+            },
+        ],
+    },
+    "learned": "Cases close about 12 days sooner with one worker throughout. Fewer families "
+    "probably come back within a year, but this much data cannot yet rule out no change; "
+    "families told us that not having to retell their story mattered most.",
+    "decision": "continue",
+    "reasons": "The shorter cases are clear and workers want to keep the model; the fall in "
+    "re-referrals needs another year of closures before we can tell.",
+    "next_changes": [
+        "Keep one worker throughout for every new case",
+        "Record why each case closed, so re-referrals can be read by reason",
+    ],
+    "blockers": [
+        {
+            "what": "Agency staff turnover breaks the one-worker promise in Riverside",
+            "needs": "the council's workforce board",
+        }
+    ],
 }
 
 VOICE = {
@@ -536,7 +594,8 @@ theory_of_change:
   outcomes: [shorter stays]
   assumptions: [a named worker can speed up moves out of bed and breakfast]
 learning_questions:
-  - Do named workers shorten stays as they did in Northbridge?
+  - ask: Do named workers shorten stays as they did in Northbridge?
+    outcomes: [days-in-temporary-accommodation]
 design: did
 data:
   path: data/ta_cases.csv
@@ -570,7 +629,8 @@ theory_of_change:
   outcomes: [fewer re-referrals within a year, cases closed sooner]
   assumptions: [families engage more with one worker who knows them, help sticks when it is trusted]
 learning_questions:
-  - Do fewer families come back within a year of their case closing?
+  - ask: Do fewer families come back within a year of their case closing?
+    outcomes: [re-referral-within-12-months]
   - Are cases open for less time?
 design: its
 data:
@@ -597,23 +657,25 @@ outcomes:
 """
 
 
-def write_history(folder: Path, pilot: str) -> None:
+def write_history(folder: Path, pilot: str, written: dict[str, Any] | None = None) -> None:
     """Write the pilot's closed cycle-1 log entry, its voice file and LEARNING_LOG.md."""
+    written = written or CYCLE_ONE[pilot]
     entry = LogEntry.model_validate(
         {
-            **CYCLE_ONE[pilot],
+            **written,
             "cycle": 1,
             "status": "closed",
             "revision": 3,
-            "updated": CYCLE_ONE[pilot]["closed"] + "T16:00:00+00:00",
+            "updated": written["closed"] + "T16:00:00+00:00",
         }
     )
     line = json.dumps(entry.model_dump(mode="json"), ensure_ascii=False)
     (folder / LOG_FILE).write_text(line + "\n", encoding="utf-8")
-    voice = pd.DataFrame(
-        VOICE[pilot], columns=["date", "source", "group", "said", "response", "status", "cycle"]
-    )
-    voice.to_csv(folder / "voice.csv", index=False, lineterminator="\n")
+    if pilot in VOICE:
+        voice = pd.DataFrame(
+            VOICE[pilot], columns=["date", "source", "group", "said", "response", "status", "cycle"]
+        )
+        voice.to_csv(folder / "voice.csv", index=False, lineterminator="\n")
     card = load_pilot(folder)
     (folder / LOG_MARKDOWN).write_text(render_log(card, [entry]), encoding="utf-8")
 
@@ -642,7 +704,7 @@ def main(pilots_dir: Path) -> None:
     (southvale / LOG_FILE).touch()
     westmere = pilots_dir / "westmere-social-work"
     write_pilot(westmere, WESTMERE_CARD, "closed_cases.csv", make_westmere(rng))
-    (westmere / LOG_FILE).touch()
+    write_history(westmere, "westmere-social-work", WESTMERE_CLOSED)
     # the place-based pilots draw from their own stream, so the others stay as they were
     places = np.random.default_rng(SEED + 13)
     frame, card = place_pilots.make_hollins_vale(places, add_mess)

@@ -82,7 +82,7 @@ CHART_SELECTOR = "figure.evalkit-chart, .vega-embed"
 REPORT_CROPS = (
     Crop("summary", max_height=900),
     Crop("chart", selector=CHART_SELECTOR),
-    Crop("learning", heading=r"^what we learned"),
+    Crop("learning", heading=r"^(what we learned|the learning log)"),
 )
 COMPARISON_CROPS = (
     Crop("summary", max_height=900),

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from evalkit.charts.bunching import bunching_chart
-from evalkit.quality.bunching import Bunching, detect_bunching
+from evalkit.quality.bunching import Bunching, describe_bunching, detect_bunching
 
 # A&E-like waits in minutes: smooth, skewed, a target of 240 (four hours).
 N = 20_000
@@ -227,9 +227,9 @@ def test_chart_shows_bars_curve_target_and_window_with_a_description(
     planted_result: Bunching,
 ) -> None:
     spec = bunching_chart(planted_result, label="Time in A&E", unit="minutes").to_dict()
-    assert len(spec["layer"]) == 5
+    assert len(spec["layer"]) == 6
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
-    assert marks == ["rect", "bar", "line", "rule", "text"]
+    assert marks == ["rect", "rect", "bar", "line", "rule", "text"]
     assert "target (context)" in json.dumps(spec)
     assert (
         spec["title"]["text"]
@@ -245,10 +245,10 @@ def test_chart_shows_bars_curve_target_and_window_with_a_description(
     assert "Records per bin of 5 minutes (count)" in axes
     description = spec["description"]
     r = planted_result
-    assert f"About {round(r.excess)} more records" in description
-    assert f"{r.excess_ratio:+.0%}" in description
-    assert f"95% interval {r.ci_low:+.0%} to {r.ci_high:+.0%}" in description
-    assert f"At {r.placebo_detections} of {len(r.placebo)} placebo thresholds" in description
+    assert f"about {round(r.excess):,} more records than expected" in description
+    assert f"{round(r.excess_ratio * 100)}% more than a smooth curve" in description
+    assert describe_bunching(r, "Time in A&E") in description
+    assert "placebo" not in description
 
 
 def test_chart_uses_no_red_amber_or_green(planted_result: Bunching) -> None:
@@ -268,13 +268,64 @@ def test_chart_hides_bins_with_fewer_than_ten_records() -> None:
     shown = [
         row["records"] for rows in spec["datasets"].values() for row in rows if "records" in row
     ]
-    bars = spec["layer"][1]
+    bars = spec["layer"][2]
     assert bars["mark"]["type"] == "bar"
     bar_rows = spec["datasets"][bars["data"]["name"]]
     assert all(not 0 < row["records"] < 10 for row in bar_rows)
     assert len(bar_rows) < len(shown)  # the curve keeps every bin; the bars do not
     hidden = sum(1 for c in result.observed if 0 < c < 10)
-    assert f"{hidden} bin(s) with fewer than 10 records are not shown" in json.dumps(spec["title"])
+    # every hidden bin is drawn as a pale column, so a gap never reads as "no records"
+    gaps = spec["layer"][1]
+    gap_rows = spec["datasets"][gaps["data"]["name"]]
+    assert len(gap_rows) == hidden and all(0 < row["records"] < 10 for row in gap_rows)
+    assert gaps["encoding"]["x2"] == {"field": "right"} and "y" not in gaps["encoding"]
+    assert f"Pale blue columns: {hidden} bins with fewer than 10 records, not shown" in json.dumps(
+        spec["title"]
+    )
+    assert f"{hidden} bins with fewer than 10 records are not shown" in spec["description"]
+
+
+def _result(ratio: float, low: float, high: float, placebo_found: int, checks: int = 3) -> Bunching:
+    placebo = tuple(
+        (100.0 + 10 * i, 0.3, 0.1, 0.5) if i < placebo_found else (100.0 + 10 * i, 0.0, -0.2, 0.2)
+        for i in range(checks)
+    )
+    return Bunching(
+        threshold=90.0, good_side="below", edge=90.5, bin_width=1.0, window=(87.5, 93.5),
+        bins=(90.0,), observed=(100,), counterfactual=(100.0,), excess=ratio * 100,
+        excess_ratio=ratio, ci_low=low, ci_high=high, placebo=placebo,
+        detected=ratio > 0 and low > 0, records=1000, degree=5, bootstrap=200,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("result", "says"),
+    [
+        (
+            _result(0.25, 0.10, 0.40, 0),
+            "Days: about 25 more records than expected sit just under the target of 90, 25% more "
+            "than a smooth curve through the rest of the records suggests (95% interval: 10% "
+            "more to 40% more). The same check at 3 other thresholds where nothing should "
+            "happen found no pile-up, so this one is particular to the target.",
+        ),
+        (
+            _result(0.25, 0.10, 0.40, 2),
+            "found a pile-up at 2 of them too, so the records are lumpy",
+        ),
+        (
+            _result(-0.05, -0.20, 0.10, 0),
+            "about 5 fewer records than expected sit just under the target of 90, 5% fewer than "
+            "a smooth curve through the rest of the records suggests (95% interval: 20% fewer "
+            "to 10% more). The interval runs from fewer to more, so this could well be chance",
+        ),
+        (_result(0.25, 0.10, 0.40, 0, checks=0), "No other threshold could be checked"),
+    ],
+)
+def test_describe_bunching_says_what_was_found_in_plain_words(result: Bunching, says: str) -> None:
+    text = describe_bunching(result, "Days")
+    assert says in text
+    assert not re.search(r"[-+−]\d", text)  # no "-5%": more or fewer, in words
+    assert "At 0 of" not in text and "also found" not in text
 
 
 # --- long simulations -----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,27 @@ from .conftest import DID_CARD, PilotFactory
 CARD = DID_CARD.format(data_path="data/cases.csv")
 
 
+#: A pilot's own report template, as small as the card check allows (a parameters cell).
+LOCAL_TEMPLATE = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "metadata": {"tags": ["parameters"]},
+            "source": 'pilot_dir = "."',
+            "outputs": [],
+            "execution_count": None,
+        }
+    ],
+    "metadata": {},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
 def _write_card(folder: Path, text: str | bytes) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
+    # the full card below names its own report template: it is there for every card written
+    (folder / "my_report.ipynb").write_text(json.dumps(LOCAL_TEMPLATE), encoding="utf-8")
     card_path = folder / CARD_FILE
     if isinstance(text, bytes):
         card_path.write_bytes(text)
@@ -119,6 +139,25 @@ def test_misspelt_top_level_key_is_named_with_its_line_and_the_nearest_key(
     assert problem.hint == "did you mean 'design'?"
     # the real key is then missing, and that is said too
     assert "required key 'design' is missing" in [p.message for p in error.problems]
+
+
+def test_a_learning_question_naming_an_unknown_outcome_is_named_with_its_place(
+    tmp_path: Path,
+) -> None:
+    text = CARD.replace(
+        "design:",
+        "learning_questions:\n  - ask: Do stays shorten?\n    outcomes: [days, stays]\ndesign:",
+        1,
+    )
+    error = _load_error(tmp_path / "p", text)
+    problem = _problem(error, "'stays' is not one of the card's outcomes")
+    assert problem.where.endswith("learning_questions[0].outcomes[1]")
+    assert "name an outcome's id or column" in problem.hint
+    # written as plain text, a question names no outcomes and is matched by its words
+    good = CARD.replace("design:", "learning_questions: [Do stays shorten?]\ndesign:", 1)
+    _write_card(tmp_path / "q", good)
+    (question,) = load_pilot(tmp_path / "q").learning_questions
+    assert (question.ask, question.outcomes) == ("Do stays shorten?", ())
 
 
 def test_misspelt_nested_keys_suggest_the_nearest_key_at_that_level(tmp_path: Path) -> None:
@@ -292,7 +331,10 @@ FULL_CARD: dict[str, Any] = {
     "team": "Test team",
     "cycle": 2,
     "theory_of_change": {"problem": "Families wait too long", "activities": ["a named worker"]},
-    "learning_questions": ["Does a named worker shorten stays?"],
+    "learning_questions": [
+        "Does a named worker shorten stays?",
+        {"ask": "Do fewer families wait a year?", "outcomes": ["days"]},
+    ],
     "design": "did",
     "data": {
         "path": "data/cases.csv",
@@ -304,6 +346,7 @@ FULL_CARD: dict[str, Any] = {
     "quality": {"attrition_boundary": "optimistic", "categories": []},
     "plan": {"power": 0.9, "icc": 0.02},
     "min_cell_count": 10,
+    "report": {"template": "my_report.ipynb"},
 }
 TOP_KEYS = tuple(FULL_CARD)
 

@@ -70,6 +70,7 @@ PUBLIC = [
     "load_pilot",
     "load_results",
     "run_pilot",
+    "subgroup_means",
     "validate_data",
 ]
 

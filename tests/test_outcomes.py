@@ -277,8 +277,8 @@ def test_ratio_wording_follows_the_interval() -> None:
         better="lower",
     )
     assert clear == (
-        "After the change, there were about 12% fewer missed appointments "
-        "(95% CI 5% to 18% fewer). Lower is better for this measure."
+        "After the change, missed appointments fell by about 12% "
+        "(95% CI: a fall of 5% to 18%). Lower is better for this measure."
     )
     unclear = describe_ratio(
         label="Missed appointments",
@@ -289,11 +289,12 @@ def test_ratio_wording_follows_the_interval() -> None:
         better="lower",
     )
     assert unclear.startswith("We can't tell yet whether missed appointments changed in the pilot")
-    assert "20% fewer to 6% more" in unclear
+    assert "runs from 20% lower to 6% higher" in unclear
+    assert "A change smaller than about 18% could not reliably be told apart" in unclear
     more = describe_ratio(
         label="Visits", design="rct", estimate=1.3, ci_low=1.1, ci_high=1.6, better="higher"
     )
-    assert "about 30% more visits (95% CI 10% to 60% more)" in more
+    assert "visits in the pilot group rose by about 30% (95% CI: a rise of 10% to 60%)" in more
 
 
 # --- simulations with a known ratio ------------------------------------------------------------

@@ -230,7 +230,7 @@ def test_a_design_registered_from_a_test_module_is_checked_estimated_and_worded(
     estimate, low, high = expected(rows)
     assert finding.estimate == pytest.approx(estimate, rel=1e-12)
     assert (finding.ci_low, finding.ci_high) == pytest.approx((low, high), rel=1e-9)
-    assert finding.summary.startswith("In the toy comparison, days waiting was about")
+    assert finding.summary.startswith("In the toy comparison, days waiting fell by about")
     assert estimate_effects(analysis.card, analysis.validation.valid) == [finding]
     # the rubric and the words come from the registry entry
     assert analysis.evidence.level == 1

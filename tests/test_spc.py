@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from evalkit.charts.spc import spc_chart
@@ -18,10 +17,10 @@ from evalkit.quality.spc import (
     LIMIT_FACTOR,
     SpecialCause,
     XmR,
-    outcome_over_time,
     special_causes,
     xmr_chart_data,
 )
+from evalkit.quality.spc_process import ProcessChart, build_process
 
 #: Limits used when a test wants to control the mean and limits directly:
 #: mean 0, limits ±3, so "near the limit" (two thirds of the way) starts beyond ±2.
@@ -258,42 +257,16 @@ def test_causes_are_in_order_of_start() -> None:
     assert {c.rule for c in causes} == {"outside-limits", "shift", "trend", "two-of-three"}
 
 
-# --- outcome over time -----------------------------------------------------------------------
-
-
-def test_outcome_over_time_by_month_leaves_out_small_periods() -> None:
-    frame = pd.DataFrame(
-        {
-            "month": pd.to_datetime(
-                ["2025-01-03"] * 12 + ["2025-02-10"] * 5 + ["2025-03-28"] * 11 + ["2024-12-01"] * 10
-            ),
-            "days": [10.0] * 12 + [50.0] * 5 + [20.0] * 10 + [np.nan] + [30.0] * 10,
-        }
-    )
-    periods, means, counts = outcome_over_time(frame, "month", "days")
-    # February has 5 records and is left out; March's missing outcome is not counted (10 left).
-    assert periods == ["2024-12", "2025-01", "2025-03"]
-    assert means == [30.0, 10.0, 20.0]
-    assert counts == [10, 12, 10]
-    periods, _, _ = outcome_over_time(frame, "month", "days", min_count=11)
-    assert periods == ["2025-01"]
-
-
-def test_outcome_over_time_sorts_numeric_periods_as_numbers() -> None:
-    frame = pd.DataFrame({"week": [10] * 3 + [2] * 3 + [np.nan], "done": [1, 0, 1, 0, 0, 1, 1]})
-    periods, means, counts = outcome_over_time(frame, "week", "done", min_count=3)
-    assert periods == ["2", "10"]
-    assert means == pytest.approx([1 / 3, 2 / 3])
-    assert counts == [3, 3]
-
-
 # --- the chart -------------------------------------------------------------------------------
+# The chart now draws one process (evalkit.quality.spc_process.ProcessChart) with limits
+# before and after the change; these tests were updated from the single-XmR chart.
 
 
 def layer_rows(spec: dict[str, Any], name: str) -> list[dict[str, Any]]:
     """Return the data rows behind the named layer of a chart spec."""
     (layer,) = [layer for layer in spec["layer"] if layer.get("name") == name]
-    rows: list[dict[str, Any]] = spec["datasets"][layer["data"]["name"]]
+    data = layer.get("data") or layer["layer"][0]["data"]
+    rows: list[dict[str, Any]] = spec["datasets"][data["name"]]
     return rows
 
 
@@ -312,58 +285,85 @@ def _is_red_or_green(colour: str) -> bool:
     return (r > 0xB0 and g < 0x60 and b < 0x60) or (g > 0xB0 and r < 0x60 and b < 0x60)
 
 
+def process_of(
+    values: Sequence[float],
+    phases: Sequence[str] | None = None,
+    *,
+    better: str = "lower",
+    target: float | None = None,
+    suppressed: int = 0,
+) -> ProcessChart:
+    periods = [f"2025-{m:02d}" for m in range(1, 13)] + [f"2026-{m:02d}" for m in range(1, 13)]
+    count = len(values)
+    return build_process(
+        "Days",
+        "xmr",
+        better,  # type: ignore[arg-type]
+        periods[:count],
+        list(values),
+        [1.0] * count,
+        [20] * count,
+        list(phases) if phases is not None else [""] * count,
+        target=target,
+        suppressed_periods=suppressed,
+    )
+
+
 @pytest.fixture
-def shifted_chart() -> XmR:
+def shifted_chart() -> ProcessChart:
     values = [10, 11, 9, 10, 12, 11, 10, 9, 10, 11, 13, 13, 14, 15, 16, 17, 18, 30]
-    periods = [f"2025-{m:02d}" for m in range(1, 13)] + [f"2026-{m:02d}" for m in range(1, 7)]
-    return xmr_chart_data(values, periods)
+    return process_of(values, ["before"] * 10 + ["after"] * 8, target=12)
 
 
-def test_chart_builds_with_title_layers_and_description(shifted_chart: XmR) -> None:
+def test_chart_builds_with_title_layers_and_description(shifted_chart: ProcessChart) -> None:
     chart = spc_chart(
         shifted_chart, label="Days in temporary accommodation", unit="days", target=12
     )
     spec = chart.to_dict()
-    assert (
-        spec["title"]["text"]
-        == "Days in temporary accommodation over time: individuals (XmR) chart"
-    )
+    assert spec["title"]["text"] == "Days in temporary accommodation over time: everyone"
     names = [layer.get("name") for layer in spec["layer"]]
-    assert {"mean", "process-limits", "target"} <= set(names)
-    limits = layer_rows(spec, "process-limits")
-    assert sorted(row["y"] for row in limits) == [shifted_chart.lower, shifted_chart.upper]
-    assert {row["label"] for row in limits} == {"process limits"}
-    assert layer_rows(spec, "target") == [{"y": 12, "label": "target (context)", "below": False}]
-    assert layer_rows(spec, "mean")[0]["y"] == shifted_chart.mean
+    assert {"points", "limits", "limit-labels", "change", "target"} <= set(names)
+    levels = layer_rows(spec, "limits")
+    before, after = shifted_chart.segments
+    assert {row["level"] for row in levels if row["segment"] == "before the change"} == {
+        before.centre,
+        before.lower[0],
+        before.upper[0],
+    }
+    assert layer_rows(spec, "change")[0]["period"] == "2025-11"
+    labels = [row["label"] for row in layer_rows(spec, "limit-labels")]
+    assert labels[0].startswith(f"before the change: mean {before.centre:.3g} days")
+    assert labels[1].startswith(f"after: mean {after.centre:.3g} days")
     description = spec["description"]
-    assert f"Mean {shifted_chart.mean:.3g} days" in description
-    assert f"process limits {shifted_chart.lower:.3g} to {shifted_chart.upper:.3g}" in description
-    for cause in shifted_chart.causes:
-        assert cause.message in description
+    assert f"Before the change: mean {before.centre:.3g} days" in description
+    assert "The limits were recalculated at the change, in 2025-11." in description
     assert "Target 12 days, shown for context only." in description
     legend = json.dumps(spec)
-    for pattern in ("special cause: shift", "special cause: trend", "special cause: outside"):
-        assert pattern in legend
+    # lower is better and the series rises: its special causes are concerns
+    assert "special cause: concern" in legend
+    assert "special cause: improvement" not in legend
 
 
 def test_chart_without_target_or_causes() -> None:
-    stable = xmr_chart_data([10, 11, 10, 12, 11, 10])
+    stable = process_of([10, 11, 10, 12, 11, 10, 11, 10, 12, 11])
     spec = spc_chart(stable, label="Share seen in 2 weeks", unit="%").to_dict()
-    assert [layer.get("name") for layer in spec["layer"]].count("target") == 0
+    names = [layer.get("name") for layer in spec["layer"]]
+    assert "target" not in names and "change" not in names
     assert "No special causes" in spec["description"]
-    assert "special cause:" not in json.dumps(spec)
+    assert "special cause:" not in json.dumps(spec["datasets"])
 
 
 def test_chart_says_when_small_periods_are_left_out() -> None:
-    chart = xmr_chart_data([10, 11, 10, 12, 11, 10])
-    spec = spc_chart(chart, label="Days", suppressed_periods=2, min_count=10).to_dict()
+    chart = process_of([10, 11, 10, 12, 11, 10, 11, 10], suppressed=2)
+    spec = spc_chart(chart, label="Days", min_count=10).to_dict()
     note = "2 period(s) with fewer than 10 records are not shown."
-    assert note in spec["title"]["subtitle"]
+    assert note in " ".join(spec["title"]["subtitle"])
     assert spec["description"].endswith(note)
-    assert "not shown" not in json.dumps(spc_chart(chart, label="Days").to_dict())
+    spec = spc_chart(process_of([10, 11, 10, 12, 11, 10, 11, 10]), label="Days").to_dict()
+    assert "not shown" not in json.dumps(spec)
 
 
-def test_chart_uses_no_red_amber_green(shifted_chart: XmR) -> None:
+def test_chart_uses_no_red_amber_green(shifted_chart: ProcessChart) -> None:
     spec = spc_chart(shifted_chart, label="Days", target=12).to_dict()
     text = json.dumps(spec)
     assert not re.search(r"\b(red|green|amber)\b", text, flags=re.IGNORECASE)
@@ -372,6 +372,35 @@ def test_chart_uses_no_red_amber_green(shifted_chart: XmR) -> None:
     assert [c for c in colours if _is_red_or_green(c)] == []
     # Okabe-Ito's bluish green is not used either: it would read as "good".
     assert "#009e73" not in text.lower()
+
+
+def test_chart_colours_by_direction_and_never_by_colour_alone(shifted_chart: ProcessChart) -> None:
+    rising = shifted_chart.values
+    for better, kind in (("lower", "concern"), ("higher", "improvement")):
+        chart = process_of(rising, shifted_chart.phases, better=better)
+        spec = spc_chart(chart, label="Days").to_dict()
+        (points,) = [layer for layer in spec["layer"] if layer.get("name") == "points"]
+        colour, shape = points["encoding"]["color"]["scale"], points["encoding"]["shape"]["scale"]
+        legend = dict(zip(colour["domain"], colour["range"], strict=True))
+        shapes = dict(zip(shape["domain"], shape["range"], strict=True))
+        assert legend[f"special cause: {kind}"] == ("#E69F00" if kind == "concern" else "#0072B2")
+        assert legend["common cause (ordinary variation)"] == "#767676"
+        # every kind of point has its own shape, so colour is never the only sign
+        assert len(set(shapes.values())) == len(shapes)
+
+
+def test_chart_text_is_at_least_11_pixels(shifted_chart: ProcessChart) -> None:
+    text = json.dumps(spc_chart(shifted_chart, label="Days", target=12).to_dict())
+    sizes = [int(size) for size in re.findall(r'"\w*[fF]ontSize": (\d+)', text)]
+    assert sizes and min(sizes) >= 11
+
+
+def test_chart_warns_of_trial_limits() -> None:
+    short = spc_chart(process_of([10, 11, 10, 12, 11, 10, 11, 10, 12, 11]), label="Days")
+    subtitle = " ".join(short.to_dict()["title"]["subtitle"])
+    assert "Trial limits: from 10 points" in subtitle
+    full = spc_chart(process_of([10, 11, 10, 12, 11] * 3), label="Days").to_dict()
+    assert "Trial" not in json.dumps(full)
 
 
 # --- false alarms and power (slow) -----------------------------------------------------------

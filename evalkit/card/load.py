@@ -8,6 +8,7 @@ valid one.
 from __future__ import annotations
 
 import difflib
+import json
 from pathlib import Path
 from typing import Any, get_args
 
@@ -125,6 +126,7 @@ def _check_card(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
                 f"'{relative}' points outside the pilot folder",
                 "keep the pilot's files inside its own folder, e.g. data/cases.csv",
             )
+    problems += _template_problems(card, lines)
     seen: dict[str, int] = {}
     for index, outcome in enumerate(card.outcomes):
         for value, field in ((outcome.column, "column"), (outcome.measure_id, "id")):
@@ -140,6 +142,16 @@ def _check_card(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
             add(f"outcomes[{index}].min", "min is larger than max", "swap min and max")
         if outcome.type == "binary":
             problems += _binary_units(outcome, f"outcomes[{index}]", lines)
+    known = {name for o in card.outcomes for name in (o.measure_id, o.column)}
+    for index, question in enumerate(card.learning_questions):
+        for place, name in enumerate(question.outcomes):
+            if name not in known:
+                add(
+                    f"learning_questions[{index}].outcomes[{place}]",
+                    f"'{name}' is not one of the card's outcomes",
+                    "name an outcome's id or column from outcomes: "
+                    + ", ".join(o.measure_id for o in card.outcomes),
+                )
     roles = {role.column for role in (card.data.group, card.data.period, card.data.time) if role}
     for index, outcome in enumerate(card.outcomes):
         if outcome.column in roles:
@@ -149,6 +161,46 @@ def _check_card(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
                 "an outcome must be its own column",
             )
     return problems
+
+
+def _template_problems(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
+    """Return what is wrong with the card's own report template (``report.template``), if any.
+
+    It must be a notebook (``.ipynb``) inside the pilot folder with a code cell
+    tagged ``parameters``, which ``evalkit run`` fills in.
+    """
+    if card.report is None:
+        return []
+    relative = card.report.template
+    where = _located("report.template", lines)
+    fix = "run `evalkit adapt` on the pilot to make one, or remove the report: lines"
+    path = (card.folder / relative).resolve()
+    if not path.is_relative_to(card.folder.resolve()):
+        return [Problem(where, f"'{relative}' points outside the pilot folder", fix)]
+    if path.suffix != ".ipynb":
+        return [Problem(where, f"'{relative}' is not a notebook (a .ipynb file)", fix)]
+    if not path.is_file():
+        return [Problem(where, f"there is no file '{relative}' in the pilot folder", fix)]
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return [Problem(where, f"'{relative}' cannot be read as a notebook", fix)]
+    tagged = any(
+        isinstance(cell, dict)
+        and cell.get("cell_type") == "code"
+        and "parameters" in (cell.get("metadata") or {}).get("tags", [])
+        for cell in cells
+    )
+    if not tagged:
+        return [
+            Problem(
+                where,
+                f"'{relative}' has no cell tagged `parameters`, which evalkit run fills in",
+                "copy the parameters cell of the shipped template (pilot_report.ipynb) "
+                "with its tag, or start again with `evalkit adapt`",
+            )
+        ]
+    return []
 
 
 def _binary_units(outcome: Outcome, key: str, lines: dict[str, int]) -> list[Problem]:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CARD_FILE = "pilot.yaml"
 #: Counts below this are never published, unless the card says otherwise.
@@ -166,6 +166,27 @@ class Outcome(_Model):
         return self.label or self.column.replace("_", " ").capitalize()
 
 
+class LearningQuestion(_Model):
+    """A question the pilot wants answered, and the outcomes (ids or columns) that answer it.
+
+    Written on the card as plain text, or as ``{ask: ..., outcomes: [...]}`` to say which
+    outcomes answer it; without ``outcomes`` the report matches it to outcomes by their words.
+    """
+
+    ask: str
+    outcomes: tuple[str, ...] = ()
+
+
+class ReportSpec(_Model):
+    """The pilot's own report template (permitted variation), instead of the shipped one.
+
+    ``template`` is a notebook inside the pilot folder, relative to it, with a
+    papermill ``parameters`` cell (``evalkit adapt`` makes one from the shipped template).
+    """
+
+    template: str
+
+
 class PilotCard(_Model):
     id: str = ""
     name: str
@@ -173,7 +194,7 @@ class PilotCard(_Model):
     team: str = ""
     cycle: int = Field(default=1, ge=1)
     theory_of_change: TheoryOfChange = TheoryOfChange()
-    learning_questions: tuple[str, ...] = ()
+    learning_questions: tuple[LearningQuestion, ...] = ()
     #: a design in the registry (evalkit.estimate.registry): pre_post, did, its, rct, ...
     design: str
     data: DataSpec
@@ -182,7 +203,17 @@ class PilotCard(_Model):
     quality: QualitySpec = QualitySpec()
     plan: PlanSpec = PlanSpec()
     min_cell_count: int = Field(default=DEFAULT_MIN_CELL_COUNT, ge=1)
+    #: the pilot's own report template; None runs the shipped one
+    report: ReportSpec | None = None
     folder: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("learning_questions", mode="before")
+    @classmethod
+    def _questions_as_text(cls, value: Any) -> Any:
+        """Read a question written as plain text as one with no outcomes named."""
+        if isinstance(value, list | tuple):
+            return [{"ask": item} if isinstance(item, str) else item for item in value]
+        return value
 
     @property
     def card_path(self) -> Path:

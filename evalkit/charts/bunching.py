@@ -7,11 +7,15 @@ import pandas as pd
 
 from evalkit.charts import NEUTRAL_COLOUR, PILOT_COLOUR
 from evalkit.quality.bunching import Bunching
+from evalkit.quality.bunching import describe_bunching as describe_result
 
 #: Okabe-Ito black for the expected curve: it must read as "the reference", not as a group.
 EXPECTED_COLOUR = "#000000"
 #: A light grey wash for the window left out of the fit.
 WINDOW_COLOUR = "#999999"
+#: Okabe-Ito sky blue, pale, for the columns where small bins are hidden: unlike the grey
+#: window, and never read as a bar or as an empty bin.
+HIDDEN_COLOUR = "#56B4E9"
 
 
 def bunching_chart(
@@ -44,6 +48,13 @@ def bunching_chart(
     shade = band.mark_rect(color=WINDOW_COLOUR, opacity=0.15).encode(
         x=alt.X("lower:Q", scale=x_scale, title=x_title), x2="upper:Q"
     )
+    # each hidden bin is a pale blue column the height of the plot, so a gap reads as "not
+    # shown", never as "no records", and a lone bar among them as what it is
+    gaps = (
+        alt.Chart(bins[hidden])
+        .mark_rect(color=HIDDEN_COLOUR, opacity=0.3)
+        .encode(x=alt.X("left:Q", scale=x_scale, title=x_title), x2="right:Q")
+    )
     bars = (
         alt.Chart(shown)
         .mark_bar(color=PILOT_COLOUR, opacity=0.75, stroke="white", strokeWidth=0.5)
@@ -73,7 +84,7 @@ def bunching_chart(
         x=alt.X("edge:Q", scale=x_scale)
     )
     tag = target.mark_text(
-        color=NEUTRAL_COLOUR, align="left", baseline="top", dx=4, dy=4, fontSize=11
+        color=NEUTRAL_COLOUR, align="left", baseline="top", dx=4, dy=4, fontSize=12
     ).encode(x=alt.X("edge:Q", scale=x_scale), y=alt.value(0), text="text:N")
 
     side = "under" if result.good_side == "below" else "over"
@@ -83,45 +94,44 @@ def bunching_chart(
         "A pile-up just inside the target is a question for the team, not proof of anything.",
     ]
     if hidden.any():
+        count = int(hidden.sum())
         subtitle.append(
-            f"{int(hidden.sum())} bin(s) with fewer than {min_cell_count} records are not shown."
+            f"Pale blue columns: {count} {'bin' if count == 1 else 'bins'} with fewer than "
+            f"{min_cell_count} records, not shown to protect privacy (not empty)."
         )
-    chart: alt.LayerChart = (shade + bars + curve + rule + tag).properties(
+    chart: alt.LayerChart = (shade + gaps + bars + curve + rule + tag).properties(
         title=alt.TitleParams(
             f"{label}: records just {side} the target, against a smooth curve",
             subtitle=subtitle,
             anchor="start",
         ),
-        width=480,
+        width=440,
         height=260,
-        description=describe_bunching(result, label=label, unit=unit),
+        description=describe_bunching(
+            result, label=label, unit=unit, min_cell_count=min_cell_count
+        ),
     )
     return chart
 
 
-def describe_bunching(result: Bunching, *, label: str, unit: str = "") -> str:
-    """Return a plain-words account of the chart: the excess, its 95% interval and the placebos."""
+def describe_bunching(
+    result: Bunching, *, label: str, unit: str = "", min_cell_count: int = 10
+) -> str:
+    """Return a plain-words account of the chart: what is drawn, then what the check found."""
     in_unit = f" {unit}" if unit else ""
-    side = "under" if result.good_side == "below" else "over"
-    excess = round(result.excess)
-    if excess:
-        how_many = f"About {abs(excess)} {'more' if excess > 0 else 'fewer'} records than"
-    else:
-        how_many = "About as many records as"
-    text = (
-        f"{label}: histogram of {result.records} records in bins of "
-        f"{_amount(result.bin_width, unit)} around the target of {result.threshold:g}{in_unit}, "
-        f"with a smooth curve fitted outside the window from {result.window[0]:g} to "
-        f"{result.window[1]:g}{in_unit}. {how_many} the curve expects sit just {side} the "
-        f"target: {result.excess_ratio:+.0%} of the expected count (95% interval "
-        f"{result.ci_low:+.0%} to {result.ci_high:+.0%})."
+    hidden = sum(1 for count in result.observed if 0 < count < min_cell_count)
+    gaps = (
+        f" {hidden} {'bin' if hidden == 1 else 'bins'} with fewer than {min_cell_count} "
+        "records are not shown."
+        if hidden
+        else ""
     )
-    if result.placebo:
-        text += (
-            f" At {result.placebo_detections} of {len(result.placebo)} placebo thresholds, "
-            "where nothing should happen, the same check also found a pile-up."
-        )
-    return text
+    return (
+        f"Histogram of {result.records} records in bins of {_amount(result.bin_width, unit)} "
+        f"around the target of {result.threshold:g}{in_unit}, with a smooth curve fitted "
+        f"outside the window from {result.window[0]:g} to {result.window[1]:g}{in_unit}."
+        f"{gaps} {describe_result(result, label)}"
+    )
 
 
 def _amount(value: float, unit: str) -> str:

@@ -1,188 +1,255 @@
-"""The XmR (individuals) chart: an outcome over time, its mean, limits and special causes.
+"""A process over time, drawn as NHS Making Data Count draws it, with a text description.
 
-Special causes are marked by shape and an Okabe-Ito colour that names the
-rule, never by a good/bad colour: a special cause is a question for the team,
-and whether "up" is better depends on the outcome.
+Points are coloured by what they mean for the outcome, using its ``better``
+direction: blue for a special cause in the improving direction, orange for
+one in the concerning direction, grey for common cause (the Making Data Count
+colours, in their Okabe-Ito shades so they stay apart for the common kinds
+of colour blindness). Colour is never the only sign: each kind also has its
+own shape and its own legend words, and the description says it all in text.
+Limits are drawn for each limit set, with the change marked between them.
 """
 
 from __future__ import annotations
 
+import textwrap
 from typing import Literal
 
 import altair as alt
 import pandas as pd
 
-from evalkit.charts import NEUTRAL_COLOUR
-from evalkit.quality.spc import Rule, XmR
+from evalkit.quality.spc_process import CHART_NAMES, PointType, ProcessChart
+from evalkit.quality.spc_words import causes_text, limits_labels, number, trial_warning
 
-COMMON_CAUSE = "common cause"
-
-#: Legend label, colour and shape for each rule; listed in the order a point takes its mark
-#: when it belongs to more than one cause.
-RULE_MARKS: dict[Rule, tuple[str, str, str]] = {
-    "outside-limits": ("special cause: outside the limits", "#E69F00", "diamond"),
-    "two-of-three": ("special cause: two of three near a limit", "#56B4E9", "triangle-up"),
-    "shift": ("special cause: shift", "#0072B2", "square"),
-    "trend": ("special cause: trend", "#CC79A7", "cross"),
+#: Legend words, colour and shape for each kind of point.
+POINT_MARKS: dict[PointType, tuple[str, str, str]] = {
+    "common cause": ("common cause (ordinary variation)", "#767676", "circle"),
+    "improvement": ("special cause: improvement", "#0072B2", "square"),
+    "concern": ("special cause: concern", "#E69F00", "diamond"),
 }
+#: Chart text is never smaller than this (pixels).
+TEXT_SIZE = 11
 
 _LINE_COLOUR = "#000000"
+_WIDTH, _HEIGHT = 480, 260
 
 
 def spc_chart(
-    data: XmR,
+    data: ProcessChart,
     *,
     label: str,
     unit: str = "",
     target: float | None = None,
-    suppressed_periods: int = 0,
+    suppressed_periods: int | None = None,
     min_count: int = 10,
 ) -> alt.LayerChart:
-    """Return the XmR chart of an outcome over time, with a text description of what it shows.
+    """Return one process's chart over time, with a text description of what it shows.
 
-    The mean is a solid line, the process limits dashed, the target (if any)
-    dotted and labelled as context: it plays no part in finding special causes.
-    ``suppressed_periods`` (from :func:`evalkit.quality.spc.outcome_over_time`,
-    periods with fewer than ``min_count`` records) are named in the subtitle.
+    The mean of each limit set is a solid line and its process limits dashed;
+    a rule marks the change where the limits are recalculated; the target
+    (if any) is dotted and labelled as context. ``target`` and
+    ``suppressed_periods`` default to what the chart holds.
     """
+    target = data.target if target is None else target
+    hidden = data.suppressed_periods if suppressed_periods is None else suppressed_periods
     axis_title = f"{label} ({unit})" if unit else label
     points = _points_frame(data)
     x = alt.X(
         "period:O",
         title="Period",
         sort=list(data.periods),
-        axis=alt.Axis(labelAngle=0 if len(data.periods) <= 12 else -45),
+        axis=alt.Axis(
+            labelAngle=0 if len(data.periods) <= 12 else -45,
+            labelFontSize=TEXT_SIZE,
+            titleFontSize=TEXT_SIZE,
+        ),
+    )
+    y = alt.Y(
+        "value:Q",
+        title=axis_title,
+        scale=alt.Scale(zero=False),
+        axis=alt.Axis(labelFontSize=TEXT_SIZE, titleFontSize=TEXT_SIZE),
     )
     base = alt.Chart(points)
-    line = base.mark_line(color=NEUTRAL_COLOUR, strokeWidth=1.5).encode(
-        x=x, y=alt.Y("value:Q", title=axis_title, scale=alt.Scale(zero=False))
-    )
-    shown = [COMMON_CAUSE] + [
-        RULE_MARKS[rule][0] for rule in RULE_MARKS if (points["rule"] == rule).any()
-    ]
-    marks = {COMMON_CAUSE: (NEUTRAL_COLOUR, "circle")} | {
-        legend: (colour, shape) for legend, colour, shape in RULE_MARKS.values()
-    }
-    dots = base.mark_point(filled=True, size=70, opacity=1).encode(
-        x=x,
-        y=alt.Y("value:Q", title=axis_title),
-        color=alt.Color(
-            "pattern:N",
-            title="Pattern",
-            scale=alt.Scale(domain=shown, range=[marks[s][0] for s in shown]),
-            legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400),
-        ),
-        shape=alt.Shape(
-            "pattern:N", scale=alt.Scale(domain=shown, range=[marks[s][1] for s in shown])
-        ),
-        tooltip=[
-            alt.Tooltip("period:O", title="Period"),
-            alt.Tooltip("value:Q", title=label, format=".3g"),
-            alt.Tooltip("causes:N", title="Special causes"),
-        ],
-    )
     layers: list[alt.Chart | alt.LayerChart] = [
-        line,
-        dots,
-        _reference("mean", [data.mean], "mean", [1, 0], axis_title),
-        # The lower limit's label sits under its line, away from the points.
-        _reference(
-            "process-limits",
-            [data.lower, data.upper],
-            "process limits",
-            [6, 4],
-            axis_title,
-            below=[True, False],
-        ),
+        base.mark_line(color="#767676", strokeWidth=1.5).encode(x=x, y=y, detail="segment:N"),
+        _limit_lines(points, x, axis_title),
+        _dots(points, x, axis_title, label),
+        _segment_labels(data, unit, x, axis_title),
     ]
+    if data.change_at is not None:
+        layers.append(_change_rule(data.change_at, x))
     if target is not None:
-        layers.append(_reference("target", [target], "target (context)", [2, 3], axis_title))
+        layers.append(_target(target, axis_title))
+    notes = _notes(data, hidden, min_count)
     chart: alt.LayerChart = alt.LayerChart(layer=layers).properties(
         title=alt.TitleParams(
-            f"{label} over time: individuals (XmR) chart",
+            f"{label} over time: {data.process}",
             subtitle=[
-                "Solid line: mean. Dashed lines: process limits (mean ± 2.66 × mean moving range);",
-                "a stable process keeps almost all its points inside them. Marked points are",
-                "special causes: patterns worth a question, not a verdict.",
-                *_suppressed_note(suppressed_periods, min_count),
+                f"{CHART_NAMES[data.kind][:1].upper()}{CHART_NAMES[data.kind][1:]}.",
+                "Solid line: mean. Dashed lines: process limits, the range ordinary",
+                "variation covers. Blue squares: special cause, improvement. Orange",
+                "diamonds: special cause, concern. Grey circles: common cause.",
+                *[line for note in notes for line in textwrap.wrap(note, 72)],
             ],
             anchor="start",
+            fontSize=14,
+            subtitleFontSize=TEXT_SIZE,
         ),
-        width=480,
-        height=260,
-        description=_description(data, label, unit, target)
-        + "".join(f" {note}" for note in _suppressed_note(suppressed_periods, min_count)),
+        width=_WIDTH,
+        height=_HEIGHT,
+        description=_description(data, label, unit, target) + "".join(f" {n}" for n in notes),
     )
     return chart
 
 
-def _suppressed_note(suppressed: int, min_count: int) -> list[str]:
-    if not suppressed:
-        return []
-    return [f"{suppressed} period(s) with fewer than {min_count} records are not shown."]
+def _notes(data: ProcessChart, hidden: int, min_count: int) -> list[str]:
+    notes = [f"Latest point: {data.variation}."]
+    if data.assurance is not None:
+        notes.append(f"Against the target (context only): {data.assurance}.")
+    warning = trial_warning(data)
+    if warning:
+        notes.append(warning)
+    if hidden:
+        notes.append(f"{hidden} period(s) with fewer than {min_count} records are not shown.")
+    return notes
 
 
-def _points_frame(data: XmR) -> pd.DataFrame:
-    rules: list[list[Rule]] = [[] for _ in data.values]
-    for cause in data.causes:
-        for i in data.points_in(cause):
-            if cause.rule not in rules[i]:
-                rules[i].append(cause.rule)
-    # A point in several causes takes the mark of the first rule in RULE_MARKS order.
-    first = [next((r for r in RULE_MARKS if r in found), None) for found in rules]
+def _points_frame(data: ProcessChart) -> pd.DataFrame:
+    types = data.point_types()
+    segment = [s.label for s in data.segments for _ in range(s.start, s.end + 1)]
     return pd.DataFrame(
         {
             "period": list(data.periods),
             "value": list(data.values),
-            "rule": [r or "" for r in first],
-            "pattern": [RULE_MARKS[r][0] if r else COMMON_CAUSE for r in first],
-            "causes": [", ".join(found) if found else "none" for found in rules],
+            "records": list(data.counts),
+            "type": [POINT_MARKS[t][0] for t in types],
+            "segment": segment,
+            "centre": list(data.centre),
+            "lower": list(data.lower),
+            "upper": list(data.upper),
         }
     )
 
 
-def _reference(
-    name: str,
-    levels: list[float],
-    text: str,
-    dash: list[int],
-    axis_title: str,
-    *,
-    below: list[bool] | None = None,
-) -> alt.LayerChart:
-    """Return horizontal lines at the given levels, each labelled at its left end."""
-    under = below or [False] * len(levels)
-    frame = pd.DataFrame({"y": levels, "label": [text] * len(levels), "below": under})
-    base = alt.Chart(frame)
-    y = alt.Y("y:Q", title=axis_title)
-    rule = base.mark_rule(color=_LINE_COLOUR, strokeDash=dash, strokeWidth=1).encode(y=y)
-    layers: list[alt.Chart] = [rule]
-    placements: list[tuple[bool, Literal["bottom", "top"], int]] = [
-        (False, "bottom", -2),
-        (True, "top", 2),
-    ]
-    for is_below, baseline, dy in placements:
-        if is_below not in under:
-            continue
-        layers.append(
-            base.transform_filter(alt.datum.below == is_below)
-            .mark_text(align="left", baseline=baseline, dx=3, dy=dy, fontSize=10)
-            .encode(x=alt.value(0), y=y, text="label:N", color=alt.value(_LINE_COLOUR))
+def _dots(points: pd.DataFrame, x: alt.X, axis_title: str, label: str) -> alt.Chart:
+    shown = [words for words, _, _ in POINT_MARKS.values() if (points["type"] == words).any()]
+    marks = {words: (colour, shape) for words, colour, shape in POINT_MARKS.values()}
+    legend = alt.Legend(
+        orient="bottom",
+        direction="vertical",
+        labelLimit=400,
+        labelFontSize=TEXT_SIZE,
+        titleFontSize=TEXT_SIZE,
+    )
+    dots: alt.Chart = (
+        alt.Chart(points)
+        .mark_point(filled=True, size=80, opacity=1)
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", title=axis_title),
+            color=alt.Color(
+                "type:N",
+                title="Points",
+                scale=alt.Scale(domain=shown, range=[marks[s][0] for s in shown]),
+                legend=legend,
+            ),
+            shape=alt.Shape(
+                "type:N", scale=alt.Scale(domain=shown, range=[marks[s][1] for s in shown])
+            ),
+            tooltip=[
+                alt.Tooltip("period:O", title="Period"),
+                alt.Tooltip("value:Q", title=label, format=".3g"),
+                alt.Tooltip("type:N", title="Point"),
+                alt.Tooltip("segment:N", title="Limits"),
+            ],
         )
-    layer: alt.LayerChart = alt.LayerChart(layer=layers).properties(name=name)
+        .properties(name="points")
+    )
+    return dots
+
+
+def _limit_lines(points: pd.DataFrame, x: alt.X, axis_title: str) -> alt.LayerChart:
+    """Return each limit set's mean (solid) and limits (dashed), broken at the change."""
+    long = points[["period", "segment", "centre", "lower", "upper"]].melt(
+        id_vars=["period", "segment"], var_name="line", value_name="level"
+    )
+    long["series"] = long["segment"] + " " + long["line"]
+    base = alt.Chart(long)
+    y = alt.Y("level:Q", title=axis_title)
+    # limits that follow each point's denominator (p- and u-charts) step from point to point
+    mean = base.transform_filter(alt.datum.line == "centre").mark_line(
+        color=_LINE_COLOUR, strokeWidth=1.2, interpolate="step"
+    )
+    limits = base.transform_filter(alt.datum.line != "centre").mark_line(
+        color=_LINE_COLOUR, strokeWidth=1, strokeDash=[6, 4], interpolate="step"
+    )
+    layer: alt.LayerChart = alt.LayerChart(
+        layer=[
+            mean.encode(x=x, y=y, detail="series:N"),
+            limits.encode(x=x, y=y, detail="series:N"),
+        ]
+    ).properties(name="limits")
     return layer
 
 
-def _description(data: XmR, label: str, unit: str, target: float | None) -> str:
-    units = f" {unit}" if unit else ""
+def _segment_labels(data: ProcessChart, unit: str, x: alt.X, axis_title: str) -> alt.Chart:
+    """Return each limit set's label ("before the change: mean 164 days") at its start."""
+    frame = pd.DataFrame(
+        {
+            "period": [data.periods[s.start] for s in data.segments],
+            "y": [max(s.upper) for s in data.segments],
+            "label": limits_labels(data, unit),
+        }
+    )
+    text: alt.Chart = (
+        alt.Chart(frame)
+        .mark_text(align="left", baseline="bottom", dx=2, dy=-3, fontSize=TEXT_SIZE)
+        .encode(x=x, y=alt.Y("y:Q", title=axis_title), text="label:N")
+        .properties(name="limit-labels")
+    )
+    return text
+
+
+def _change_rule(period: str, x: alt.X) -> alt.LayerChart:
+    frame = pd.DataFrame({"period": [period], "label": ["change: limits recalculated"]})
+    base = alt.Chart(frame)
+    rule = base.mark_rule(color=_LINE_COLOUR, strokeDash=[2, 2], strokeWidth=1.5).encode(x=x)
+    text = base.mark_text(
+        align="left", baseline="bottom", dx=3, fontSize=TEXT_SIZE, color=_LINE_COLOUR
+    ).encode(x=x, y=alt.value(_HEIGHT - 14), text="label:N")
+    layer: alt.LayerChart = alt.LayerChart(layer=[rule, text]).properties(name="change")
+    return layer
+
+
+def _target(target: float, axis_title: str) -> alt.LayerChart:
+    frame = pd.DataFrame({"y": [target], "label": ["target (context)"]})
+    base = alt.Chart(frame)
+    y = alt.Y("y:Q", title=axis_title)
+    rule = base.mark_rule(color=_LINE_COLOUR, strokeDash=[1, 3], strokeWidth=1.5).encode(y=y)
+    baseline: Literal["top"] = "top"
+    text = base.mark_text(
+        align="right", baseline=baseline, dy=2, fontSize=TEXT_SIZE, color=_LINE_COLOUR
+    ).encode(x=alt.value(_WIDTH), y=y, text="label:N")
+    layer: alt.LayerChart = alt.LayerChart(layer=[rule, text]).properties(name="target")
+    return layer
+
+
+def _description(data: ProcessChart, label: str, unit: str, target: float | None) -> str:
+    units = f" {unit}" if unit and unit != "%" else unit
     parts = [
-        f"{label} in {len(data.values)} periods from {data.periods[0]} to {data.periods[-1]}.",
-        f"Mean {data.mean:.3g}{units}; process limits {data.lower:.3g} to {data.upper:.3g}{units}.",
+        f"{label}, {data.process}, in {len(data.values)} periods from {data.periods[0]} "
+        f"to {data.periods[-1]} ({CHART_NAMES[data.kind]}).",
     ]
-    if data.causes:
-        parts.append("Special causes: " + "; ".join(cause.message for cause in data.causes) + ".")
-    else:
-        parts.append("No special causes: the variation looks like common-cause variation.")
+    for segment, text in zip(data.segments, limits_labels(data, unit), strict=True):
+        low, high = min(segment.lower), max(segment.upper)
+        varies = "" if data.kind == "xmr" else ", varying with each period's denominator"
+        parts.append(
+            f"{text[:1].upper()}{text[1:]}; process limits {number(low)} to "
+            f"{number(high)}{units}{varies}."
+        )
+    if data.change_at is not None:
+        parts.append(f"The limits were recalculated at the change, in {data.change_at}.")
+    parts.append(causes_text(data))
     if target is not None:
-        parts.append(f"Target {target:.3g}{units}, shown for context only.")
+        parts.append(f"Target {number(target)}{units}, shown for context only.")
     return " ".join(parts)

@@ -66,6 +66,12 @@ class PilotStatus:
         return with_decision[-1] if with_decision else None
 
     @property
+    def local_template(self) -> str | None:
+        """Return the name of the pilot's own report template its results came from, if any."""
+        template = self.results.run.template if self.results else None
+        return template.name if template is not None and template.local else None
+
+    @property
     def evidence_level(self) -> int | None:
         """Return the results' evidence level, if there are results."""
         return self.results.evidence.level if self.results else None
@@ -145,6 +151,8 @@ class Comparison:
                     "status": p.status,
                     "reason": p.reason,
                     "evidence_level": p.evidence_level,
+                    # the report was made with the pilot's own adapted template (name), or not
+                    "local_template": p.local_template,
                     "decision": p.decided.decision if p.decided else None,
                     "decision_cycle": p.decided.cycle if p.decided else None,
                     "changing": list(p.decided.next_changes) if p.decided else [],

@@ -77,6 +77,13 @@ def portfolio_markdown(comparison: Comparison) -> str:
         lines += [
             f"- {plain(p.place)} ({plain(p.id)}): {plain(p.reason.splitlines()[0])}" for p in gaps
         ]
+    local = [p for p in comparison.pilots if p.local_template]
+    if local:
+        lines += ["", "**Reports made with the pilot's own template** (local variation):", ""]
+        lines += [
+            f"- {plain(p.place)} ({plain(p.id)}): local template {plain(p.local_template or '')}"
+            for p in local
+        ]
     lines += [
         "",
         "Evidence levels (Maryland Scientific Methods Scale): "

@@ -8,13 +8,16 @@ import pandas as pd
 from evalkit.card import Outcome, PilotCard
 from evalkit.contract import pilot_mask, post_mask
 from evalkit.errors import EstimationError
-from evalkit.estimate._common import choose_errors, covariate_matrix, outcome_rows
+from evalkit.estimate._common import Errors, choose_errors, covariate_matrix, outcome_rows
 from evalkit.estimate._models import Model
-from evalkit.estimate._ols import Covariance
-from evalkit.estimate.finding import Finding
+from evalkit.estimate._ols import Covariance, fit_coefficient
+from evalkit.estimate.finding import Checks, Finding
 from evalkit.estimate.outcomes import estimate_outcome
 from evalkit.estimate.panel import estimate_panel
 from evalkit.estimate.registry import Estimated
+
+#: Periods before the change needed to test for parallel paths (a slope needs three points).
+MIN_TEST_PERIODS = 3
 
 
 def did_design(card: PilotCard, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +71,7 @@ def estimate_did(
     by_pilot = np.zeros_like(X)
     by_pilot[:, 1], by_pilot[:, 3] = 1.0, X[:, 2]  # pilot, and pilot x after
     adjusted = f", adjusted for {', '.join(card.data.covariates)}" if card.data.covariates else ""
-    return estimate_outcome(
+    finding = estimate_outcome(
         card,
         outcome,
         Model(y, X, 3, errors, pilot=X[:, 1] == 1, pilot_columns=by_pilot),
@@ -76,3 +79,58 @@ def estimate_did(
         adjusted=adjusted,
         cov=cov,
     )
+    tested = parallel_paths_test(card, rows, y, errors)
+    if tested is None:
+        return finding
+    periods, p_value = tested
+    checks = (finding.checks or Checks()).model_copy(
+        update={"pre_periods": periods, "pretrend_p": p_value}
+    )
+    return finding.model_copy(update={"checks": checks})
+
+
+def parallel_paths_test(
+    card: PilotCard, rows: pd.DataFrame, y: np.ndarray, errors: Errors
+) -> tuple[int, float] | None:
+    """Return (periods, p) for a test that the groups ran in parallel before the change.
+
+    The 2x2 estimate rests on the pilot and comparison groups having been on
+    parallel paths. When the card has a time column with at least
+    ``MIN_TEST_PERIODS`` periods before the change (calendar months for dates),
+    the before rows are fitted as outcome ~ group + period effects + group x
+    linear time (+ covariates), and the group x time slope tested with the same
+    standard errors as the estimate: the linear pre-trend test of Angrist and
+    Pischke, *Mostly Harmless Econometrics* (2009), section 5.2. None when the
+    test cannot be run (no time column, too few periods, or a group missing).
+    """
+    time = card.data.time
+    if time is None or time.column not in rows.columns:
+        return None
+    before = ~post_mask(card, rows)
+    column = rows.loc[before, time.column]
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        column = column.dt.strftime("%Y-%m")
+    keys = column.astype(str).to_numpy()
+    present = column.notna().to_numpy()
+    periods = np.unique(keys[present])
+    pilot = pilot_mask(card, rows)[before].astype("float64")[present]
+    if len(periods) < MIN_TEST_PERIODS or pilot.min() == pilot.max():
+        return None
+    index = np.searchsorted(periods, keys[present]).astype("float64")
+    dummies = (index[:, None] == np.arange(1, len(periods))[None, :]).astype("float64")
+    slope = pilot * (index - index.mean())
+    X = np.column_stack(
+        [
+            np.ones(len(index)),
+            pilot,
+            dummies,
+            slope,
+            covariate_matrix(card, rows[before][present]),
+        ]
+    )
+    groups = errors.groups[before][present] if errors.groups is not None else None
+    try:
+        fit = fit_coefficient(y[before][present], X, 2 + dummies.shape[1], errors.cov, groups)
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    return (len(periods), fit.p_value) if np.isfinite(fit.p_value) else None

@@ -24,6 +24,7 @@ from evalkit.learning.log import (
     read_log,
 )
 from evalkit.learning.model import LogEntry, Seen, SeenFinding, TargetSeen
+from evalkit.quality.signal import Signal
 from evalkit.timestamps import iso_stamp
 
 if TYPE_CHECKING:  # a draft reads a run's results; the results model is a layer above
@@ -126,7 +127,17 @@ def seen_from(results: Results, previous: LogEntry | None = None) -> Seen:
         # questions only: the report lists the informational signals in full
         signals=tuple(signal.message for signal in results.signals if signal.level != "info"),
         since_last_cycle=tuple(since),
+        lost_percent=lost_percent(results.signals),
     )
+
+
+def lost_percent(signals: Sequence[Signal]) -> float | None:
+    """Return the percent lost to follow-up as results.json publishes it (None: not given)."""
+    for signal in signals:
+        if signal.kind == "attrition":
+            value = signal.numbers.get("overall_percent")
+            return float(value) if isinstance(value, int | float) else None
+    return None
 
 
 def targets_from(results: Results) -> tuple[TargetSeen, ...]:

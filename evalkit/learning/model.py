@@ -78,6 +78,9 @@ class Seen(_Frozen):
     findings: tuple[SeenFinding, ...] = ()
     signals: tuple[str, ...] = ()
     since_last_cycle: tuple[str, ...] = ()
+    #: percent of units with no outcome after the change (lost to follow-up); None: not known
+    #: or too few to publish
+    lost_percent: float | None = None
 
 
 class Blocker(_Frozen):

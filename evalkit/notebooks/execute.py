@@ -189,7 +189,7 @@ def execute_template(
         ) from exc
     finally:
         # a failed notebook keeps its warnings (it is for fixing, not publishing)
-        _forget_paths(output, drop_warnings=succeeded, private=private)
+        _forget_paths(output, drop_warnings=succeeded, private=private, folder=cwd)
     return output
 
 
@@ -200,8 +200,18 @@ def _relative(value: Any, cwd: Path | None) -> Any:
     return os.path.relpath(value, Path(cwd).resolve())
 
 
-def _forget_paths(notebook: Path, *, drop_warnings: bool, private: Collection[str] = ()) -> None:
+def _forget_paths(
+    notebook: Path,
+    *,
+    drop_warnings: bool,
+    private: Collection[str] = (),
+    folder: Path | None = None,
+) -> None:
     """Keep only file names in papermill's record of where a notebook came from and went.
+
+    A template's own parameters cell that names the kernel's ``folder`` (a copy
+    ``evalkit lab`` pointed at the pilot, adapted as the pilot's own template)
+    names it as ".", as the parameters given to the run do.
 
     With ``drop_warnings``, what cells printed to stderr goes too: warnings are for
     the report's author, and name the machine's folders (site-packages). The
@@ -212,6 +222,11 @@ def _forget_paths(notebook: Path, *, drop_warnings: bool, private: Collection[st
     nb = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
     if drop_warnings:
         drop_stderr(nb)
+    if folder is not None:
+        here = str(Path(folder).resolve())
+        for cell in nb.cells:
+            if "parameters" in cell.metadata.get("tags", []) and here in cell.source:
+                cell.source = cell.source.replace(f'"{here}"', '"."').replace(here, ".")
     record = nb.metadata.get("papermill", {})
     for key in ("input_path", "output_path"):
         if record.get(key):

@@ -19,15 +19,15 @@ from evalkit.card import PilotCard
 from evalkit.contract import Validation, pilot_mask, post_mask, read_table
 from evalkit.quality.attrition import Attrition, LostToFollowUp, attrition, lost_to_follow_up
 from evalkit.quality.breaks import RecordingBreak, count_breaks, share_breaks
-from evalkit.quality.bunching import Bunching, detect_bunching
+from evalkit.quality.bunching import Bunching, describe_bunching, detect_bunching
 from evalkit.quality.equivalence import Equivalence, baseline_equivalence
 from evalkit.quality.profile import Profile, profile_data
 from evalkit.quality.served import Difference, compare_served
 from evalkit.quality.signal import Level, Signal
-from evalkit.quality.spc import XmR, outcome_over_time, xmr_chart_data
+from evalkit.quality.spc_build import MIN_SPC_PERIODS, outcome_processes
+from evalkit.quality.spc_process import ProcessChart
+from evalkit.quality.spc_words import signal_text
 
-#: An XmR chart needs this many periods before its limits mean much (Making Data Count: 12+).
-MIN_SPC_PERIODS = 8
 #: Bunching needs this many records around a target.
 MIN_BUNCHING_RECORDS = 500
 #: How far either side of a target the bunching window reaches, as a share of the target.
@@ -36,10 +36,9 @@ BUNCHING_REACH = 0.12
 
 @dataclass(frozen=True)
 class OverTime:
-    """One outcome's XmR chart data and how many periods were too small to show."""
+    """One outcome's charts over time: one for each process (group, and phase when apart)."""
 
-    chart: XmR
-    suppressed_periods: int
+    charts: tuple[ProcessChart, ...]
 
 
 @dataclass(frozen=True)
@@ -115,12 +114,7 @@ class QualityReport:
                     Signal(
                         kind="bunching",
                         level="question" if lonely else "info",
-                        message=f"{name}: about {result.excess_ratio:.0%} more records sit just "
-                        f"on the target's side of {result.threshold:g} than the rest of the "
-                        f"distribution suggests (95% CI {result.ci_low:.0%} to "
-                        f"{result.ci_high:.0%}); {result.placebo_detections} of "
-                        f"{len(result.placebo)} placebo thresholds show the same. Is work "
-                        "being timed to the target, or is it a recording habit?",
+                        message=describe_bunching(result, name),
                         numbers={
                             "excess_ratio": round(result.excess_ratio, 3),
                             "ci_low": round(result.ci_low, 3),
@@ -158,13 +152,19 @@ class QualityReport:
                     )
                 )
         for name, over in self.over_time.items():
-            for cause in over.chart.causes:
+            # one line per measure: every special cause is summarised in the SPC table
+            flagged = [chart for chart in over.charts if chart.causes]
+            if flagged:
                 found.append(
                     Signal(
                         kind="special-cause",
                         level="info",
-                        message=f"{name}: {cause.message}",
-                        numbers={"rule": cause.rule, "direction": cause.direction},
+                        message=f"{name}: {signal_text(flagged)}",
+                        numbers={
+                            "processes": [chart.process for chart in flagged],
+                            "variation": [chart.variation for chart in flagged],
+                            "causes": [len(chart.causes) for chart in flagged],
+                        },
                     )
                 )
         return found
@@ -262,25 +262,17 @@ def assess_quality(validation: Validation, *, differences_baseline: bool = False
 
     time = card.data.time
     if time is None:
-        skipped.append("charts over time and recording breaks: the card names no data.time")
+        skipped.append(
+            "charts over time and recording breaks: the card does not say which column holds "
+            "each record's date"
+        )
     else:
         over_time = {}
         for o in card.outcomes:
-            periods, means, _counts = outcome_over_time(
-                frame, time.column, o.column, min_count=threshold
-            )
-            all_periods = frame[[time.column, o.column]].dropna()
-            total = _period_count(all_periods, time.column)
-            if len(periods) < MIN_SPC_PERIODS:
-                skipped.append(
-                    f"XmR chart of {o.name}: fewer than {MIN_SPC_PERIODS} periods "
-                    f"with {threshold}+ records"
-                )
-                continue
-            baseline = _baseline(periods, time.start)
-            scale = 100.0 if o.type == "binary" else 1.0
-            chart = xmr_chart_data([m * scale for m in means], periods, baseline=baseline)
-            over_time[o.name] = OverTime(chart, suppressed_periods=max(0, total - len(periods)))
+            charts, not_drawn = outcome_processes(card, frame, o)
+            skipped += not_drawn
+            if charts:
+                over_time[o.name] = OverTime(tuple(charts))
         result["over_time"] = over_time
         result["breaks"] = _breaks(validation, time.column)
 
@@ -293,7 +285,10 @@ def assess_quality(validation: Validation, *, differences_baseline: bool = False
         shared = [c for c in eligible.columns if c in served.columns]
         result["served"] = compare_served(served[shared], eligible[shared], min_count=threshold)
     else:
-        skipped.append("who is served: the card names no quality.eligible file")
+        skipped.append(
+            "who is served: no list of who is eligible for the pilot was given, so who it "
+            "reaches cannot be compared with who it is for"
+        )
     return QualityReport(
         skipped=tuple(skipped),
         differences_baseline=differences_baseline,
@@ -347,19 +342,3 @@ def _labels(column: pd.Series) -> pd.Series:
         labels: pd.Series = column.dt.strftime("%Y-%m")
         return labels
     return column.map(lambda v: f"{v:g}" if isinstance(v, float) else str(v))
-
-
-def _period_count(frame: pd.DataFrame, column: str) -> int:
-    return int(_labels(frame[column]).nunique())
-
-
-def _baseline(periods: list[str], start: object) -> int | None:
-    """Return how many periods come before the change, when that is enough for limits."""
-    if start is None:
-        return None
-    if isinstance(start, int | float):
-        before = sum(1 for p in periods if float(p) < float(start))
-    else:
-        key = str(start)[:7]  # periods are labelled by year and month
-        before = sum(1 for p in periods if p < key)
-    return before if before >= MIN_SPC_PERIODS // 2 else None

@@ -1,34 +1,16 @@
 """Bunching at a target threshold: is there a pile-up of records just on the "good" side?
 
-The A&E four-hour pattern: when a target says "within 240 minutes", records
-can crowd just under 240 (patients moved or discharged at minute 235, clocks
-stopped early) and thin out just above it. Finding that is a question for the
-local team, not proof of gaming: a real change in practice aimed at the target
-also moves people just under it.
+The A&E four-hour pattern: records crowd just under 240 minutes and thin out
+above it. That is a question for the local team, not proof of gaming: a real
+change in practice aimed at the target also moves people just under it.
 
-Method (bunching estimation): count the records in narrow bins; fit a
-polynomial to the bin counts *outside* a window around the threshold; read the
-counterfactual counts inside the window off the polynomial; the excess is what
-is observed above that counterfactual on the good side of the threshold. See
-
-- Chetty, Friedman, Olsen and Pistaferri (2011), "Adjustment costs, firm
-  responses, and micro vs. macro labor supply elasticities: evidence from
-  Danish tax records", Quarterly Journal of Economics 126(2), 749-804:
-  the polynomial counterfactual fitted outside an excluded window, and a
-  bootstrap for its uncertainty;
-- Kleven (2016), "Bunching", Annual Review of Economics 8, 435-464: the
-  excess normalised by the counterfactual ("b"), and notches, where the
-  missing mass sits just on the other side of the threshold.
-
-We do not impose Chetty et al.'s integration constraint (shifting the
-counterfactual so the areas match): as for a notch, the window covers the
-"missing mass" just beyond the threshold as well as the bunching just inside
-it, so the polynomial sees neither.
-
-The defaults were chosen by simulation: on smooth lognormal, gamma and
-two-humped data with nothing planted, 2-5% of runs "detect" (the 95%
-interval implies 2.5% one-sided); the slow tests in tests/test_bunching.py
-keep the lognormal and gamma cases.
+Method (bunching estimation; Chetty, Friedman, Olsen and Pistaferri 2011, QJE
+126(2); Kleven 2016, Annual Review of Economics 8): count records in narrow
+bins, fit a polynomial to the counts outside a window around the threshold,
+and read the excess on the good side against it, over the counterfactual
+("b"); no integration constraint (the window also covers the missing mass).
+Defaults were chosen by simulation (2-5% false alarms on smooth data); the
+slow tests in tests/test_bunching.py keep them.
 """
 
 from __future__ import annotations
@@ -69,14 +51,10 @@ class Bunching:
     0.10 means 10% more records just inside the target than the smooth
     shape of the rest of the distribution suggests.
 
-    ``detected`` is True when the ratio is positive and its bootstrap 95%
-    interval excludes zero. It is not a verdict on its own: the same estimate
-    is repeated at placebo thresholds where nothing should happen
-    (``placebo``), and ``placebo_detections`` says how many of them also
-    "detect". A pile-up at the target and none at the placebos is worth a
-    question; pile-ups at placebos too say the histogram is lumpy (heaping at
-    round numbers, a poor polynomial fit), not that the target is special.
-    Report the two together so people can judge.
+    ``detected`` is True when the ratio is positive and its bootstrap 95% interval
+    excludes zero; ``placebo_detections`` counts the placebo thresholds (where
+    nothing should happen) that "detect" too, which say the histogram is lumpy.
+    Report the two together (:func:`describe_bunching`).
     """
 
     threshold: float
@@ -390,3 +368,53 @@ def _default_bin_width(data: NDArray[np.float64], whole: bool) -> float:
     raw = spread / data.size ** (1 / 3)
     power = 10.0 ** math.floor(math.log10(raw))
     return max(step * power for step in (1, 2, 2.5, 5) if step * power <= raw)
+
+
+def describe_bunching(result: Bunching, name: str) -> str:
+    """Return in plain words what the check at a target found and what it means for the team.
+
+    Shares are "more" or "fewer", never signed; placebos are counted and explained.
+    """
+    side = "under" if result.good_side == "below" else "over"
+    excess = round(result.excess)
+    count = f"about {abs(excess):,} {'more' if excess > 0 else 'fewer'} records than expected"
+    text = (
+        f"{name}: {count if excess else 'about as many records as expected'} sit just {side} "
+        f"the target of {result.threshold:g}, {_share(result.excess_ratio)} than a smooth curve "
+        "through the rest of the records suggests (95% interval: "
+        f"{_share(result.ci_low)} to {_share(result.ci_high)})."
+    )
+    checks, found = len(result.placebo), result.placebo_detections
+    others = "one other threshold" if checks == 1 else f"{checks} other thresholds"
+    placebos = f" The same check at {others} where nothing should happen found "
+    how_many = (
+        "none of them" if not found else "all of them" if found == checks else f"{found} of them"
+    )
+    if not result.detected:
+        text += (
+            " The interval runs from fewer to more, so this could well be chance: there is no "
+            "clear sign of records being moved to meet the target."
+        )
+        return text + (f"{placebos}a pile-up at {how_many}." if checks else "")
+    if not checks:
+        return text + (
+            " No other threshold could be checked to see whether this is particular to the "
+            "target, so read it with care: is work timed to the target, or recorded that way?"
+        )
+    if found == 0:
+        return text + (
+            f"{placebos}no pile-up, so this one is particular to the target. That is a question "
+            "for the team, not proof of anything: is work being timed to the target, or are "
+            "times recorded that way?"
+        )
+    return text + (
+        f"{placebos}a pile-up at {how_many} too, so the records are lumpy (rounded values or a "
+        "curve that fits poorly) and this may say little about the target itself."
+    )
+
+
+def _share(ratio: float) -> str:
+    percent = round(ratio * 100)
+    if percent == 0:
+        return "no more and no fewer"
+    return f"{abs(percent)}% {'more' if percent > 0 else 'fewer'}"

@@ -38,7 +38,17 @@ _COUNT_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 _COUNT_HEADER = re.compile(
-    rf"^(?:n|count|number|records used|(?:number of )?(?:{COUNT_NOUNS}))$", re.I
+    rf"^(?:n|count|size|0|number|records used|(?:number of )?(?:{COUNT_NOUNS}))$", re.I
+)
+#: A pandas Series of whole numbers as printed (``df.groupby("ward").size()``): label and
+#: number lines, then its dtype line.
+_PRINTED_SERIES = re.compile(
+    r"((?:^[^\n]*?\S[ \t]+-?\d+[ \t]*\n)+)(?:Name: [^\n]*?, )?(?:Length: \d+, )?dtype: u?int\d*",
+    re.MULTILINE,
+)
+#: A table printed as text whose last column is headed as a count (``   ward  n``).
+_PRINTED_HEADER = re.compile(
+    rf"^[ \t]*(?:\S.*?[ \t])?(?:n|count|number|{COUNT_NOUNS})[ \t]*$", re.I
 )
 
 
@@ -52,6 +62,39 @@ def find_counts_in_text(text: str, threshold: int) -> list[str]:
         if is_small(number, threshold):
             found.append(match.group(0))
     return found
+
+
+def find_counts_in_printed_tables(text: str, threshold: int) -> list[str]:
+    """Return the lines of tables printed as text (a pandas Series or frame) with a small count.
+
+    Two shapes are read: a Series of whole numbers (its ``dtype: int64`` line
+    follows the numbers, as ``groupby(...).size()`` or ``value_counts()`` print),
+    and a table whose last column is headed as a count (n, count, records, ...).
+    """
+    found = []
+    for match in _PRINTED_SERIES.finditer(text):
+        found += [
+            line.strip() for line in match.group(1).splitlines() if _small_last(line, threshold)
+        ]
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if not _PRINTED_HEADER.match(line):
+            continue
+        rows = lines[index + 1 :]
+        if rows and len(rows[0].split()) == 1 and not rows[0].strip().isdigit():
+            rows = rows[1:]  # the index's name, on a line of its own
+        for row in rows:
+            last = row.split()[-1:] if row.strip() else []
+            if not last or not last[0].replace(",", "").isdigit():
+                break
+            if _small_last(row, threshold):
+                found.append(row.strip())
+    return found
+
+
+def _small_last(line: str, threshold: int) -> bool:
+    last = line.split()[-1:] if line.strip() else []
+    return bool(last) and _small_cell(last[0], threshold)
 
 
 def identifier_like(ids: Iterable[Any]) -> set[str]:
@@ -73,10 +116,12 @@ def identifier_like(ids: Iterable[Any]) -> set[str]:
 
 @dataclass
 class _Page:
-    """What a reader sees of a page: its text, and each table cell under a count heading."""
+    """What a reader sees of a page: its text, each table cell under a count heading, and
+    what was printed as text (``<pre>``, a notebook's text outputs), where tables may be."""
 
     text: list[str] = field(default_factory=list)
     counts: list[str] = field(default_factory=list)
+    printed: list[str] = field(default_factory=list)
 
     def add_html(self, page: str) -> None:
         parser = _PageParser(self)
@@ -90,37 +135,52 @@ class _Page:
 
 
 class _PageParser(HTMLParser):
+    """Reads a page's text, and its tables cell by cell to find the columns that hold counts.
+
+    A column's heading is every heading row's text at its position joined, so
+    pandas' tables (the column names in one row, the index's name in the next,
+    each row led by its index in a ``th``) are read as a reader sees them.
+    """
+
     def __init__(self, page: _Page) -> None:
         super().__init__(convert_charrefs=True)
         self.page = page
         self._skip = 0
-        self._headers: list[str] = []
-        self._row: list[str] = []
+        self._pre: list[str] | None = None
+        self._rows: list[tuple[bool, list[tuple[str, str]]]] = []  # (in thead, [(tag, text)])
+        self._head = False
         self._cell: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._skip += tag in {"style", "script"}
         self.page.text += [v for k, v in attrs if v and k in {"aria-label", "title", "alt"}]
         if tag == "table":
-            self._headers = []
+            self._rows = []
+        elif tag == "pre":
+            self._pre = []
+        elif tag == "thead":
+            self._head = True
         elif tag == "tr":
-            self._row = []
+            self._rows.append((self._head, []))
         elif tag in {"td", "th"}:
             self._cell = []
 
     def handle_endtag(self, tag: str) -> None:
         if tag in {"style", "script"} and self._skip:
             self._skip -= 1
+        elif tag == "thead":
+            self._head = False
+        elif tag == "pre" and self._pre is not None:
+            self.page.printed.append("".join(self._pre))
+            self._pre = None
         elif tag in {"td", "th"} and self._cell is not None:
-            text = " ".join("".join(self._cell).split())
-            if tag == "th":
-                self._headers.append(text)
-            elif len(self._row) < len(self._headers) and _COUNT_HEADER.match(
-                self._headers[len(self._row)]
-            ):
-                self.page.counts.append(text)
-            self._row.append(text)
+            if not self._rows:
+                self._rows.append((self._head, []))
+            self._rows[-1][1].append((tag, " ".join("".join(self._cell).split())))
             self._cell = None
+        elif tag == "table":
+            self.page.counts += _count_cells(self._rows)
+            self._rows = []
 
     def handle_data(self, data: str) -> None:
         if self._skip:
@@ -128,6 +188,25 @@ class _PageParser(HTMLParser):
         self.page.text.append(data)
         if self._cell is not None:
             self._cell.append(data)
+        if self._pre is not None:
+            self._pre.append(data)
+
+
+def _count_cells(rows: list[tuple[bool, list[tuple[str, str]]]]) -> list[str]:
+    """Return a table's cells that stand under a count heading (n, count, records, ...)."""
+    heads = [cells for head, cells in rows if head]
+    body = [cells for head, cells in rows if not head]
+    if not heads:  # no thead: the leading rows made only of headings
+        while body and body[0] and all(tag == "th" for tag, _ in body[0]):
+            heads.append(body.pop(0))
+    names: list[str] = []
+    for cells in heads:
+        for position, (_, text) in enumerate(cells):
+            if position == len(names):
+                names.append("")
+            names[position] = " ".join(part for part in (names[position], text) if part)
+    counted = {i for i, name in enumerate(names) if _COUNT_HEADER.match(name)}
+    return [text for cells in body for i, (_, text) in enumerate(cells) if i in counted]
 
 
 def read_published(path: Path) -> _Page:
@@ -145,6 +224,7 @@ def read_published(path: Path) -> _Page:
             for output in cell.get("outputs", []):
                 if "text" in output:
                     page.text.append(_joined(output["text"]))
+                    page.printed.append(_joined(output["text"]))
                 for mime, value in output.get("data", {}).items():
                     if mime == "text/markdown":
                         page.add_markdown(_joined(value))
@@ -152,6 +232,8 @@ def read_published(path: Path) -> _Page:
                         page.add_html(_joined(value))
                     else:
                         page.text.append(_joined(value))
+                        if mime == "text/plain":
+                            page.printed.append(_joined(value))
     else:
         page.text += list(_strings(json.loads(raw)))
     return page
@@ -190,6 +272,16 @@ def disclosure_problems(
         problems += [
             (path, f"states a count below {threshold}: \u201c{phrase}\u201d")
             for phrase in dict.fromkeys(small)
+        ]
+        printed = [
+            line
+            for block in page.printed
+            for line in find_counts_in_printed_tables(block, threshold)
+            if line not in small
+        ]
+        problems += [
+            (path, f"prints a table with a count below {threshold}: \u201c{line}\u201d")
+            for line in dict.fromkeys(printed)
         ]
         problems += [
             (path, f"names a unit id ({unit})") for unit in find_identifiers(text, wanted)[:5]

@@ -33,7 +33,6 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 Rule = Literal["outside-limits", "shift", "trend", "two-of-three"]
 Direction = Literal["up", "down"]
@@ -165,17 +164,20 @@ def xmr_chart_data(
 def special_causes(
     values: Sequence[float],
     mean: float,
-    lower: float,
-    upper: float,
+    lower: npt.ArrayLike,
+    upper: npt.ArrayLike,
     periods: Sequence[str],
 ) -> tuple[SpecialCause, ...]:
     """Return every special cause in the series, each run reported once, in order of start.
 
     A run is reported at its full length (a run of 9 points above the mean is
     one shift, not three overlapping ones). A point can belong to more than one
-    cause, for example a point outside the limits that ends a shift.
+    cause, for example a point outside the limits that ends a shift. ``lower``
+    and ``upper`` are one level each (an XmR chart) or one for each point (a p-
+    or u-chart, whose limits follow each point's own denominator).
     """
     array = np.asarray(values, dtype=float)
+    lows, highs = _levels(lower, len(array)), _levels(upper, len(array))
     if len(periods) != len(array):
         raise ValueError(
             f"There are {len(array)} values but {len(periods)} periods; "
@@ -185,49 +187,26 @@ def special_causes(
         raise ValueError("The series has missing values; leave those periods out first.")
     if not len(array):
         return ()
-    tol = _tolerance(array, mean, lower, upper)
+    tol = _tolerance(array, mean, lows, highs)
     labels = [str(p) for p in periods]
     causes = [
-        *_outside_limits(array, lower, upper, tol, labels),
+        *_outside_limits(array, lows, highs, tol, labels),
         *_shifts(array, mean, tol, labels),
         *_trends(array, labels),
-        *_two_of_three(array, mean, lower, upper, labels),
+        *_two_of_three(array, mean, lows, highs, labels),
     ]
     order: list[Rule] = ["outside-limits", "shift", "trend", "two-of-three"]
     return tuple(sorted(causes, key=lambda c: (c.start, order.index(c.rule), c.end)))
 
 
-def outcome_over_time(
-    frame: pd.DataFrame, time_column: str, value_column: str, *, min_count: int = 10
-) -> tuple[list[str], list[float], list[int]]:
-    """Return the periods, the mean outcome in each and how many records each mean rests on.
-
-    Dates are grouped by calendar month and labelled "2025-04"; numbers and
-    text are used as they stand, in sorted order. Records with no time or no
-    outcome are not counted. Disclosure control: a period with fewer than
-    ``min_count`` records is left out altogether, so no published mean rests
-    on so few people that one of them could be recognised; the caller should
-    say that such periods are not shown.
-    """
-    data = frame[[time_column, value_column]].dropna()
-    time = data[time_column]
-    outcome = data[value_column].astype(float)
-    # Dates are grouped by calendar month; anything else is a period label as it stands.
-    is_date = pd.api.types.is_datetime64_any_dtype(time.dtype)
-    key = time.dt.strftime("%Y-%m") if is_date else time
-    grouped = outcome.groupby(key.to_numpy(), sort=True).agg(["mean", "count"])
-    grouped = grouped[grouped["count"] >= min_count]
-    periods = [_period_label(p) for p in grouped.index]
-    means = [float(m) for m in grouped["mean"]]
-    counts = [int(c) for c in grouped["count"]]
-    return periods, means, counts
-
-
-def _period_label(period: object) -> str:
-    # A whole-number float (an int column that held a missing value) reads "3", not "3.0".
-    if isinstance(period, float | np.floating) and float(period).is_integer():
-        return str(int(period))
-    return str(period)
+def _levels(level: npt.ArrayLike, size: int) -> npt.NDArray[np.float64]:
+    """Return a limit as one level for each point (a single level is repeated)."""
+    levels = np.asarray(level, dtype=float)
+    if levels.ndim == 0:
+        return np.full(size, float(levels))
+    if len(levels) != size:
+        raise ValueError(f"There are {size} values but {len(levels)} limit levels.")
+    return levels
 
 
 def _runs(flags: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
@@ -250,7 +229,11 @@ def _span(labels: list[str], start: int, end: int) -> str:
 
 
 def _outside_limits(
-    array: npt.NDArray[np.float64], lower: float, upper: float, tol: float, labels: list[str]
+    array: npt.NDArray[np.float64],
+    lower: npt.NDArray[np.float64] | float,
+    upper: npt.NDArray[np.float64] | float,
+    tol: float,
+    labels: list[str],
 ) -> list[SpecialCause]:
     causes = []
     sides: list[tuple[Direction, npt.NDArray[np.bool_], str]] = [
@@ -323,14 +306,18 @@ def _trends(array: npt.NDArray[np.float64], labels: list[str]) -> list[SpecialCa
     return causes
 
 
-def _tolerance(array: npt.NDArray[np.float64], *levels: float) -> float:
+def _tolerance(array: npt.NDArray[np.float64], *levels: npt.NDArray[np.float64] | float) -> float:
     if not len(array):
         return 0.0
-    return _RELATIVE_TOLERANCE * float(np.max(np.abs(np.concatenate([array, levels]))))
+    flat = [np.ravel(np.asarray(level, dtype=float)) for level in levels]
+    return _RELATIVE_TOLERANCE * float(np.max(np.abs(np.concatenate([array, *flat]))))
 
 
 def _near_limit(
-    array: npt.NDArray[np.float64], mean: float, lower: float, upper: float
+    array: npt.NDArray[np.float64],
+    mean: float,
+    lower: npt.NDArray[np.float64] | float,
+    upper: npt.NDArray[np.float64] | float,
 ) -> dict[Direction, npt.NDArray[np.bool_]]:
     """Return, for each side, which points lie beyond two thirds of the way to the limit."""
     tol = _tolerance(array, mean, lower, upper)
@@ -343,8 +330,8 @@ def _near_limit(
 def _two_of_three(
     array: npt.NDArray[np.float64],
     mean: float,
-    lower: float,
-    upper: float,
+    lower: npt.NDArray[np.float64] | float,
+    upper: npt.NDArray[np.float64] | float,
     labels: list[str],
 ) -> list[SpecialCause]:
     causes = []

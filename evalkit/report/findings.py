@@ -21,6 +21,7 @@ from evalkit.estimate.wording import (
 )
 from evalkit.markup import plain
 from evalkit.quality.disclosure import describe_count
+from evalkit.report.assessment import assessment_of
 
 
 def findings_markdown(analysis: Analysis) -> str:
@@ -31,7 +32,7 @@ def findings_markdown(analysis: Analysis) -> str:
     lines = [
         "## What we found",
         "",
-        f"This pilot uses {design.words.uses}. {design.words.caveat}",
+        f"This pilot uses {design.words.uses}. {assessment_of(analysis).caveat}",
         "",
         *[f"- {plain(finding.summary)}" for finding in analysis.findings],
         "",
@@ -166,8 +167,7 @@ def _comparisons_used(analysis: Analysis, others: int) -> str:
 
 def design_doubts(analysis: Analysis) -> list[str]:
     """Return plain sentences for each design check that failed (pre-trends, few periods)."""
-    design = design_of(analysis.card)
-    return [doubt for finding in analysis.findings for doubt in design.doubts(finding)]
+    return [c.text for c in assessment_of(analysis).concerns if c.kind == "design"]
 
 
 def underpowered_markdown(analysis: Analysis) -> str:

@@ -10,16 +10,12 @@ import pandas as pd
 
 from evalkit.analysis import Analysis
 from evalkit.charts import Figure, figure, means_chart
-from evalkit.estimate.finding import Finding
 from evalkit.estimate.registry import design_of
-from evalkit.estimate.wording import (
-    format_interval,
-    format_number,
-    in_sentence,
-    percent_change,
-)
-from evalkit.learning import LogEntry, entry_markdown
+from evalkit.estimate.wording import format_mean_and_range, format_number
+from evalkit.learning import LogEntry
 from evalkit.markup import plain
+from evalkit.report import learning
+from evalkit.report.assessment import assessment_of
 
 # the findings and trust sections live in their own modules; templates reach them through this one
 from evalkit.report.findings import design_figures as design_figures
@@ -38,7 +34,8 @@ def title_markdown(analysis: Analysis) -> str:
 
 GLOSSARY = {
     "95% confidence interval (CI)": "the range of changes the data are consistent with. If it "
-    "includes no change, we can't tell yet whether anything changed.",
+    "leaves out no change we say we are fairly sure; if no change is only just inside it, near "
+    "one end, we say 'probably' and that no change is not ruled out; otherwise we can't tell yet.",
     "Evidence level": "how strongly the design can show the pilot caused a change, from 1 "
     "(before and after only) to 5 (random assignment), on the Maryland Scientific Methods Scale.",
     "Attrition": "people or cases the pilot lost track of, so their outcome is unknown.",
@@ -50,98 +47,40 @@ GLOSSARY = {
 
 
 def summary_markdown(analysis: Analysis, entry: LogEntry, entries: list[LogEntry]) -> str:
-    """Return the plain-language summary a resident could read, for the top of the report."""
-    card = analysis.card
-    activities = ", ".join(card.theory_of_change.activities) or card.name
-    lines = [
-        "## In short",
-        "",
-        f"**What was tried.** {plain(card.place)} tried "
-        f"{plain(activities[:1].lower() + activities[1:])}.",
-        "",
-    ]
-    lines.append("**What changed.**")
-    lines.append("")
-    for finding in analysis.findings:
-        lines.append(f"- {plain(_plain_finding(finding))}")
-    decided = next((e for e in reversed(entries) if e.decision), None)
-    lines.append("")
-    if decided is not None and decided.next_changes:
-        lines.append(
-            f"**What the team is changing.** After cycle {decided.cycle} the team "
-            f"decided to {decided.decision}: {plain(in_sentence('; '.join(decided.next_changes)))}."
-        )
-    else:
-        lines.append(
-            "**What the team is changing.** The team has not decided yet; it will at "
-            "its sense-making session."
-        )
-    caveats = [design_of(card).words.caveat, *inference_texts(analysis, "short")]
+    """Return the summary a resident could read: learning first once the team has closed the
+    cycle; in a draft, what evalkit observed. Each finding is summarised here and stated in
+    full, once, under "What we found"."""
+    lines = ["## In short", "", *learning.decision_lines(entry)]
+    lines += [learning.tried_sentence(analysis), ""]
+    observed = "What changed" if not learning.is_draft(entry) else "What evalkit observed"
+    lines += [f"**{observed}.**", ""]
+    lines += [f"- {plain(learning.short_finding(analysis, f))}" for f in analysis.findings]
+    lines += ["", "Each is set out in full, with its interval, under 'What we found'.", ""]
+    previous = learning.previous_closed(entry, entries)
+    if learning.is_draft(entry) and previous is not None and previous.decision:
+        lines += [
+            f"**Last cycle.** At the end of cycle {previous.cycle} the team decided to "
+            f"{plain(previous.decision)}; whether its changes happened is checked under "
+            f"'Did cycle {previous.cycle}'s changes happen?'.",
+            "",
+        ]
+    assessed = assessment_of(analysis)
+    caveats = [assessed.caveat, *inference_texts(analysis, "short")]
     caveats.append(
-        f"The evidence is level {analysis.evidence.level} of 5, so treat these "
-        "results as " + ("strong" if analysis.evidence.level >= 4 else "a guide, not proof") + "."
+        f"The evidence is level {assessed.level} of 5, so treat these results as "
+        f"{assessed.strength}."
     )
-    questions = sum(1 for s in analysis.signals if s.level != "info")
-    if questions:
+    if assessed.concerns:
         caveats.append(
-            f"The data raised {questions} question(s) for the team, listed under "
-            "'What the data can be trusted for'."
+            f"This run raised {_count(len(assessed.concerns), 'question')} for the team, "
+            "listed under 'What the data can be trusted for'."
         )
-    lines += ["", "**What we cannot conclude.** " + plain(" ".join(c for c in caveats if c))]
+    lines += ["**What we cannot conclude.** " + plain(" ".join(c for c in caveats if c))]
     return "\n".join(lines)
 
 
-def _plain_finding(finding: Finding) -> str:
-    """Return one finding in resident's words: the interval decides the wording."""
-    if finding.no_change == 1.0:
-        return _plain_ratio(finding)
-    unit = f" {finding.unit}" if finding.unit else ""
-    label = in_sentence(finding.label)
-    if not finding.bounded:
-        return _unbounded_finding(finding)
-    if not finding.is_clear:
-        return (
-            f"We can't tell yet whether {label} changed: the data fit anything from "
-            f"{format_number(abs(finding.ci_low))}{unit} lower to "
-            f"{format_number(abs(finding.ci_high))}{unit} higher."
-        )
-    low, high = sorted((abs(finding.ci_low), abs(finding.ci_high)))
-    direction = "lower" if finding.estimate < 0 else "higher"
-    verdict = "an improvement" if finding.improved else "a change for the worse"
-    return (
-        f"We are fairly sure {label} was {direction}: by somewhere between "
-        f"{format_number(low)} and {format_number(high)}{unit}. That is {verdict}."
-    )
-
-
-def _unbounded_finding(finding: Finding) -> str:
-    """Return what can be said when too few places leave the interval without an end."""
-    return (
-        f"We can't tell whether {in_sentence(finding.label)} changed: the pilot rests on too "
-        "few places for any interval to rule out chance. What can be said is the direction "
-        "and size of the difference seen, under 'What we found'."
-    )
-
-
-def _plain_ratio(finding: Finding) -> str:
-    """Return a ratio finding in resident's words: percent more or fewer."""
-    label = in_sentence(finding.label)
-    if not finding.bounded or finding.ci_low <= 0:
-        return _unbounded_finding(finding)
-    if not finding.is_clear:
-        return (
-            f"We can't tell yet whether {label} changed: the data fit anything from "
-            f"{percent_change(finding.ci_low)} fewer to {percent_change(finding.ci_high)} more."
-        )
-    fewer = finding.estimate < 1
-    near, far = sorted((finding.ci_low, finding.ci_high), key=lambda r: abs(r - 1.0))
-    verdict = "an improvement" if finding.improved else "a change for the worse"
-    return (
-        f"We are fairly sure there were {'fewer' if fewer else 'more'} {label}: "
-        f"somewhere between {percent_change(near)} and {percent_change(far)} "
-        f"{'fewer' if fewer else 'more'}. "
-        f"That is {verdict}."
-    )
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def glossary_markdown(analysis: Analysis | None = None) -> str:
@@ -156,66 +95,14 @@ def glossary_markdown(analysis: Analysis | None = None) -> str:
 
 
 def learning_markdown(entry: LogEntry, entries: list[LogEntry]) -> str:
-    """Return the learning section: this cycle's entry first, then earlier cycles as a timeline."""
-    state = "closed" if entry.status == "closed" else "draft, for the team's sense-making session"
-    lines = [
-        "## What we learned and what we will change",
-        "",
-        f"From the learning log, cycle {entry.cycle} ({state}).",
-        "",
-    ]
-    decision = plain(entry.decision.capitalize()) if entry.decision else "not decided yet"
-    reasons = entry.reasons or "(the team decides at its sense-making session)"
-    changes = "; ".join(entry.next_changes) if entry.next_changes else "not written yet"
-    lines += [
-        f"> **Decision:** {decision}. {plain(reasons)}",
-        ">",
-        f"> **What changes next:** {plain(changes)}",
-        ">",
-        f"> **What we learned:** {plain(entry.learned or 'not written yet')}",
-        "",
-    ]
-    body = entry_markdown(entry, level=3, with_summary=False, with_targets=False)
-    lines += [body.split("\n", 2)[2], ""]  # without its heading line and blank
-    earlier = sorted((e for e in entries if e.cycle < entry.cycle), key=lambda e: e.cycle)
-    if earlier:
-        lines += ["### Earlier cycles", ""]
-        for old in earlier:
-            what = plain(old.decision.capitalize()) if old.decision else "no decision recorded"
-            change = "; ".join(old.next_changes) or "nothing recorded"
-            lines.append(
-                f"- **Cycle {old.cycle}** ({old.status}): {what}. Learned: "
-                f"{plain(old.learned or 'not recorded')} Changed next: {plain(change)}."
-            )
-        lines += ["", *_across_cycles([*earlier, entry])]
-    return "\n".join(lines)
-
-
-def _across_cycles(entries: list[LogEntry]) -> list[str]:
-    outcomes: dict[str, str] = {}
-    for entry in entries:
-        for f in entry.seen.findings:
-            outcomes.setdefault(f.outcome, f.label)
-    if not outcomes:
-        return []
-    header = "| Outcome | " + " | ".join(f"Cycle {e.cycle}" for e in entries) + " |"
-    lines = ["### Change across cycles", "", header, "|---" * (len(entries) + 1) + "|"]
-    for outcome, label in outcomes.items():
-        cells = []
-        for entry in entries:
-            found = next((f for f in entry.seen.findings if f.outcome == outcome), None)
-            cells.append(
-                format_interval(found.estimate, found.ci_low, found.ci_high, ratio=found.ratio)
-                if found
-                else "not measured"
-            )
-        lines.append(f"| {plain(label)} | " + " | ".join(cells) + " |")
-    return [*lines, "", "Estimated change with its 95% confidence interval, cycle by cycle."]
+    """Return the learning log as a report shows it: only what the team wrote, earlier cycles."""
+    return learning.log_markdown(entry, entries)
 
 
 def intro_markdown(analysis: Analysis) -> str:
-    """Return what the pilot set out to learn: its theory of change and learning questions."""
-    card, toc = analysis.card, analysis.card.theory_of_change
+    """Return what the pilot set out to learn: its theory of change (its learning questions are
+    answered in their own section)."""
+    toc = analysis.card.theory_of_change
     lines = ["## What we set out to learn", ""]
     if toc.problem:
         lines += [f"**The problem.** {plain(toc.problem)}", ""]
@@ -226,9 +113,6 @@ def intro_markdown(analysis: Analysis) -> str:
     ):
         if items:
             lines += [f"**{title}:**", "", *[f"- {plain(item)}" for item in items], ""]
-    if card.learning_questions:
-        questions = [f"- {plain(q)}" for q in card.learning_questions]
-        lines += ["**Learning questions:**", "", *questions, ""]
     return "\n".join(lines)
 
 
@@ -256,7 +140,8 @@ def targets_markdown(analysis: Analysis) -> str:
             shown = "not shown, to protect privacy"
         else:
             mean, low, high = (float(latest[c].iloc[0]) for c in ("mean", "ci_low", "ci_high"))
-            shown = f"{format_number(mean)} ({format_number(low)} to {format_number(high)})"
+            mean_text, range_text = format_mean_and_range(mean, low, high)
+            shown = f"{mean_text} ({range_text})"
         unit = f" {plain(outcome.unit)}" if outcome.unit else ""
         lines.append(
             f"| {plain(outcome.name)} | {format_number(target.value)}{unit} | {shown} "
@@ -302,9 +187,8 @@ def cells_table(cells: pd.DataFrame) -> str:
         else:
             # a count withheld so the finding's total cannot be used to work out a small one
             n = "not shown" if row.get("n_withheld") else f"{int(row['n']):,}"
-            lines.append(
-                f"| {group} | {period} | {format_number(float(row['mean']))} | "
-                f"{format_number(float(row['ci_low']))} to "
-                f"{format_number(float(row['ci_high']))} | {n} |"
+            mean, interval = format_mean_and_range(
+                float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
             )
+            lines.append(f"| {group} | {period} | {mean} | {interval} | {n} |")
     return "\n".join(lines)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from evalkit.analysis import Analysis
 from evalkit.charts import Figure, figure
 from evalkit.charts.bunching import bunching_chart
-from evalkit.charts.spc import spc_chart
 from evalkit.contract import Reading
 from evalkit.markup import plain, plain_code
 from evalkit.quality import trust_table
 from evalkit.quality.disclosure import describe_count, describe_part, is_small
+from evalkit.quality.equivalence import ADJUSTABLE_UP_TO, EQUIVALENT_UP_TO
+from evalkit.report.assessment import assessment_of
+from evalkit.report.spc import spc_figures, spc_markdown
 
 
 def trust_markdown(analysis: Analysis) -> str:
@@ -47,12 +49,17 @@ def trust_markdown(analysis: Analysis) -> str:
     for row in table.itertuples():
         lines.append(f"| {plain(row.column)} | {plain(row[2])} | {plain(row.expected)} |")
     lines.append("")
-    questions = [s for s in analysis.signals if s.level != "info"]
-    if questions:
+    assessed = assessment_of(analysis)
+    if assessed.questions:
         lines += ["**Questions for the team** (not judgements):", ""]
-        lines += [f"- {plain(signal.message)}" for signal in questions]
+        lines += [f"- {plain(concern.text)}" for concern in assessed.questions]
+    elif assessed.concerns:
+        lines.append(
+            "This run raised no questions about the data themselves; the doubts it found "
+            "about the design are under 'What we found'."
+        )
     else:
-        lines.append("No data-quality questions were raised by this run.")
+        lines.append("This run raised no questions about the data or the design.")
     lines += ["", *_quality_lines(analysis)]
     return "\n".join(lines)
 
@@ -113,56 +120,44 @@ def _quality_lines(analysis: Analysis) -> list[str]:
         lines += ["### Attrition and baseline equivalence", ""]
         if quality.attrition is not None:
             lines += [plain(quality.attrition.message), ""]
-        if quality.equivalence:
+        baselines = assessment_of(analysis).baselines
+        if baselines:
             lines += [
-                "| Outcome at baseline | Measure | Standardised difference | WWC band |",
-                "|---|---|---|---|",
+                "How far apart the groups started, in standard deviations (the What Works "
+                f"Clearinghouse's bands: up to {EQUIVALENT_UP_TO} alike, up to "
+                f"{ADJUSTABLE_UP_TO} somewhat apart, beyond that far apart):",
+                "",
+                "| Outcome at baseline | Standardised difference | What it means here |",
+                "|---|---|---|",
             ]
-            for name, eq in quality.equivalence.items():
+            for b in baselines:
                 lines.append(
-                    f"| {plain(name)} | {plain(eq.measure)} | {eq.difference:+.2f} "
-                    f"| {plain(eq.level)} |"
+                    f"| {plain(b.outcome)} | {plain(b.measure)} {b.difference:+.2f} "
+                    f"| {plain(b.meaning)} |"
                 )
             lines.append("")
     other = [
         s
         for s in analysis.signals
-        if s.kind in {"bunching", "recording-break", "who-is-served", "special-cause"}
+        # questions are listed above, and the SPC table below summarises special causes
+        if s.kind in {"bunching", "recording-break", "who-is-served"} and s.level == "info"
     ]
     if other:
         patterns = [f"- {plain(signal.message)}" for signal in other]
         lines += ["### Patterns worth a look", "", *patterns, ""]
-    if quality.over_time or quality.bunching:
-        lines += [
-            "Charts over time below use statistical process control (XmR charts, as in "
-            "NHS *Making Data Count*): the process limits show the range ordinary "
-            "variation covers; points marked as special causes are worth a question. "
-            "Targets are drawn for context only.",
-            "",
-        ]
+    over_time = spc_markdown(analysis)
+    if over_time:
+        lines += [over_time, ""]
     if quality.skipped:
         lines += ["**Checks not run:**", "", *[f"- {plain(reason)}" for reason in quality.skipped]]
     return lines
 
 
 def quality_figures(analysis: Analysis) -> list[Figure]:
-    """Return the data-trust charts: XmR charts over time and target pile-up histograms."""
+    """Return the data-trust charts: one SPC chart per process, and target pile-up histograms."""
     by_name = {o.name: o for o in analysis.card.outcomes}
     threshold = analysis.card.min_cell_count
-    figures = []
-    for name, over in analysis.quality.over_time.items():
-        outcome = by_name[name]
-        unit = "%" if outcome.type == "binary" else outcome.unit
-        target = outcome.target.value if outcome.target else None
-        chart = spc_chart(
-            over.chart,
-            label=name,
-            unit=unit,
-            target=target,
-            suppressed_periods=over.suppressed_periods,
-            min_count=threshold,
-        )
-        figures.append(figure(chart))
+    figures = spc_figures(analysis)
     for name, result in analysis.quality.bunching.items():
         chart = bunching_chart(
             result, label=name, unit=by_name[name].unit, min_cell_count=threshold

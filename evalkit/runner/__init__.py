@@ -17,7 +17,8 @@ The rooms: :mod:`~evalkit.runner.run` (one pilot), :mod:`~evalkit.runner.plan`
 (run or skip), :mod:`~evalkit.runner.batch` (many pilots, and the manifest
 around them), :mod:`~evalkit.runner.publish` (partial folder, swap, tidying
 after killed runs), :mod:`~evalkit.runner.fingerprint`,
-:mod:`~evalkit.runner.locks`, :mod:`~evalkit.runner.workers`,
+:mod:`~evalkit.runner.template` (the shipped template or the pilot's own, and
+``evalkit adapt``), :mod:`~evalkit.runner.locks`, :mod:`~evalkit.runner.workers`,
 :mod:`~evalkit.runner.manifest`, and :mod:`~evalkit.runner.comparison` (the
 central comparison's template, run and published the same careful way).
 """
@@ -28,13 +29,18 @@ from evalkit.card.folders import find_pilots, latest_report
 from evalkit.runner.batch import Batch, run_batch, run_pilots
 from evalkit.runner.plan import COMPLETE_REPORT, REPORT_TEMPLATE, RunOutcome
 from evalkit.runner.run import KERNEL_LOG, run_pilot, warm_up_factory
+from evalkit.runner.template import Adapted, ReportTemplate, adapt_pilot, choose_template
 
 __all__ = [
     "COMPLETE_REPORT",
     "KERNEL_LOG",
     "REPORT_TEMPLATE",
+    "Adapted",
     "Batch",
+    "ReportTemplate",
     "RunOutcome",
+    "adapt_pilot",
+    "choose_template",
     "find_pilots",
     "latest_report",
     "run_batch",

@@ -87,6 +87,7 @@ def _entry(pilot: Path, outcome: RunOutcome | None) -> dict[str, Any]:
             "note": "the run was stopped before this pilot finished",
             "error": None,
             "fingerprint": None,
+            "template": None,
             "timings": {},
         }
     return {
@@ -98,5 +99,7 @@ def _entry(pilot: Path, outcome: RunOutcome | None) -> dict[str, Any]:
         "note": outcome.note,
         "error": outcome.message or None,
         "fingerprint": outcome.fingerprint or None,
+        # which template made the report, when not the shipped one ("local template x.ipynb")
+        "template": outcome.template or None,
         "timings": {k: round(v, 3) for k, v in outcome.timings.items()},
     }

@@ -20,8 +20,17 @@ from evalkit.errors import EvalkitError
 from evalkit.runner.fingerprint import fingerprint_inputs, recorded_inputs
 from evalkit.runner.locks import probe_lock
 from evalkit.runner.publish import leftovers
+from evalkit.runner.template import REPORT_TEMPLATE, choose_template, default_template
 
-REPORT_TEMPLATE = "pilot_report.ipynb"
+__all__ = [
+    "COMPLETE_REPORT",
+    "REPORT_TEMPLATE",
+    "Job",
+    "RunOutcome",
+    "default_template",
+    "plan_job",
+]
+
 #: A report counts as complete (and can be skipped) only with all of these.
 COMPLETE_REPORT = ("report.ipynb", "report.html", RESULTS_FILE)
 
@@ -37,6 +46,8 @@ class RunOutcome:
     message: str = ""  # why it failed, in full
     note: str = ""  # why it ran (what changed) or why it was skipped
     fingerprint: str = ""
+    #: the template the report was made from, when not the shipped one ("local template x.ipynb")
+    template: str = ""
     timings: Mapping[str, float] = field(default_factory=dict, hash=False, compare=False)
 
 
@@ -50,13 +61,7 @@ class Job:
     template: Path | None
     timeout: float | None
     note: str
-
-
-def default_template() -> Path:
-    """Return the report template shipped with evalkit."""
-    from evalkit.notebooks import template_path
-
-    return template_path(REPORT_TEMPLATE)
+    template_said: str = ""  # the template in words when it is not the shipped one
 
 
 def plan_job(
@@ -68,30 +73,39 @@ def plan_job(
     )
     try:
         card = load_pilot(pilot)
-        template = template or default_template()
-        job = replace(job, template=template.absolute())
-        current = fingerprint_inputs(card, template)
+        chosen = choose_template(card, template)
+        job = replace(job, template=chosen.path.absolute())
+        current = fingerprint_inputs(card, chosen.path)
     except EvalkitError:
         return job  # the run itself will explain what is wrong
+    said = "" if chosen.source == "shipped" else chosen.describe()
+    job = replace(job, template_said=said)
     final = card.report_dir()
     complete = all((final / name).is_file() for name in COMPLETE_REPORT)
     recorded = recorded_inputs(final) if complete else None
     if recorded is None:
         note = "no earlier report with a fingerprint" if complete else "no report yet"
-        return replace(job, note=f"{note} for cycle {card.cycle}")
+        return replace(job, note=_with_template(f"{note} for cycle {card.cycle}", said))
     if recorded.digest == current.digest:
         if force:
-            return replace(job, note="unchanged, run because of --force")
+            return replace(job, note=_with_template("unchanged, run because of --force", said))
         lock = probe_lock(card.reports_dir)
         if not lock.held and (lock.left_by or leftovers(card.reports_dir)):
-            return replace(job, note="unchanged, but its last run did not finish")
+            note = "unchanged, but its last run did not finish"
+            return replace(job, note=_with_template(note, said))
         return RunOutcome(
             pilot,
             "skipped",
             0.0,
             report_dir=final,
-            note="unchanged since its last report",
+            note=_with_template("unchanged since its last report", said),
             fingerprint=current.digest,
+            template=said,
         )
     changed = current.changed_since(recorded.parts)
-    return replace(job, note="changed: " + ", ".join(changed or ["inputs"]))
+    return replace(job, note=_with_template("changed: " + ", ".join(changed or ["inputs"]), said))
+
+
+def _with_template(note: str, said: str) -> str:
+    """Return a plan's note with the template named when it is not the shipped one."""
+    return f"{note}; {said}" if said else note

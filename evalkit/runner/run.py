@@ -24,7 +24,7 @@ from evalkit.errors import DataError, EvalkitError
 from evalkit.hashing import Fingerprint
 from evalkit.runner.fingerprint import fingerprint_inputs
 from evalkit.runner.locks import hold_pilot_lock
-from evalkit.runner.plan import Job, RunOutcome, default_template
+from evalkit.runner.plan import Job, RunOutcome
 from evalkit.runner.publish import (
     failed_dir,
     keep_failed,
@@ -33,6 +33,7 @@ from evalkit.runner.publish import (
     swap_into_place,
     tidy_after_killed_runs,
 )
+from evalkit.runner.template import choose_template, template_record
 from evalkit.runner.workers import parent_gone
 
 #: Written by the kernel while a report runs; kept only when the run fails.
@@ -76,10 +77,13 @@ def run_job(job: Job) -> RunOutcome:
             report,
             note=_with_cleared(job.note, cleared),
             fingerprint=ran.fingerprint.digest if ran.fingerprint else "",
+            template=job.template_said,
             timings=ran.timings,
         )
     seconds, note = time.perf_counter() - started, _with_cleared("", cleared)
-    return RunOutcome(job.pilot, "failed", seconds, message=message, note=note)
+    return RunOutcome(
+        job.pilot, "failed", seconds, message=message, note=note, template=job.template_said
+    )
 
 
 def warm_up_factory(template: Path) -> tuple[str, ...]:
@@ -118,7 +122,8 @@ def _run(
     deadline = time.monotonic() + timeout if timeout else None
     clock = _Clock()
     card = load_pilot(pilot_dir)
-    template = template or default_template()
+    chosen = choose_template(card, template)
+    template = chosen.path
     # the kernel factory imports what the template needs while this process checks the data
     preload = warm_up_factory(template)
     inputs = fingerprint_inputs(card, template)  # as near as can be to reading the card
@@ -130,7 +135,7 @@ def _run(
     from evalkit.learning import log_path, read_log
     from evalkit.notebooks import execute_report, export_html
     from evalkit.quality.published import check_publishable
-    from evalkit.results import load_results
+    from evalkit.results import load_results, record_template
     from evalkit.scaffold import is_example_data
 
     with hold_pilot_lock(card.reports_dir) as lock:
@@ -192,6 +197,11 @@ def _run(
             export_html(executed.notebook, partial / "report.html")
             clock.lap("html")
             recorded = load_results(partial / RESULTS_FILE).run.inputs
+            # the template's own last cell cannot know it was copied: the run says which ran
+            record_template(
+                partial / RESULTS_FILE,
+                template_record(chosen, inputs.parts[chosen.fingerprint_key]),
+            )
             check_publishable(partial, card, validation)
             (partial / KERNEL_LOG).unlink(missing_ok=True)
         except BaseException as exc:

@@ -19,13 +19,15 @@ install``: it downloads a browser from the network.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import (
     Browser,
@@ -38,6 +40,9 @@ from playwright.sync_api import (
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from evalkit.notebooks import CHROMIUM_FLAGS
+
+if TYPE_CHECKING:
+    import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -404,6 +409,28 @@ def render_examples(workdir: Path, pilots_dir: Path = REPO / "pilots") -> dict[s
     out, _ = run_comparison(copies, workdir / "comparison")
     pages["comparison"] = out / "comparison.html"
     return pages
+
+
+def shared_examples(factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Return :func:`render_examples`'s pages, rendered once for the whole test session.
+
+    The test files that only read the example reports (the browser checks, the phone and
+    print checks, the report's story) share one rendering: the first to ask renders it
+    under a lock, in the session's own temporary folder (shared by pytest-xdist's
+    workers), and the rest read what it wrote. Readers must not change the files.
+    """
+    base = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, above each worker's own
+    root = base / "shared-examples"
+    root.mkdir(exist_ok=True)
+    with (root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        index = root / "pages.json"
+        if not index.is_file():
+            pages = render_examples(root / "work")
+            index.write_text(json.dumps({k: str(v) for k, v in pages.items()}), "utf-8")
+        return {k: Path(v) for k, v in json.loads(index.read_text("utf-8")).items()}
 
 
 def crops_for(name: str) -> tuple[Crop, ...]:

@@ -83,7 +83,7 @@ def test_between_published_rows_the_stricter_row_applies() -> None:
 def test_rating_message_is_plain_and_names_the_boundary() -> None:
     rating = classify_attrition(18, 6)
     assert rating.message.startswith(
-        "Overall attrition 18% and a 6-point difference between groups is high under the "
+        "Overall attrition of 18% with a 6-point difference between groups is high under the "
         "WWC cautious boundary: at 18% overall, a difference of up to 5.7 points counts as low."
     )
     assert rating.message.endswith("?")  # a question for the team, not a verdict

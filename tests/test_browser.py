@@ -25,7 +25,7 @@ from .browser_check import (
     chromium_path,
     crops_for,
     open_browser,
-    render_examples,
+    shared_examples,
 )
 from .conftest import REPO
 
@@ -86,7 +86,7 @@ def browser() -> Iterator[Browser]:
 def checks(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> dict[str, PageCheck]:
     """Return what the browser saw on each example report and on the comparison."""
     work = tmp_path_factory.mktemp("browser")
-    pages = render_examples(work)
+    pages = shared_examples(tmp_path_factory)
     assert sorted(pages) == sorted(PAGES)
     shots = work / "screenshots"
     return {

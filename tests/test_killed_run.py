@@ -294,7 +294,7 @@ def test_an_unchanged_pilot_whose_last_run_died_is_run_not_skipped(
 
     assert outcome.status == "ok", outcome.message
     assert outcome.note == (
-        "unchanged, but its last run did not finish; "
+        "unchanged, but its last run did not finish; minimal.ipynb; "  # the template given
         f"cleared what an interrupted run left: reports/{leftover.name}"
     )
     assert hidden_leftovers(report.parent) == []

@@ -21,7 +21,7 @@ from evalkit.quality.published import disclosure_problems
 from evalkit.report.local import subgroup_markdown
 from evalkit.runner import fingerprint as fingerprint_module
 from evalkit.runner.plan import Job, RunOutcome, plan_job
-from tests.conftest import REPO, copy_example
+from tests.conftest import DID_CARD, REPO, PilotFactory, copy_example
 
 LOCAL_QUESTION = "Do larger households stay longer in temporary accommodation?"
 #: The adapted template's extra cells: a local question in words, and a subgroup table.
@@ -365,3 +365,26 @@ def test_a_template_pointed_at_the_pilot_by_evalkit_lab_names_no_folder_when_run
     text = out.read_text(encoding="utf-8")
     assert str(folder) not in text
     assert 'pilot_dir = \\".\\"' in text
+
+
+def test_a_yes_no_subgroup_hidden_for_few_yeses_cannot_be_worked_out_from_the_totals(
+    make_pilot: PilotFactory,
+) -> None:
+    # ward C has 20 records but only 2 yeses: hiding C alone, its 2 would be the total of
+    # yeses less A's and B's, so the next group is hidden too
+    sizes = {"A": (100, 50), "B": (60, 30), "C": (20, 2)}
+    rows = ["case_id,arm,phase,ward,household_size,days,settled"]
+    i = 0
+    for ward, (n, yes) in sizes.items():
+        for k in range(n):
+            arm = ("pilot", "comparison")[k % 2]
+            phase = ("before", "after")[(k // 2) % 2]
+            rows.append(f"C{i:04d},{arm},{phase},{ward},2,{100 + k % 9},{int(k < yes)}")
+            i += 1
+    card = DID_CARD + (
+        "  - column: settled\n    label: Settled\n    type: binary\n    better: higher\n"
+    )
+    analysis = ek.analyse_pilot(make_pilot(card, "\n".join(rows) + "\n"))
+    table = ek.subgroup_means(analysis, by="ward", outcome="settled")
+    shown = dict(zip(table["ward"], table["shown"], strict=True))
+    assert shown == {"A": True, "B": False, "C": False}

@@ -70,8 +70,11 @@ def test_html_report_loads_nothing_from_the_network(report: Path) -> None:
 def test_html_report_shows_sections_in_order_with_code_hidden(report: Path) -> None:
     html = (report / "report.html").read_text(encoding="utf-8")
     order = [
+        "Draft for the team's sense-making session",
         "In short",
-        "What we learned and what we will change",
+        "Our learning questions",
+        "Did cycle 1's changes happen?",
+        "The learning log",
         "What we set out to learn",
         "What we found",
         "What the data can be trusted for",
@@ -143,7 +146,7 @@ def test_learning_review_template_runs_with_papermill_and_writes_when_asked(
     )
     assert (pilot / LOG_FILE).read_text() == before  # nothing written unless asked
     text = (tmp_path / "review.ipynb").read_text()
-    assert "What we learned and what we will change" in text
+    assert "The learning log" in text
 
 
 ITS_CARD = """\

@@ -136,3 +136,26 @@ def test_without_a_date_column_the_test_is_not_run_and_the_report_says_so(
     (finding,) = analysis.findings
     assert finding.checks is None or finding.checks.pretrend_p is None
     assert "could not be checked in the data" in assessment_of(analysis).caveat
+
+
+def test_numbered_periods_are_ordered_as_numbers_and_a_group_seen_too_rarely_is_not_tested(
+    make_pilot: PilotFactory,
+) -> None:
+    frame = _rows(np.random.default_rng(13), drift=1.5)
+    months = sorted(frame["month"].unique())
+    frame["month"] = frame["month"].map({m: i + 1 for i, m in enumerate(months)})  # 1 ... 18
+    card = CARD.replace("    month: {{type: date, required: true}}", "    month: {{type: int}}")
+    analysis = analyse_pilot(make_pilot(card, frame.to_csv(index=False)))
+    (finding,) = analysis.findings
+    assert finding.checks is not None and finding.checks.pretrend_p is not None
+    assert finding.checks.pretrend_p < 0.001  # "10" after "9", not after "1"
+    assert "Checked over the 12 periods before the change" in assessment_of(analysis).caveat
+    assert "pre-trend test p < 0.001" in " ".join(c.text for c in assessment_of(analysis).concerns)
+    # the pilot seen in one month before the change: a slope cannot be told from its level
+    rare = frame[
+        (frame["arm"] == "comparison") | (frame["phase"] == "after") | (frame["month"] == 12)
+    ]
+    analysis = analyse_pilot(make_pilot(card, rare.to_csv(index=False), folder="rare"))
+    (finding,) = analysis.findings
+    assert finding.checks is None or finding.checks.pretrend_p is None
+    assert "could not be checked in the data: too few periods" in assessment_of(analysis).caveat

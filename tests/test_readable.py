@@ -19,7 +19,7 @@ from playwright.sync_api import Browser
 from evalkit.charts import MIN_FONT_PX
 from evalkit.notebooks.export import export_pdf
 
-from .browser_check import chromium_path, render_examples
+from .browser_check import chromium_path, shared_examples
 from .test_browser import PAGES
 from .test_browser import browser as browser  # one Chromium per module, as there
 
@@ -59,7 +59,7 @@ FACTS_JS = """() => {
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Return each example report and the comparison, run on copies."""
-    found = render_examples(tmp_path_factory.mktemp("readable"))
+    found = shared_examples(tmp_path_factory)
     assert sorted(found) == sorted(PAGES)
     return found
 

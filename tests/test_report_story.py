@@ -17,7 +17,8 @@ import pytest
 from evalkit.analysis import analyse_pilot
 from evalkit.learning import PROMPTS
 
-from .conftest import REPO, copy_example, render_report
+from .browser_check import shared_examples
+from .conftest import REPO
 
 EXAMPLES = sorted(p.name for p in (REPO / "pilots").iterdir() if (p / "pilot.yaml").is_file())
 
@@ -28,6 +29,9 @@ CONTRADICTIONS = [
     ("No data-quality questions were raised", "not equivalent"),
     ("Draft for the team's sense-making session", "What we decided."),
     ("could not be checked in the data", "Checked over the"),
+    ("no sign the groups were moving apart", "already moving apart"),
+    ("raised no questions about the data", "raised 1 question about the data"),
+    ("raised no questions about the data", "questions about the data for the team"),
     ("treat these results as strong evidence", "level 1 of 5"),
     ("treat these results as strong evidence", "level 2 of 5"),
     ("treat these results as strong evidence", "level 3 of 5"),
@@ -66,13 +70,8 @@ def _text(notebook: Path) -> str:
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Return each example report's displayed text, made by the real template."""
-    base = tmp_path_factory.mktemp("story")
-    made = {}
-    for name in EXAMPLES:
-        pilot = copy_example(name, base / "pilots")
-        out = render_report(pilot, base / "out" / name)
-        made[name] = _text(out / "report.ipynb")
-    return made
+    pages = shared_examples(tmp_path_factory)  # run as `evalkit run --all` runs them
+    return {name: _text(pages[name].parent / "report.ipynb") for name in EXAMPLES}
 
 
 def _entry(name: str):  # type: ignore[no-untyped-def]

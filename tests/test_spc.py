@@ -356,7 +356,7 @@ def test_chart_without_target_or_causes() -> None:
 def test_chart_says_when_small_periods_are_left_out() -> None:
     chart = process_of([10, 11, 10, 12, 11, 10, 11, 10], suppressed=2)
     spec = spc_chart(chart, label="Days", min_count=10).to_dict()
-    note = "2 period(s) with fewer than 10 records are not shown."
+    note = "2 periods with fewer than 10 records are not shown."
     assert note in " ".join(spec["title"]["subtitle"])
     assert spec["description"].endswith(note)
     spec = spc_chart(process_of([10, 11, 10, 12, 11, 10, 11, 10]), label="Days").to_dict()

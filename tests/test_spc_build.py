@@ -90,13 +90,24 @@ def test_phases_that_overlap_in_time_get_a_chart_each() -> None:
 
 
 def test_binary_outcomes_are_p_charts_in_percent() -> None:
-    frame = pd.DataFrame({"week": [w for w in range(1, 9) for _ in range(4)]})
-    frame["done"] = [1, 0, 0, 0] * 8
+    frame = pd.DataFrame({"week": [w for w in range(1, 9) for _ in range(40)]})
+    frame["done"] = ([1] * 10 + [0] * 30) * 8
     card = card_with(DataSpec(path="x.csv", time=TimeRole(column="week")), DONE)
     (chart,), _ = outcome_processes(card, frame, DONE)
     assert chart.kind == "p"
     assert set(chart.values) == {25.0}
-    assert chart.upper[0] == pytest.approx(100 * (0.25 + 3 * (0.25 * 0.75 / 4) ** 0.5))
+    assert chart.upper[0] == pytest.approx(100 * (0.25 + 3 * (0.25 * 0.75 / 40) ** 0.5))
+
+
+def test_a_share_resting_on_few_yeses_or_noes_is_not_shown() -> None:
+    # 40 records a week, but in weeks 1 and 2 only 4 have the outcome: those shares would
+    # give a count under 10, so they are left out and counted as not shown
+    frame = pd.DataFrame({"week": [w for w in range(1, 11) for _ in range(40)]})
+    frame["done"] = [int(i < (4 if w <= 2 else 12)) for w in range(1, 11) for i in range(40)]
+    card = card_with(DataSpec(path="x.csv", time=TimeRole(column="week")), DONE, min_cell_count=10)
+    (chart,), _ = outcome_processes(card, frame, DONE)
+    assert chart.periods == tuple(str(w) for w in range(3, 11))
+    assert chart.suppressed_periods == 2
 
 
 def test_counts_with_a_population_are_u_charts_per_1000() -> None:

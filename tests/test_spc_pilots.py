@@ -145,5 +145,5 @@ def test_summary_table_has_a_row_per_chart(analyses: dict[str, Analysis], name: 
 
 def test_table_warns_of_trial_limits(analyses: dict[str, Analysis]) -> None:
     text = spc_markdown(analyses["eastmoor-family-hub"])
-    assert "11 \\(trial limits\\)" in text
+    assert "11 points, trial limits" in text
     assert "Trial limits \\(11 points; 15 wanted\\)" in text

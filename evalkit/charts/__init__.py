@@ -92,15 +92,19 @@ class Figure:
             return None
         narrow = narrow_spec(self.spec())
         drawn = _render_svg(narrow)
-        for attempt in range(5):  # axes and legends take fixed room: shrink until it fits
+        # axes and legends take fixed room: shrink the plots by what is left over, and cut a
+        # long label in a plot short with an ellipsis (the description keeps every word);
+        # each drawing costs a render, so at most three more
+        for attempt in range(3):
             if svg_width(drawn) <= NARROW_WIDTH:
                 break
-            if attempt == 1:
-                # still too wide: a long label in the plot runs past its edge, so it is cut
-                # short with an ellipsis (the description keeps every word)
-                narrow = _limited_text(narrow, NARROW_WIDTH // 2)
-            else:
-                narrow = _scaled_widths(narrow, NARROW_WIDTH / svg_width(drawn) * 0.97)
+            # the plot alone gives up the excess (the axes and legends keep their room)
+            widest = max(_plot_widths(narrow), default=0.0)
+            excess = svg_width(drawn) - NARROW_WIDTH + 4
+            factor = (widest - excess) / widest if widest > excess else 0.5
+            narrow = _scaled_widths(narrow, factor)
+            if attempt:
+                narrow = _limited_text(narrow, NARROW_WIDTH // (1 + attempt))
             drawn = _render_svg(narrow)
         return self.to_svg(narrow, drawn=drawn)
 

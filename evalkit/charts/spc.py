@@ -18,7 +18,13 @@ import altair as alt
 import pandas as pd
 
 from evalkit.quality.spc_process import CHART_NAMES, PointType, ProcessChart
-from evalkit.quality.spc_words import causes_text, limits_labels, number, trial_warning
+from evalkit.quality.spc_words import (
+    ASSURANCE,
+    causes_text,
+    limits_labels,
+    number,
+    trial_warning,
+)
 
 #: Legend words, colour and shape for each kind of point.
 POINT_MARKS: dict[PointType, tuple[str, str, str]] = {
@@ -105,12 +111,14 @@ def spc_chart(
 def _notes(data: ProcessChart, hidden: int, min_count: int) -> list[str]:
     notes = [f"Latest point: {data.variation}."]
     if data.assurance is not None:
-        notes.append(f"Against the target (context only): {data.assurance}.")
+        notes.append(f"Against the target (context only): {ASSURANCE[data.assurance]}.")
     warning = trial_warning(data)
     if warning:
         notes.append(warning)
     if hidden:
-        notes.append(f"{hidden} period(s) with fewer than {min_count} records are not shown.")
+        periods = "1 period" if hidden == 1 else f"{hidden} periods"
+        shown = "is" if hidden == 1 else "are"
+        notes.append(f"{periods} with fewer than {min_count} records {shown} not shown.")
     return notes
 
 

@@ -16,8 +16,12 @@ from evalkit.estimate.outcomes import estimate_outcome
 from evalkit.estimate.panel import estimate_panel
 from evalkit.estimate.registry import Estimated
 
-#: Periods before the change needed to test for parallel paths (a slope needs three points).
+#: Periods before the change each group must be seen in to test for parallel paths (a slope
+#: needs three points).
 MIN_TEST_PERIODS = 3
+#: Fewer clusters than this and cluster-robust errors cannot be trusted for a slope test
+#: (the estimate itself then uses evalkit.estimate.inference's few-cluster methods).
+MIN_TEST_CLUSTERS = 30
 
 
 def did_design(card: PilotCard, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +83,7 @@ def estimate_did(
         adjusted=adjusted,
         cov=cov,
     )
-    tested = parallel_paths_test(card, rows, y, errors)
+    tested = parallel_paths_test(card, rows, y, errors, cov)
     if tested is None:
         return finding
     periods, p_value = tested
@@ -90,47 +94,68 @@ def estimate_did(
 
 
 def parallel_paths_test(
-    card: PilotCard, rows: pd.DataFrame, y: np.ndarray, errors: Errors
+    card: PilotCard,
+    rows: pd.DataFrame,
+    y: np.ndarray,
+    errors: Errors,
+    cov: Covariance | None = None,
 ) -> tuple[int, float] | None:
     """Return (periods, p) for a test that the groups ran in parallel before the change.
 
     The 2x2 estimate rests on the pilot and comparison groups having been on
-    parallel paths. When the card has a time column with at least
-    ``MIN_TEST_PERIODS`` periods before the change (calendar months for dates),
-    the before rows are fitted as outcome ~ group + period effects + group x
-    linear time (+ covariates), and the group x time slope tested with the same
-    standard errors as the estimate: the linear pre-trend test of Angrist and
-    Pischke, *Mostly Harmless Econometrics* (2009), section 5.2. None when the
-    test cannot be run (no time column, too few periods, or a group missing).
+    parallel paths. When the card has a time column and each group is seen in
+    at least ``MIN_TEST_PERIODS`` periods before the change (calendar months
+    for dates; numbers in their own order), the before rows are fitted as
+    outcome ~ group + period effects + group x linear time (+ covariates), and
+    the group x time slope tested with the same standard errors as the
+    estimate (``cov`` overrides them as it does the estimate's): the linear
+    pre-trend test of Angrist and Pischke, *Mostly Harmless Econometrics*
+    (2009), section 5.2. Time is the period's own value (months since the
+    first for dates), so a gap in the periods is a gap in time. None when the
+    test cannot be run or trusted: no time column, too few periods seen in
+    either group, a fit that cannot separate the slope, or cluster-robust
+    errors with fewer than ``MIN_TEST_CLUSTERS`` clusters (or one in the
+    pilot), where such a test is not reliable.
     """
     time = card.data.time
     if time is None or time.column not in rows.columns:
         return None
-    before = ~post_mask(card, rows)
+    before = (~post_mask(card, rows)) & rows[time.column].notna().to_numpy()
     column = rows.loc[before, time.column]
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        column = column.dt.strftime("%Y-%m")
-    keys = column.astype(str).to_numpy()
-    present = column.notna().to_numpy()
-    periods = np.unique(keys[present])
-    pilot = pilot_mask(card, rows)[before].astype("float64")[present]
-    if len(periods) < MIN_TEST_PERIODS or pilot.min() == pilot.max():
+        when = (column.dt.year * 12 + column.dt.month).to_numpy(dtype="float64")
+    elif pd.api.types.is_numeric_dtype(column.dtype):
+        when = column.to_numpy(dtype="float64")
+    else:
+        return None  # text periods have no order evalkit can trust
+    pilot = pilot_mask(card, rows)[before].astype("float64")
+    periods, index = np.unique(when, return_inverse=True)
+    seen = [np.unique(index[pilot == side]).size for side in (1.0, 0.0)]
+    if min(seen) < MIN_TEST_PERIODS:
         return None
-    index = np.searchsorted(periods, keys[present]).astype("float64")
     dummies = (index[:, None] == np.arange(1, len(periods))[None, :]).astype("float64")
-    slope = pilot * (index - index.mean())
     X = np.column_stack(
         [
             np.ones(len(index)),
             pilot,
             dummies,
-            slope,
-            covariate_matrix(card, rows[before][present]),
+            pilot * (when - when.mean()),
+            covariate_matrix(card, rows[before]),
         ]
     )
-    groups = errors.groups[before][present] if errors.groups is not None else None
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        return None
+    kind = cov or errors.cov
+    groups = errors.groups[before] if errors.groups is not None else None
+    if kind == "cluster":
+        if groups is None:
+            return None
+        clusters = pd.unique(groups)
+        pilot_clusters = pd.unique(groups[pilot == 1.0])
+        if len(clusters) < MIN_TEST_CLUSTERS or len(pilot_clusters) < 2:
+            return None
     try:
-        fit = fit_coefficient(y[before][present], X, 2 + dummies.shape[1], errors.cov, groups)
+        fit = fit_coefficient(y[before], X, 2 + dummies.shape[1], kind, groups)
     except (ValueError, np.linalg.LinAlgError):
         return None
-    return (len(periods), fit.p_value) if np.isfinite(fit.p_value) else None
+    return (int(min(seen)), fit.p_value) if np.isfinite(fit.p_value) else None

@@ -248,7 +248,10 @@ def _inference(places: Places, fits: Fits, half: float) -> dict[str, object]:
             "pilot's gap no more unusual than that: with one place this is the honest interval, "
             "since the usual formulas assume many places in the pilot."
         )
-        short = f"rests on one comparison with {places.donors.size} other {places.word}"
+        short = (
+            f"The estimate rests on one comparison with {places.donors.size} other "
+            f"{places.word}, so its range comes from how unusual the pilot is among them."
+        )
     else:
         note = (
             f"With only {places.donors.size} comparison {places.word}, even the largest gap "
@@ -256,7 +259,7 @@ def _inference(places: Places, fits: Fits, half: float) -> dict[str, object]:
             f"so there is no 95% interval. At least {int(np.ceil(1 / ALPHA)) - 1} comparison "
             f"{places.word} are needed for one pilot place."
         )
-        short = f"too few comparison {places.word} for a 95% interval"
+        short = f"There are too few comparison {places.word} for a 95% interval."
     record: dict[str, object] = {
         "method": "placebos in space (permutation)",
         "note": note,

@@ -215,7 +215,7 @@ def classify_attrition(
     if level == "high" and limit is not None and shown == f"{limit:.1f}".removesuffix(".0"):
         shown = f"{differential:.2f}"  # just over the line: do not print it as equal to it
     opening = (
-        f"Overall attrition {_number(overall)}% and a {shown}-point difference "
+        f"Overall attrition of {_number(overall)}% with a {shown}-point difference "
         f"between groups is {level} under the WWC {boundary} boundary"
     )
     if limit is None:

@@ -103,7 +103,9 @@ def _chart(
     parts: list[tuple[str, pd.DataFrame]],
 ) -> tuple[ProcessChart | None, str]:
     threshold = card.min_cell_count
-    kept = [(phase, t[t["records"] >= threshold]) for phase, t in parts]
+    # a period is shown when its records are not few; a share (a p-chart point) also needs
+    # neither those with it nor those without it to be few, or the point gives their count
+    kept = [(phase, t[_shown(t, threshold, reading.kind == "p")]) for phase, t in parts]
     suppressed = sum(len(t) for _, t in parts) - sum(len(t) for _, t in kept)
     table = pd.concat([t.assign(phase=phase) for phase, t in kept])
     who = f"{group} group" if group else "everyone"
@@ -129,6 +131,14 @@ def _chart(
         suppressed_periods=suppressed,
     )
     return chart, ""
+
+
+def _shown(table: pd.DataFrame, threshold: int, share: bool) -> pd.Series:
+    """Return which periods may be shown: enough records, and for a share enough each way."""
+    enough = table["records"] >= threshold
+    if share:
+        enough &= (table["sum"] >= threshold) & (table["records"] - table["sum"] >= threshold)
+    return enough
 
 
 def _groups(card: PilotCard, frame: pd.DataFrame) -> list[tuple[str | None, np.ndarray]]:

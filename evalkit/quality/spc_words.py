@@ -98,23 +98,36 @@ def meaning(chart: ProcessChart) -> str:
         sentences.append(f"Trial limits ({_basis_words(chart)}; {TRIAL_POINTS} wanted).")
     if chart.suppressed_periods:
         sentences.append(
-            f"{chart.suppressed_periods} period(s) with too few records to show are left out."
+            f"{chart.suppressed_periods} "
+            + ("period" if chart.suppressed_periods == 1 else "periods")
+            + " with too few records to show "
+            + ("is" if chart.suppressed_periods == 1 else "are")
+            + " left out."
         )
     return " ".join(sentences)
+
+
+#: Making Data Count's assurance icons in words that judge the process against the target,
+#: never the team: a target is context, not a pass or a fail.
+ASSURANCE = {
+    "consistently passes": "runs on the target's better side",
+    "consistently fails": "runs on the target's worse side",
+    "hit and miss": "target within ordinary variation",
+}
 
 
 _ASSURANCE_WORDS = {
     "consistently passes": (
         "The target ({}) lies outside the limits on the better side: while the process runs "
-        "as it does, it is met every period (context, not a judgement)."
+        "as it does, every period is on the better side of it (context, not a judgement)."
     ),
     "consistently fails": (
         "The target ({}) lies outside the limits on the worse side: while the process runs "
-        "as it does, it will be missed every period (context, not a judgement)."
+        "as it does, no period will reach it (context, not a judgement)."
     ),
     "hit and miss": (
-        "The target ({}) lies inside the limits: ordinary variation alone will meet it in "
-        "some periods and miss it in others (context, not a judgement)."
+        "The target ({}) lies inside the limits: ordinary variation alone puts some periods "
+        "on each side of it (context, not a judgement)."
     ),
 }
 

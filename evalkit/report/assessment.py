@@ -75,11 +75,12 @@ def assessment_of(analysis: Analysis) -> Assessment:
 
 def _assess(analysis: Analysis) -> Assessment:
     design = design_of(analysis.card)
-    # a baseline gap is judged below, against what the design does with it
+    # a baseline gap is judged below, against what the design does with it; a special cause
+    # over time is always a question to look into, as the SPC section says
     concerns = [
         Concern("data", s.message)
         for s in analysis.signals
-        if s.level != "info" and s.kind != "baseline-equivalence"
+        if (s.level != "info" or s.kind == "special-cause") and s.kind != "baseline-equivalence"
     ]
     concerns += [Concern("design", doubt) for f in analysis.findings for doubt in design.doubts(f)]
     adjusted = design.rubric.differences_baseline
@@ -122,7 +123,11 @@ def _baseline(name: str, eq: Equivalence, *, differences: bool, adjusts: bool) -
         )
         concern = far
     elif adjusts:
-        meaning, concern = "The groups started apart; the estimate adjusts for it.", far
+        meaning = (
+            "The groups started apart; the estimate adjusts for the card's covariates, which "
+            "may not remove all of the gap."
+        )
+        concern = far
     else:
         meaning = (
             "The groups started apart and the estimate does not adjust for it, so part of the "
@@ -137,22 +142,28 @@ def _caveat(analysis: Analysis) -> str:
     caveat = design_of(analysis.card).words.caveat
     if analysis.card.design != "did":
         return caveat
-    tested = [f for f in analysis.findings if f.checks and f.checks.pretrend_p is not None]
+    tested = [
+        (f, f.checks.pretrend_p, f.checks.pre_periods or 0)
+        for f in analysis.findings
+        if f.checks is not None and f.checks.pretrend_p is not None
+    ]
     if not tested:
-        return (
-            caveat + " With only a before and an after period this could not be checked in "
-            "the data."
-        )
-    moving = [f for f in tested if ((f.checks and f.checks.pretrend_p) or 1.0) < PRETREND_ALPHA]
-    periods = max((f.checks.pre_periods or 0) for f in tested if f.checks)
+        if analysis.card.data.time is None:
+            why = "With only a before and an after period this could not be checked in the data."
+        else:
+            why = (
+                "This could not be checked in the data: too few periods before the change for "
+                "each group, or too few places for such a check to be reliable."
+            )
+        return f"{caveat} {why}"
+    moving = [f.label for f, p, _ in tested if p < PRETREND_ALPHA]
+    periods = max(n for _, _, n in tested)
     time = analysis.card.data.time
     frame = analysis.validation.valid
     months = time is not None and pd.api.types.is_datetime64_any_dtype(frame[time.column])
     counted = f" over the {periods} {'months' if months else 'periods'} before the change"
     if moving:
-        return caveat + (
-            f" Checked{counted}: the groups were already moving apart for "
-            + ", ".join(f.label for f in moving)
-            + "."
+        return f"{caveat} Checked{counted}: the groups were already moving apart for " + (
+            ", ".join(moving) + "."
         )
     return caveat + f" Checked{counted}: no sign the groups were moving apart."

@@ -12,6 +12,7 @@ from evalkit.analysis import Analysis
 from evalkit.charts import Figure
 from evalkit.contract import as_key
 from evalkit.estimate.evidence import LEVELS
+from evalkit.estimate.finding import Finding
 from evalkit.estimate.inference import names_people, plural_of
 from evalkit.estimate.registry import design_of
 from evalkit.estimate.wording import (
@@ -22,6 +23,7 @@ from evalkit.estimate.wording import (
 from evalkit.markup import plain
 from evalkit.quality.disclosure import describe_count
 from evalkit.report.assessment import assessment_of
+from evalkit.report.words import finding_context, found_sentence
 
 
 def findings_markdown(analysis: Analysis) -> str:
@@ -34,7 +36,7 @@ def findings_markdown(analysis: Analysis) -> str:
         "",
         f"This pilot uses {design.words.uses}. {assessment_of(analysis).caveat}",
         "",
-        *[f"- {plain(finding.summary)}" for finding in analysis.findings],
+        *[f"- {plain(_in_full(analysis, finding))}" for finding in analysis.findings],
         "",
         *how_sure_lines(analysis),
         "| Outcome | Estimated change | 95% confidence interval | p-value | Records used |",
@@ -86,6 +88,14 @@ def findings_markdown(analysis: Analysis) -> str:
     if notes:
         lines += ["", *[f"- {plain(note)}" for note in notes]]
     return "\n".join(lines)
+
+
+def _in_full(analysis: Analysis, finding: Finding) -> str:
+    """Return a finding in full, with the same smallest change and level as the summary's."""
+    if not finding.bounded:
+        return finding.summary
+    mde, baseline = finding_context(analysis, finding)
+    return found_sentence(finding, analysis.card.design, mde=mde, baseline=baseline)
 
 
 def alternatives_lines(analysis: Analysis) -> list[str]:

@@ -192,6 +192,8 @@ def _draft_notes(entry: LogEntry) -> list[str]:
 
 
 def _earlier(entry: LogEntry) -> str:
+    if is_draft(entry):  # never closed: what it held was never decided
+        return "never closed, so nothing was decided for this cycle."
     said = []
     if entry.decision:
         said.append(f"decided to {plain(entry.decision)}.")
@@ -216,7 +218,11 @@ def _across_cycles(entries: list[LogEntry]) -> list[str]:
         for entry in entries:
             found = next((f for f in entry.seen.findings if f.outcome == outcome), None)
             cells.append(
-                format_interval(found.estimate, found.ci_low, found.ci_high, ratio=found.ratio)
+                plain(  # the unit is typed on the card: text, never markup
+                    format_interval(
+                        found.estimate, found.ci_low, found.ci_high, found.unit, ratio=found.ratio
+                    )
+                )
                 if found
                 else "not measured"
             )

@@ -80,7 +80,17 @@ def subgroup_means(analysis: Analysis, by: str, outcome: str | None = None) -> p
                 for was, h, t in zip(hidden, hits, counts, strict=True)
             ]
         means = (values["mean"].to_numpy(dtype="float64") * (100.0 if binary else 1.0)).round(1)
-    hidden = _secondary(counts, hidden, threshold)
+    # the hidden groups must sum to no small number of records, nor (for a yes/no outcome)
+    # of yeses or of noes, or the totals less the groups shown would give them away
+    sums = [counts]
+    if found is not None and binary:
+        sums += [hits, [t - h for h, t in zip(hits, counts, strict=True)]]
+    while True:
+        before = hidden
+        for each in sums:
+            hidden = _secondary(each, hidden, threshold)
+        if hidden == before:
+            break
     table["records"] = [
         describe_count(c, threshold) if not h or is_small(c, threshold) else "not shown"
         for c, h in zip(counts, hidden, strict=True)

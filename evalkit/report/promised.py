@@ -35,6 +35,8 @@ _GENERIC = {
     "site", "house", "family", "east", "west", "north", "south", "pilot", "comparison",
     "usual", "service", "before", "after", "with", "from", "more", "fewer", "than",
 }  # fmt: skip
+#: Words in a column's name that say it names places.
+_PLACE_WORDS = {"site", "hub", "ward", "place", "area", "locality", "centre", "office", "venue"}
 #: A text column with more distinct values than this names people or cases, not places.
 _MAX_PLACES = 60
 
@@ -124,19 +126,25 @@ def _measured_text(analysis: Analysis, previous: LogEntry, change: str) -> list[
     ]
 
 
+def _place_columns(analysis: Analysis) -> list[str]:
+    """Return the columns that name places (sites, hubs, wards), never people or free text.
+
+    The card's cluster, and local columns named as places are: only these are read for
+    the places a change names, as their values may be published beside their records.
+    """
+    data = analysis.card.data
+    named = [data.cluster] if data.cluster else []
+    named += [c for c in data.columns if _PLACE_WORDS & set(re.split(r"[^a-z]+", c.lower()))]
+    return [c for c in dict.fromkeys(named) if c in analysis.validation.valid.columns]
+
+
 def _places_text(analysis: Analysis, change: str) -> list[str]:
     """Return how many records each place the change names has in this cycle's data."""
     frame = analysis.validation.valid
     threshold = analysis.card.min_cell_count
     said = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z']{3,}", change)} - _GENERIC
     named: dict[str, int] = {}
-    data = analysis.card.data
-    roles = {
-        data.unit,
-        data.cluster,
-        *(r.column for r in (data.group, data.period, data.time) if r),
-    }
-    for column in (c for c in frame.columns if c not in roles):
+    for column in _place_columns(analysis):
         values = frame[column]
         if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
             continue

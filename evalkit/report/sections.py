@@ -70,10 +70,16 @@ def summary_markdown(analysis: Analysis, entry: LogEntry, entries: list[LogEntry
         f"The evidence is level {assessed.level} of 5, so treat these results as "
         f"{assessed.strength}."
     )
-    if assessed.concerns:
+    if assessed.questions:
         caveats.append(
-            f"This run raised {_count(len(assessed.concerns), 'question')} for the team, "
-            "listed under 'What the data can be trusted for'."
+            f"This run raised {_count(len(assessed.questions), 'question')} about the data "
+            "for the team, listed under 'What the data can be trusted for'."
+        )
+    doubts = len(assessed.concerns) - len(assessed.questions)
+    if doubts:
+        caveats.append(
+            f"It found {_count(doubts, 'doubt')} about the design or the pilot's size, set out "
+            "under 'What we found'."
         )
     lines += ["**What we cannot conclude.** " + plain(" ".join(c for c in caveats if c))]
     return "\n".join(lines)
@@ -157,6 +163,8 @@ def means_figure(analysis: Analysis, column: str) -> Figure | None:
     if bool(cells["suppressed"].all()):
         return None
     unit = "%" if outcome.type == "binary" else outcome.unit
+    if outcome.type == "count" and analysis.card.data.population is not None:
+        unit = ""  # the cells are counts as recorded; only the finding is per 1,000
     chart = means_chart(
         cells, label=outcome.name, unit=unit, min_cell_count=analysis.card.min_cell_count
     )

@@ -14,7 +14,7 @@ from evalkit.charts import Figure, figure
 from evalkit.charts.spc import spc_chart
 from evalkit.markup import plain
 from evalkit.quality.spc_process import ProcessChart
-from evalkit.quality.spc_words import meaning, means_text, number
+from evalkit.quality.spc_words import ASSURANCE, meaning, means_text, number
 
 HEADING = "### How each measure is running over time"
 
@@ -31,14 +31,14 @@ EXPLANATION = (
     "limits and may move as more periods come in."
 )
 
+#: Five columns, so the table reads on a phone: each measure's process with its points, where
+#: it runs (mean before and after, the latest value), Making Data Count's two icons in words,
+#: and what it means.
 COLUMNS = (
-    "Measure",
-    "Process",
-    "Points",
-    "Latest",
-    "Mean before → after",
+    "Measure and process",
+    "Mean before → after (latest)",
     "Variation (latest point)",
-    "Assurance (target)",
+    "Against the target",
     "What this means",
 )
 
@@ -58,14 +58,12 @@ def spc_markdown(analysis: Analysis) -> str:
     ]
     for outcome, chart in rows:
         unit = _unit(outcome)
+        latest = f"{number(chart.values[-1])}{_spaced(unit)} in {chart.periods[-1]}"
         cells = [
-            outcome.name,
-            chart.process,
-            _points(chart),
-            f"{number(chart.values[-1])}{_spaced(unit)} ({chart.periods[-1]})",
-            means_text(chart, unit),
+            f"{outcome.name}: {chart.process}, {_points(chart)}",
+            f"{means_text(chart, unit)} (latest {latest})",
             chart.variation,
-            chart.assurance or "no target",
+            ASSURANCE.get(chart.assurance or "", "no target"),
             meaning(chart),
         ]
         lines.append("| " + " | ".join(plain(cell) for cell in cells) + " |")
@@ -101,8 +99,8 @@ def _charts(analysis: Analysis) -> list[tuple[Outcome, ProcessChart]]:
 
 
 def _points(chart: ProcessChart) -> str:
-    text = str(len(chart.values))
-    return f"{text} (trial limits)" if chart.trial else text
+    text = f"{len(chart.values)} points"
+    return f"{text}, trial limits" if chart.trial else text
 
 
 def _unit(outcome: Outcome) -> str:

@@ -56,7 +56,7 @@ def trust_markdown(analysis: Analysis) -> str:
     elif assessed.concerns:
         lines.append(
             "This run raised no questions about the data themselves; the doubts it found "
-            "about the design are under 'What we found'."
+            "about the design or the pilot's size are under 'What we found'."
         )
     else:
         lines.append("This run raised no questions about the data or the design.")

@@ -65,6 +65,8 @@ def _baseline(analysis: Analysis, finding: Finding) -> float | None:
     outcome = next((o for o in analysis.card.outcomes if o.measure_id == finding.outcome), None)
     if outcome is None or outcome.column not in analysis.cells:
         return None
+    if outcome.type == "count" and analysis.card.data.population is not None:
+        return None  # the finding is a rate per 1,000; the cells hold the counts themselves
     cells = analysis.cells[outcome.column]
     before = cells[(cells["group"] == "pilot") & (cells["period"] == "before")]
     if before.empty or bool(before["suppressed"].iloc[0]):

@@ -21,7 +21,8 @@ def _doubts(finding: Finding) -> list[str]:
         return []
     return [
         f"{finding.label}: the pilot and comparison groups were already moving apart before "
-        f"the change (pre-trend test p = {p:.2g}), so the estimate may mix the pilot's effect "
+        f"the change (pre-trend test p {'< 0.001' if p < 0.001 else f'= {p:.2g}'}), so the "
+        "estimate may mix the pilot's effect "
         "with that drift."
     ]
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from evalkit.charts._render import CACHE_VARIABLE
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -46,6 +49,23 @@ DID_ROWS = "case_id,arm,phase,ward,household_size,days\n" + "".join(
 
 
 PilotFactory = Callable[..., Path]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chart_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep the tests' chart drawings in the session's own folder, shared by its workers
+    (and by the evalkit processes they start), never in the user's cache."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder = base / "chart-cache"
+    before = os.environ.get(CACHE_VARIABLE)
+    os.environ[CACHE_VARIABLE] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop(CACHE_VARIABLE, None)
+    else:
+        os.environ[CACHE_VARIABLE] = before
 
 
 @pytest.fixture

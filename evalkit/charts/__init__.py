@@ -7,6 +7,7 @@ and a description read by screen readers.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
@@ -18,6 +19,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from evalkit.charts._render import render_svg as _render_svg
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.wording import NO_END
 from evalkit.markup import invisible_removed, visible
@@ -66,15 +68,21 @@ class Figure:
 
     chart: Any
 
+    @functools.cached_property
+    def drawn_spec(self) -> dict[str, Any]:
+        """Return the chart's vega-lite spec, validated once (altair validates on each call)."""
+        spec: dict[str, Any] = self.chart.to_dict()
+        return spec
+
     @property
     def description(self) -> str:
         """Return the chart's text description."""
-        text = self.chart.to_dict().get("description", "")
+        text = self.drawn_spec.get("description", "")
         return str(text)
 
     def spec(self) -> dict[str, Any]:
         """Return the chart's vega-lite spec with evalkit's readable text sizes applied."""
-        return readable_spec(self.chart.to_dict())
+        return readable_spec(self.drawn_spec)
 
     def to_svg(self, spec: dict[str, Any] | None = None, *, drawn: str | None = None) -> str:
         """Return the chart (or ``spec``) as an SVG document with role="img" and an aria-label."""
@@ -163,14 +171,6 @@ def svg_width(svg: str) -> float:
     """Return the width an SVG document asks for, in pixels (0 when it names none)."""
     match = re.search(r'<svg[^>]*?\swidth="([\d.]+)', svg)
     return float(match.group(1)) if match else 0.0
-
-
-def _render_svg(spec: dict[str, Any]) -> str:
-    import vl_convert
-
-    version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
-    known = vl_convert.get_vegalite_versions()
-    return str(vl_convert.vegalite_to_svg(spec, vl_version=version if version in known else None))
 
 
 def _floored(node: Any) -> Any:

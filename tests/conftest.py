@@ -51,30 +51,6 @@ DID_ROWS = "case_id,arm,phase,ward,household_size,days\n" + "".join(
 PilotFactory = Callable[..., Path]
 
 
-#: The test files that take longest, longest first (each runs example pilots end to end).
-#: They are started first, so that with two workers the short files fill in beside them
-#: instead of one long file running alone at the end (longest processing time first).
-LONGEST_FIRST = (
-    "test_packaging.py",
-    "test_local_template.py",
-    "test_browser.py",
-    "test_readable.py",
-    "test_report_story.py",
-    "test_hostile_input.py",
-    "test_parallel.py",
-    "test_spc_pilots.py",
-    "test_notebooks.py",
-    "test_killed_run.py",
-    "test_examples.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the longest test files first (pytest-xdist hands out files in this order)."""
-    rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def chart_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Keep the tests' chart drawings in the session's own folder, shared by its workers

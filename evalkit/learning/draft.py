@@ -81,7 +81,7 @@ def preview_draft(
     current = entry_for_cycle(entries, card.cycle)
     if current is not None and current.status == "closed":
         return current
-    previous = _previous_closed(entries, card.cycle)
+    previous = previous_closed(entries, card.cycle)
     automatic = {
         "seen": seen_from(results, previous),
         "voice": tuple(v for v in voice if v.cycle in (None, card.cycle)),
@@ -155,6 +155,7 @@ def _automatic(entry: LogEntry) -> tuple[Any, ...]:
     return (seen, entry.voice, entry.targets)
 
 
-def _previous_closed(entries: Sequence[LogEntry], cycle: int) -> LogEntry | None:
+def previous_closed(entries: Sequence[LogEntry], cycle: int) -> LogEntry | None:
+    """Return the latest closed entry of a cycle before ``cycle``, or None."""
     earlier = [e for e in entries if e.cycle < cycle and e.status == "closed"]
     return max(earlier, key=lambda e: e.cycle) if earlier else None

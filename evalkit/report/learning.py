@@ -17,6 +17,7 @@ from evalkit.card import LearningQuestion
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.wording import format_interval, in_sentence
 from evalkit.learning import LogEntry
+from evalkit.learning.draft import previous_closed as closed_before
 from evalkit.markup import plain
 from evalkit.report.matching import overlap
 from evalkit.report.promised import check_promises
@@ -50,9 +51,8 @@ def short_finding(analysis: Analysis, finding: Finding) -> str:
 
 
 def previous_closed(entry: LogEntry, entries: list[LogEntry]) -> LogEntry | None:
-    """Return the latest closed entry before this one's cycle, or None."""
-    earlier = [e for e in entries if e.cycle < entry.cycle and e.status == "closed"]
-    return max(earlier, key=lambda e: e.cycle) if earlier else None
+    """Return the latest closed entry before this one's cycle, or None (as a draft reads it)."""
+    return closed_before(entries, entry.cycle)
 
 
 def decision_lines(entry: LogEntry) -> list[str]:

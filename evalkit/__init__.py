@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from evalkit._iri import defer_iri_grammar
 from evalkit._lazy import lazy_exports
 from evalkit._version import __version__
+
+defer_iri_grammar()  # before anything imports jsonschema: 2 s off every start
 
 _EXPORTS = {
     "load_pilot": "evalkit.card",

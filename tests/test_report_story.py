@@ -7,6 +7,7 @@ report displays) and check it against the learning log and against itself.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.analysis import analyse_pilot
+from evalkit.analysis import Analysis, analyse_pilot
+from evalkit.card import load_pilot
 from evalkit.learning import PROMPTS
 
 from .browser_check import shared_examples
@@ -74,8 +76,14 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {name: _text(pages[name].parent / "report.ipynb") for name in EXAMPLES}
 
 
+@functools.cache
+def _analysis(name: str) -> Analysis:
+    """Return a shipped example's analysis, made once for the module (the tests only read it)."""
+    return analyse_pilot(REPO / "pilots" / name)
+
+
 def _entry(name: str):  # type: ignore[no-untyped-def]
-    return analyse_pilot(REPO / "pilots" / name).learning()[0]
+    return _analysis(name).learning()[0]
 
 
 def test_there_is_a_draft_and_a_closed_example() -> None:
@@ -122,7 +130,7 @@ def test_no_two_messages_contradict_each_other(reports: dict[str, str], name: st
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_each_finding_is_stated_in_full_once(reports: dict[str, str], name: str) -> None:
-    analysis = analyse_pilot(REPO / "pilots" / name)
+    analysis = _analysis(name)
     text = reports[name]
     for finding in analysis.findings:
         opening = finding.summary.split(":")[0].split("(")[0].strip()
@@ -131,7 +139,7 @@ def test_each_finding_is_stated_in_full_once(reports: dict[str, str], name: str)
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_every_learning_question_gets_an_answer(reports: dict[str, str], name: str) -> None:
-    card = analyse_pilot(REPO / "pilots" / name).card
+    card = load_pilot(REPO / "pilots" / name)
     text = reports[name]
     section = text[text.index("## Our learning questions") :]
     for question in card.learning_questions:

@@ -17,8 +17,8 @@ American Economic Review 111(12):4088-4118; github.com/synth-inference/synthdid,
   ``zeta_omega = 1e-6 * noise``; difference-in-differences uses equal weights.
 
 What is new here is only speed: many problems of one shape (the placebo
-places, leave-one-out, the in-time placebo) are solved together, one numpy
-step for all of them, each stopping by the rule above on its own, and warm
+places, leave-one-out, the in-time placebo) are solved together, in one
+compiled loop (numba), each stopping by the rule above on its own, and warm
 started as ``synthdid``'s placebo standard error warm starts them (Algorithm 4).
 """
 
@@ -235,44 +235,30 @@ def frank_wolfe(
     The gradient ``A'(A x - b)`` is kept up to date from the Gram matrix
     ``A'A`` (a step moves ``x`` towards one corner, so it changes by one of
     its columns), and ``A x`` likewise, so a step costs O(n + m) per problem
-    rather than O(n m); problems that have stopped are dropped from the arrays.
+    rather than O(n m); the steps are compiled (:mod:`evalkit.estimate._frank_wolfe`).
     """
-    x = x.copy()
+    from evalkit.estimate._frank_wolfe import steps  # numba: only synthetic designs load it
+
+    A = np.ascontiguousarray(A, dtype=float)
+    b = np.ascontiguousarray(b, dtype=float)
+    x = np.array(x, dtype=float, order="C")  # a copy: the caller's start is kept
     gram = np.einsum("bmi,bmj->bij", A, A)
-    never = np.where(blocked, np.inf, 0.0)
-    sub = (A, b, eta, gram, np.einsum("bmi,bm->bi", A, b), min_decrease**2, never, m)
     Ax = np.einsum("bmn,bn->bm", A, x)
     Gx = np.einsum("bij,bj->bi", gram, x)
-    live = np.arange(A.shape[0])  # the problems still stepping, by position in x
-    xs, previous = x, np.full(A.shape[0], np.inf)
-    for step_number in range(max_iter):
-        A_, b_, eta_, gram_, Atb_, threshold_, never_, m_ = sub
-        rows = np.arange(live.size)
-        half_grad = Gx - Atb_ + eta_[:, None] * xs
-        best = np.argmin(half_grad + never_, axis=1)
-        d_x = -xs
-        d_x[rows, best] += 1.0
-        d_err = A_[rows, :, best] - Ax
-        denominator = np.einsum("bm,bm->b", d_err, d_err) + eta_ * np.einsum("bn,bn->b", d_x, d_x)
-        moves = (denominator > 0) & np.any(d_x != 0, axis=1)
-        step = -np.einsum("bn,bn->b", half_grad, d_x) / np.where(moves, denominator, 1.0)
-        step = np.where(moves, np.clip(step, 0.0, 1.0), 0.0)[:, None]
-        xs = xs + step * d_x
-        Ax = Ax + step * d_err
-        Gx = Gx + step * (gram_[rows, :, best] - Gx)
-        err = Ax - b_
-        value = (eta_ * np.einsum("bn,bn->b", xs, xs) + np.einsum("bm,bm->b", err, err)) / m_
-        going = previous - value > threshold_ if step_number >= 1 else np.ones(live.size, bool)
-        previous = value
-        if not going.all():
-            x[live] = xs
-            keep = np.flatnonzero(going)
-            live = live[keep]
-            if live.size == 0:
-                return x
-            xs, Ax, Gx, previous = xs[keep], Ax[keep], Gx[keep], previous[keep]
-            sub = tuple(part[keep] for part in sub)  # type: ignore[assignment]
-    x[live] = xs
+    steps(
+        A,
+        b,
+        np.asarray(eta, dtype=float),
+        x,
+        gram,
+        np.einsum("bmi,bm->bi", A, b),
+        Ax,
+        Gx,
+        np.asarray(min_decrease, dtype=float) ** 2,
+        int(max_iter),
+        np.ascontiguousarray(~np.asarray(blocked, dtype=bool)),
+        np.asarray(m, dtype=float),
+    )
     return x
 
 

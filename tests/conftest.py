@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.charts._render import CACHE_VARIABLE
+# two test workers share the cores: one linear-algebra thread each, as evalkit gives its
+# kernels (evalkit.notebooks.kernel_factory.kernel_environment), set before numpy loads
+for _name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+from evalkit.charts._render import CACHE_VARIABLE  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"

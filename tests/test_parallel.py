@@ -32,7 +32,12 @@ from evalkit.cli import cli
 from evalkit.errors import EvalkitError, NotebookError
 from evalkit.hashing import Fingerprint, hash_file
 from evalkit.notebooks import kernel_factory
-from evalkit.notebooks.kernel_factory import KernelFactory, KernelFactoryError, template_modules
+from evalkit.notebooks.kernel_factory import (
+    BLAS_THREADS,
+    KernelFactory,
+    KernelFactoryError,
+    template_modules,
+)
 from evalkit.notebooks.kernels import PilotKernelManager, PilotProvisioner
 from evalkit.results import load_results
 from evalkit.runner import run_pilot, run_pilots
@@ -314,6 +319,33 @@ def test_parallel_pilots_run_in_their_own_kernel_and_folder(
     assert [Path(cwd) for cwd, _ in where] == [p.resolve() for p in pilots]
     assert where[0][1] != where[1][1] != os.getpid()
     assert sorted(started) == sorted(pilots)
+
+
+def test_kernels_use_one_linear_algebra_thread_unless_the_user_chose(
+    make_pilot: PilotFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in BLAS_THREADS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # a user's own choice is kept
+    pilots = [make_pilot(folder=name) for name in ("a", "b")]
+    template = write_template(
+        tmp_path / "threads.ipynb",
+        "import os, pathlib, json\n"
+        "pathlib.Path(output_dir, 'threads.json').write_text(json.dumps("
+        f"[os.environ.get(n) for n in {list(BLAS_THREADS)!r}]))\n" + MINIMAL_BODY,
+    )
+
+    outcomes = run_pilots(pilots, template=template, jobs=2)
+
+    assert [o.status for o in outcomes] == ["ok", "ok"], [o.message for o in outcomes]
+    for outcome in outcomes:
+        assert outcome.report_dir is not None
+        seen = json.loads((outcome.report_dir / "threads.json").read_text())
+        assert dict(zip(BLAS_THREADS, seen, strict=True)) == {
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "3",
+            "OMP_NUM_THREADS": "1",
+        }
 
 
 def test_the_timeout_is_for_the_whole_report_not_each_cell(

@@ -32,6 +32,7 @@ from evalkit.notebooks.execute import CurrentPythonKernelManager
 from evalkit.notebooks.kernel_factory import (
     KernelFactoryError,
     factory_for,
+    kernel_environment,
     ordinary_kernel_command,
 )
 
@@ -105,7 +106,7 @@ class PilotProvisioner(LocalProvisioner):
             return await super().launch_kernel(cmd, **kwargs)
         options, watch = manager.options, manager.watch
         cwd = str(kwargs.get("cwd") or os.getcwd())
-        env = dict(kwargs.get("env") or os.environ)
+        env = kernel_environment(dict(kwargs.get("env") or os.environ))
         pid = None
         ipykernel = cmd[1:3] == ["-m", "ipykernel_launcher"]
         if options.fork and ipykernel:
@@ -124,6 +125,7 @@ class PilotProvisioner(LocalProvisioner):
             log = _open_log(options.log)
             if ipykernel:
                 cmd = ordinary_kernel_command(cmd)
+            kwargs["env"] = env
             try:
                 connection = await super().launch_kernel(cmd, stdout=log, stderr=log, **kwargs)
             finally:

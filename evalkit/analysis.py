@@ -24,6 +24,7 @@ from evalkit.estimate.evidence import Evidence, rate_evidence
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.power import Mde, plan_pilot
 from evalkit.estimate.registry import design_of
+from evalkit.estimate.value import value_for_money
 from evalkit.hashing import Fingerprint, hash_file
 from evalkit.learning import (
     LOG_FILE,
@@ -45,6 +46,7 @@ from evalkit.results import (
     RunInfo,
     RunInputs,
     TargetContext,
+    ValueForMoney,
     write_results,
 )
 from evalkit.safe_csv import write_csv
@@ -71,6 +73,8 @@ class Analysis:
     voice: tuple[VoiceItem, ...]
     quality: QualityReport
     started: str
+    #: each costed outcome's value for money (empty when the card gives no costs)
+    value: tuple[ValueForMoney, ...] = ()
 
     def learning(self) -> tuple[LogEntry, list[LogEntry]]:
         """Return this cycle's log entry as this run drafts it, and every current entry.
@@ -107,6 +111,7 @@ class Analysis:
             findings=self.findings,
             signals=self.signals,
             targets=self.targets(),
+            value_for_money=self.value,
             run=RunInfo(
                 evalkit_version=__version__,
                 started=self.started,
@@ -237,6 +242,7 @@ def analyse_pilot(
         voice=tuple(load_voice(card)),
         quality=quality,
         started=started,
+        value=value_for_money(card, frame, findings),
     )
 
 

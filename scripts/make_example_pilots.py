@@ -315,6 +315,11 @@ outcomes:
     type: binary
     better: higher
 voice: voice.csv
+costs:
+  currency: GBP
+  fixed: 38000          # two caseworkers' time for the pilot this cycle, and set-up
+  per_participant: 420  # landlord liaison and home visits for each family, over usual service
+  value: {days-in-temporary-accommodation: 40}  # the council's net cost of a night in TA
 """
 
 EASTMOOR_CARD = """\

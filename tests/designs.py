@@ -19,6 +19,11 @@ outcomes:
   - {column: wellbeing, label: Wellbeing score, unit: points, better: higher}
   - {column: housed, label: Settled housing, type: binary, better: higher}
   - {column: missed, label: Missed appointments, unit: appointments, type: count, better: lower}
+costs:
+  currency: GBP
+  fixed: 5000
+  per_participant: 200
+  value: {wellbeing: 60, housed: 3000, missed: 25}
 """
 
 HEADER = """\

@@ -347,6 +347,7 @@ FULL_CARD: dict[str, Any] = {
     "plan": {"power": 0.9, "icc": 0.02},
     "min_cell_count": 10,
     "report": {"template": "my_report.ipynb"},
+    "costs": {"currency": "GBP", "fixed": 25000, "per_participant": 420, "value": {"days": 35}},
 }
 TOP_KEYS = tuple(FULL_CARD)
 

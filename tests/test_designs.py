@@ -63,6 +63,36 @@ def test_every_design_reaches_a_report_with_all_three_outcome_types(
 
 
 @pytest.mark.parametrize("design", DESIGNS)
+def test_every_design_reports_value_for_money_for_every_outcome_type(
+    reports: dict[str, RunOutcome], design: str
+) -> None:
+    outcome = reports[design]
+    results = _results(outcome)
+    items = {v.outcome: v for v in results.value_for_money}
+    assert list(items) == list(OUTCOME_TYPES)
+    for item in items.values():
+        if item.not_computed is not None:
+            assert item.total_cost is None and item.not_computed  # a reason, no sums
+            continue
+        assert item.participants is not None and item.participants >= 10
+        assert item.cost_per_participant == pytest.approx(5000 / item.participants + 200)
+        assert item.unbounded == ((item.improvement_low or 0.0) <= 0)
+        assert (item.cost_per_unit is None) == item.unbounded
+        assert item.acceptability and item.probability_worth_it is not None
+    wellbeing = items["wellbeing"]
+    if wellbeing.not_computed is None:  # the planted +4 points is an improvement
+        assert (wellbeing.improvement_high or 0.0) > 0
+    assert outcome.report_dir is not None
+    html = (outcome.report_dir / "report.html").read_text(encoding="utf-8")
+    assert "Value for money" in html
+    computed = any(v.not_computed is None for v in items.values())
+    assert ("Acceptability curves." in html) == computed
+    assert ("No value for money is worked out" in html) == (
+        not all(v.not_computed is None for v in items.values())
+    )
+
+
+@pytest.mark.parametrize("design", DESIGNS)
 def test_each_design_finds_the_planted_change_in_wellbeing(
     reports: dict[str, RunOutcome], design: str
 ) -> None:

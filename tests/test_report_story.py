@@ -179,3 +179,19 @@ def test_the_parallel_paths_a_did_relies_on_are_tested_or_said_untestable(
 ) -> None:
     assert "Checked over the 12 months before the change" in reports["northbridge-ta"]
     assert "could not be checked in the data" in reports["southvale-ta"]
+
+
+def test_the_costed_example_weighs_its_cost_against_what_it_changed(
+    reports: dict[str, str],
+) -> None:
+    costed = [name for name in EXAMPLES if load_pilot(REPO / "pilots" / name).costs is not None]
+    assert costed == ["northbridge-ta"]
+    text = reports["northbridge-ta"]
+    section = text[
+        text.index("## Value for money") : text.index("## What the data can be trusted for")
+    ]
+    assert "for each day fewer" in section and "(the card's value)" in section
+    assert "could be unbounded" in section  # settled housing's interval reaches no change
+    assert text.index("## What we found") < text.index("## Value for money")
+    for name in set(EXAMPLES) - set(costed):
+        assert "## Value for money" not in reports[name]

@@ -142,16 +142,23 @@ def _check_card(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
             add(f"outcomes[{index}].min", "min is larger than max", "swap min and max")
         if outcome.type == "binary":
             problems += _binary_units(outcome, f"outcomes[{index}]", lines)
+    named = {
+        f"learning_questions[{index}].outcomes[{place}]": name
+        for index, question in enumerate(card.learning_questions)
+        for place, name in enumerate(question.outcomes)
+    }
+    if card.costs is not None:
+        named |= {f"costs.value.{name}": name for name in card.costs.value}
     known = {name for o in card.outcomes for name in (o.measure_id, o.column)}
-    for index, question in enumerate(card.learning_questions):
-        for place, name in enumerate(question.outcomes):
-            if name not in known:
-                add(
-                    f"learning_questions[{index}].outcomes[{place}]",
-                    f"'{name}' is not one of the card's outcomes",
-                    "name an outcome's id or column from outcomes: "
-                    + ", ".join(o.measure_id for o in card.outcomes),
-                )
+    for key, name in named.items():
+        if name not in known:
+            add(
+                key,
+                f"'{name}' is not one of the card's outcomes",
+                "name an outcome's id or column from outcomes: "
+                + ", ".join(o.measure_id for o in card.outcomes),
+            )
+    problems += _costs_problems(card, lines)
     roles = {role.column for role in (card.data.group, card.data.period, card.data.time) if role}
     for index, outcome in enumerate(card.outcomes):
         if outcome.column in roles:
@@ -159,6 +166,42 @@ def _check_card(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
                 f"outcomes[{index}].column",
                 f"'{outcome.column}' is also a group, period or time column",
                 "an outcome must be its own column",
+            )
+    return problems
+
+
+def _costs_problems(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
+    """Return what is wrong with the card's costs: a cost given twice or not at all, or a
+    cost column not declared as a number of 0 or more (values for outcomes the card lacks
+    are found with the learning questions' outcomes)."""
+    costs = card.costs
+    if costs is None:
+        return []
+    problems: list[Problem] = []
+
+    def add(key: str, message: str, hint: str) -> None:
+        problems.append(Problem(_located(key, lines), message, hint))
+
+    if costs.per_participant is not None and costs.column is not None:
+        add(
+            "costs.column",
+            "gives each unit's cost twice: as per_participant and as a column",
+            "keep per_participant (the same extra cost for each) or column (each row's own)",
+        )
+    if costs.per_participant is None and costs.column is None and costs.fixed == 0:
+        add(
+            "costs",
+            "gives no cost: fixed is 0 and there is no per_participant or column",
+            "add fixed: (the pilot's own costs this cycle) and per_participant: or column:",
+        )
+    if costs.column is not None:
+        declared = card.data.columns.get(costs.column)
+        numeric = declared is not None and declared.type in ("int", "float")
+        if not numeric or declared is None or declared.min is None or declared.min < 0:
+            add(
+                "costs.column",
+                f"'{costs.column}' must be declared under data.columns as a number of 0 or more",
+                f"add under data.columns: {costs.column}: {{type: float, min: 0, required: true}}",
             )
     return problems
 
@@ -293,6 +336,9 @@ def _problem_from(error: Any, lines: dict[str, int]) -> Problem:
             f"found {found!r}; {error['msg'].lower()}",
             "fix the value's type (see README.md, 'The pilot card')",
         )
+    if kind == "value_error":  # a card rule's own words (evalkit.card.model's validators)
+        said = str(error.get("ctx", {}).get("error", error["msg"]))
+        return Problem(_located(key, lines), said, "")
     return Problem(_located(key, lines), f"found {found!r}; {error['msg'].lower()}", "")
 
 

@@ -177,6 +177,41 @@ class LearningQuestion(_Model):
     outcomes: tuple[str, ...] = ()
 
 
+class CostsSpec(_Model):
+    """What the pilot costs over usual service this cycle, and what a unit of outcome is worth.
+
+    ``fixed`` is the pilot's own cost this cycle (staff, set-up); each unit it
+    serves adds ``per_participant``, or its own extra cost in the data's
+    ``column``. ``value`` gives, for an outcome's id or column, what one unit
+    of it is worth (one day, or one more family with a yes outcome), in ``currency``.
+    """
+
+    currency: str  # ISO 4217: GBP, EUR, USD
+    fixed: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
+    per_participant: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
+    column: str | None = None
+    value: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isascii() or not code.isalpha():
+            raise ValueError(
+                f"'{value}' is not a currency code; write its three letters, such as GBP, EUR "
+                "or USD"
+            )
+        return code
+
+    @field_validator("value")
+    @classmethod
+    def _values_are_worth_something(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, worth in value.items():
+            if not (worth >= 0 and worth < float("inf")):
+                raise ValueError(f"the value of one unit of '{name}' must be a number, 0 or more")
+        return value
+
+
 class ReportSpec(_Model):
     """The pilot's own report template (permitted variation), instead of the shipped one.
 
@@ -205,6 +240,8 @@ class PilotCard(_Model):
     min_cell_count: int = Field(default=DEFAULT_MIN_CELL_COUNT, ge=1)
     #: the pilot's own report template; None runs the shipped one
     report: ReportSpec | None = None
+    #: what the pilot costs and what its outcomes are worth; None: no value-for-money section
+    costs: CostsSpec | None = None
     folder: Path = Field(default=Path("."), exclude=True)
 
     @field_validator("learning_questions", mode="before")

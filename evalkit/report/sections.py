@@ -23,6 +23,8 @@ from evalkit.report.findings import findings_markdown as findings_markdown
 from evalkit.report.findings import inference_texts
 from evalkit.report.trust import quality_figures as quality_figures
 from evalkit.report.trust import trust_markdown as trust_markdown
+from evalkit.report.value import value_figures as value_figures
+from evalkit.report.value import value_markdown as value_markdown
 
 
 def title_markdown(analysis: Analysis) -> str:

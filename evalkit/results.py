@@ -18,6 +18,7 @@ from evalkit.card.folders import RESULTS_FILE
 from evalkit.errors import DataError
 from evalkit.estimate.evidence import Evidence
 from evalkit.estimate.finding import Finding
+from evalkit.estimate.value_model import CurvePoint, ValueForMoney
 from evalkit.quality.signal import Signal
 
 SCHEMA_VERSION = 1
@@ -73,46 +74,6 @@ class TargetContext(_Frozen):
     ci_high: float | None = None
     unit: str = ""
     note: str = ""
-
-
-class CurvePoint(_Frozen):
-    """The probability the pilot is worth its cost if one unit of outcome is worth ``value``."""
-
-    value: float
-    probability: float
-
-
-class ValueForMoney(_Frozen):
-    """One outcome's value for money, in the card's currency, per participant and per cycle."""
-
-    outcome: str
-    label: str
-    currency: str
-    #: why nothing is computed, in words; None when it is
-    not_computed: str | None = None
-    participants: int | None = None
-    total_cost: float | None = None
-    cost_per_participant: float | None = None
-    #: the improvement per participant (better is positive), in the outcome's unit or, for
-    #: a yes/no outcome, as a share of participants (0.05: five more in every hundred)
-    improvement: float | None = None
-    improvement_low: float | None = None
-    improvement_high: float | None = None
-    #: the cost of one unit of change; None when unbounded
-    cost_per_unit: float | None = None
-    cost_per_unit_low: float | None = None
-    cost_per_unit_high: float | None = None
-    #: the improvement's interval reaches no change or harm: no cost per unit can be given
-    unbounded: bool = False
-    #: the cost per unit at the interval's better end: the least it could be
-    cost_per_unit_best: float | None = None
-    value_per_unit: float | None = None
-    net_benefit: float | None = None  # for the cycle: participants x per participant
-    net_benefit_low: float | None = None
-    net_benefit_high: float | None = None
-    probability_worth_it: float | None = None  # at value_per_unit
-    acceptability: tuple[CurvePoint, ...] = ()
-    method: str = ""
 
 
 class RunInputs(_Frozen):

@@ -195,3 +195,23 @@ def test_the_costed_example_weighs_its_cost_against_what_it_changed(
     assert text.index("## What we found") < text.index("## Value for money")
     for name in set(EXAMPLES) - set(costed):
         assert "## Value for money" not in reports[name]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_ready_to_grow_answers_each_question_with_a_reason_and_never_says_ready(
+    reports: dict[str, str], name: str
+) -> None:
+    text = reports[name]
+    section = text[text.index("## Ready to grow?") : text.index("## What the data can be trusted")]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    answers = [line.split(" | ")[1] for line in rows[1:]]  # past the header row
+    assert len(answers) == 9 and set(answers) <= {"met", "not met", "unknown"}
+    for line in rows[1:]:
+        assert len(line.split(" | ")[2].strip(" |")) > 20, line  # a reason, in words
+    counts = {a: answers.count(a) for a in ("met", "not met", "unknown")}
+    assert f"{counts['met']} met, {counts['not met']} not met, {counts['unknown']} unknown." in (
+        section
+    )
+    said = section.replace("## Ready to grow?", "").lower()
+    assert "ready" not in said and "score:" not in said
+    assert text.index("## What we found") < text.index("## Ready to grow?")

@@ -41,7 +41,7 @@ RESULTS_KEYS = {
     "run",
 }
 #: Keys added since DESIGN.md was written (additive, so schema_version stays 1).
-ADDED_KEYS = {"targets"}
+ADDED_KEYS = {"targets", "value_for_money"}  # value_for_money: issue #18
 FINDING_KEYS = {
     "estimate",
     "se",

@@ -14,8 +14,8 @@ import altair as alt
 import pandas as pd
 
 from evalkit.charts import NEUTRAL_COLOUR, PILOT_COLOUR
+from evalkit.estimate.value_model import ValueForMoney
 from evalkit.estimate.wording import money
-from evalkit.results import ValueForMoney
 
 #: Chart text is never smaller than this (pixels).
 TEXT_SIZE = 11

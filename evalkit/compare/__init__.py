@@ -156,6 +156,11 @@ class Comparison:
                     "decision": p.decided.decision if p.decided else None,
                     "decision_cycle": p.decided.cycle if p.decided else None,
                     "changing": list(p.decided.next_changes) if p.decided else [],
+                    # each costed outcome's sums as its results.json has them (no curve)
+                    "value_for_money": [
+                        v.model_dump(exclude={"acceptability"})
+                        for v in (p.results.value_for_money if p.results else ())
+                    ],
                 }
                 for p in self.pilots
             ],

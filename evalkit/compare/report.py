@@ -9,7 +9,7 @@ from evalkit.charts.forest import forest_chart
 from evalkit.compare import Comparison, SharedOutcome
 from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.finding import RATIO_SCALES
-from evalkit.estimate.wording import format_interval, format_number, format_signed
+from evalkit.estimate.wording import format_interval, format_number, format_signed, money
 from evalkit.markup import plain, plain_code
 
 DECISION_WORDS = {
@@ -189,6 +189,49 @@ def learning_markdown(comparison: Comparison) -> str:
             *[f"- {plain(place)}: {plain(what)}" for place, what in items],
             "",
         ]
+    return "\n".join(lines)
+
+
+def value_markdown(comparison: Comparison) -> str:
+    """Return each costed pilot's value for money in place order, or "" when none gave costs."""
+    costed = [(p, v) for p in comparison.pilots if p.results for v in p.results.value_for_money]
+    if not costed:
+        return ""
+    lines = [
+        "## Value for money, where pilots gave their costs",
+        "",
+        "Each pilot's cost for each participant beside its own estimate, with the same "
+        "uncertainty. Pilots count different costs and value outcomes differently, so read "
+        "each beside its own report: this is not a ranking, and pilots stay in place order.",
+        "",
+        "| Place | Outcome | Cost for each participant | Cost for each unit of change "
+        "(95% interval) | Net benefit this cycle at the pilot's value (95% interval) |",
+        "|---|---|---|---|---|",
+    ]
+    for p, v in costed:
+        if v.not_computed is not None:
+            lines.append(
+                f"| {plain(p.place)} | {plain(v.label)} | — | not worked out: "
+                f"{plain(v.not_computed)} | — |"
+            )
+            continue
+        each = money(v.cost_per_participant or 0.0, v.currency)
+        if v.cost_per_unit is None:
+            unit = "unbounded: the interval reaches no change"
+        else:
+            unit = (
+                f"{money(v.cost_per_unit, v.currency)} "
+                f"({money(v.cost_per_unit_low or 0.0, v.currency)} to "
+                f"{money(v.cost_per_unit_high or 0.0, v.currency)})"
+            )
+        benefit = "no value given"
+        if v.net_benefit is not None:
+            benefit = (
+                f"{money(v.net_benefit, v.currency)} "
+                f"({money(v.net_benefit_low or 0.0, v.currency)} to "
+                f"{money(v.net_benefit_high or 0.0, v.currency)})"
+            )
+        lines.append(f"| {plain(p.place)} | {plain(v.label)} | {each} | {unit} | {benefit} |")
     return "\n".join(lines)
 
 

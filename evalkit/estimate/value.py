@@ -43,7 +43,7 @@ from scipy import stats
 from evalkit.card import Outcome, PilotCard
 from evalkit.contract import pilot_mask, post_mask
 from evalkit.estimate.finding import Finding
-from evalkit.results import CurvePoint, ValueForMoney
+from evalkit.estimate.value_model import CurvePoint, ValueForMoney
 
 #: Draws of the improvement, and their seed (every run gives the same curve).
 DRAWS = 20_000

@@ -21,6 +21,7 @@ from evalkit.report.assessment import assessment_of
 from evalkit.report.findings import design_figures as design_figures
 from evalkit.report.findings import findings_markdown as findings_markdown
 from evalkit.report.findings import inference_texts
+from evalkit.report.ready import ready_markdown as ready_markdown
 from evalkit.report.trust import quality_figures as quality_figures
 from evalkit.report.trust import trust_markdown as trust_markdown
 from evalkit.report.value import value_figures as value_figures

@@ -14,9 +14,9 @@ from evalkit.analysis import Analysis
 from evalkit.card import Outcome
 from evalkit.charts import Figure, figure
 from evalkit.charts.value import acceptability_chart
+from evalkit.estimate.value_model import ValueForMoney
 from evalkit.estimate.wording import format_numbers, money
 from evalkit.markup import plain
-from evalkit.results import ValueForMoney
 
 HEADING = "## Value for money"
 

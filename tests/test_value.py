@@ -127,7 +127,10 @@ def test_the_report_and_results_carry_the_section_and_its_chart(
     assert text.startswith("## Value for money")
     assert "The pilot served 15 participants after the change, costing £4,500 in all" in text
     assert "That is about £25 for each day fewer" in text
-    assert "(the card's value), the net benefit this cycle is £1,800" in text
+    assert (
+        "(the card's value), the net benefit this cycle, counting only this outcome's benefit "
+        "against the whole cost, is £1,800"
+    ) in text
     (chart,) = value_figures(analysis)
     assert "At the card's value of £35 it is" in chart.description
     analysis.write(tmp_path / "out")
@@ -137,6 +140,34 @@ def test_the_report_and_results_carry_the_section_and_its_chart(
     assert (
         ek.load_results(tmp_path / "out" / "results.json").value_for_money[0] == analysis.value[0]
     )
+
+
+def test_a_yes_no_outcome_where_lower_is_better_is_said_as_fewer(
+    make_pilot: PilotFactory,
+) -> None:
+    from evalkit.card import Outcome
+    from evalkit.report.value import improvement_words, unit_words
+
+    outcome = Outcome(column="rereferred", label="Re-referred", type="binary", better="lower")
+    item = (
+        ek.analyse_pilot(costed_pilot(make_pilot))
+        .value[0]
+        .model_copy(update={"improvement": 0.05, "improvement_low": 0.02, "improvement_high": 0.08})
+    )
+    assert unit_words(outcome) == "fewer participant with \u201cRe-referred\u201d"
+    assert improvement_words(item, outcome).startswith(
+        "5 fewer in every 100 participants with \u201cRe-referred\u201d (95% interval 2 to 8 fewer)"
+    )
+
+
+def test_units_measured_again_and_again_get_a_reason_not_sums(make_pilot: PilotFactory) -> None:
+    rows = DID_ROWS.replace("C0", "W0").replace("C", "W")  # case ids: W000..W059, unique
+    lines = rows.splitlines()
+    again = "\n".join([lines[0], *lines[1:], *lines[1:]]).replace(",1", ",1", 1)
+    pilot = costed_pilot(make_pilot, rows=again + "\n")
+    (item,) = ek.analyse_pilot(pilot).value
+    assert item.not_computed is not None and "many rows for each case_id" in item.not_computed
+    assert item.total_cost is None
 
 
 def test_no_costs_no_section(make_pilot: PilotFactory) -> None:
@@ -160,7 +191,8 @@ def test_each_rows_own_cost_column_is_averaged(make_pilot: PilotFactory) -> None
         [lines[0] + ",cost"] + [f"{line},{50 + i % 3 * 10}" for i, line in enumerate(lines[1:])]
     )
     card = DID_CARD.replace(
-        "    household_size:", "    cost: {{type: float, min: 0}}\n    household_size:"
+        "    household_size:",
+        "    cost: {{type: float, min: 0, required: true}}\n    household_size:",
     )
     pilot = make_pilot(
         card=card + "costs: {{currency: EUR, fixed: 0, column: cost}}\n", data=rows + "\n"

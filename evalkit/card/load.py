@@ -197,10 +197,17 @@ def _costs_problems(card: PilotCard, lines: dict[str, int]) -> list[Problem]:
     if costs.column is not None:
         declared = card.data.columns.get(costs.column)
         numeric = declared is not None and declared.type in ("int", "float")
-        if not numeric or declared is None or declared.min is None or declared.min < 0:
+        if (
+            not numeric
+            or declared is None
+            or declared.min is None
+            or declared.min < 0
+            or not (declared.required)
+        ):
             add(
                 "costs.column",
-                f"'{costs.column}' must be declared under data.columns as a number of 0 or more",
+                f"'{costs.column}' must be declared under data.columns as a number of 0 or more, "
+                "given on every row",
                 f"add under data.columns: {costs.column}: {{type: float, min: 0, required: true}}",
             )
     return problems

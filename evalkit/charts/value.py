@@ -15,7 +15,7 @@ import pandas as pd
 
 from evalkit.charts import NEUTRAL_COLOUR, PILOT_COLOUR
 from evalkit.estimate.value_model import ValueForMoney
-from evalkit.estimate.wording import money
+from evalkit.estimate.wording import chance_words, money
 
 #: Chart text is never smaller than this (pixels).
 TEXT_SIZE = 11
@@ -106,6 +106,6 @@ def _describe(item: ValueForMoney, unit: str) -> str:
     if item.value_per_unit is not None and item.probability_worth_it is not None:
         said.append(
             f"At the card's value of {write(item.value_per_unit, item.currency)} it is "
-            f"{item.probability_worth_it:.0%}."
+            f"{chance_words(item.probability_worth_it)}."
         )
     return " ".join(said)

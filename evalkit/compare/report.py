@@ -209,10 +209,10 @@ def value_markdown(comparison: Comparison) -> str:
         "|---|---|---|---|---|",
     ]
     for p, v in costed:
+        place = plain(p.place) + (" (earlier cycle)" if p.status == "stale" else "")
         if v.not_computed is not None:
             lines.append(
-                f"| {plain(p.place)} | {plain(v.label)} | — | not worked out: "
-                f"{plain(v.not_computed)} | — |"
+                f"| {place} | {plain(v.label)} | — | not worked out: {plain(v.not_computed)} | — |"
             )
             continue
         each = money(v.cost_per_participant or 0.0, v.currency)
@@ -231,7 +231,7 @@ def value_markdown(comparison: Comparison) -> str:
                 f"({money(v.net_benefit_low or 0.0, v.currency)} to "
                 f"{money(v.net_benefit_high or 0.0, v.currency)})"
             )
-        lines.append(f"| {plain(p.place)} | {plain(v.label)} | {each} | {unit} | {benefit} |")
+        lines.append(f"| {place} | {plain(v.label)} | {each} | {unit} | {benefit} |")
     return "\n".join(lines)
 
 

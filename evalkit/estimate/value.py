@@ -34,6 +34,7 @@ participants are too few to publish.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -82,6 +83,11 @@ def value_for_money(
         per_participant = costs.per_participant or 0.0
         if costs.column is not None:
             per_participant = float(served[costs.column].astype("float64").mean())
+            if not math.isfinite(per_participant):
+                made.append(
+                    blank.model_copy(update={"not_computed": "no participant's cost is given"})
+                )
+                continue
         cost = costs.fixed / participants + per_participant
         centre, low, high = _improvement(finding, outcome)
         made.append(
@@ -119,11 +125,11 @@ def _why_not(card: PilotCard, finding: Finding, participants: int, rows: int) ->
             "the estimate is a rate for the whole area, not a change for each person the "
             "pilot served"
         )
-    if participants < card.min_cell_count <= rows:  # a few units, each measured many times
+    if participants < rows:  # units measured again and again: places, or people each month
         return (
-            f"the data have a row for each of a few {card.data.unit or 'unit'} values over "
-            "time, not one for each person the pilot served, so the change for each person "
-            "and the cost for each cannot be set side by side"
+            f"the data have many rows for each {card.data.unit or 'unit'} after the change "
+            "(a place, or a person, over time), not one for each person the pilot served, so "
+            "the change for each person and the cost for each cannot be set side by side"
         )
     if participants < card.min_cell_count:
         return f"the pilot served fewer than {card.min_cell_count} after the change"

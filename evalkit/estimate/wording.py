@@ -390,3 +390,12 @@ def money(amount: float, currency: str) -> str:
     size = abs(amount)
     text = f"{size:,.0f}" if size >= 100 else f"{size:,.2f}".removesuffix(".00")
     return f"{sign}{SIGNS[currency]}{text}" if currency in SIGNS else f"{sign}{currency} {text}"
+
+
+def chance_words(share: float) -> str:
+    """Return a probability as a percentage, never "0%" or "100%" for what merely is rare."""
+    if share < 0.01:
+        return "under 1%"
+    if share > 0.99:
+        return "over 99%"
+    return f"{math.floor(share * 100 + 0.5)}%"

@@ -65,6 +65,13 @@ def _evidence(analysis: Analysis) -> Check:
             f"evidence level {level} of 5: a comparison group shows "
             "what would have happened without the pilot",
         )
+    if analysis.card.data.group is not None:
+        return Check(
+            question,
+            "not met",
+            f"evidence level {level} of 5: there is a comparison group, but the evidence "
+            "rating's reasons lower what it can show (see the findings)",
+        )
     return Check(
         question,
         "not met",
@@ -142,7 +149,7 @@ def _big_enough(analysis: Analysis) -> Check:
         return Check(
             question,
             "unknown",
-            "the card gives no hoped-for change to plan for (outcomes[].hoped_change)",
+            "the card gives no hoped-for change to plan for",
         )
     short = [m.label or m.outcome for m in planned if m.detectable() is False]
     if short:
@@ -162,8 +169,12 @@ def _data_trusted(analysis: Analysis) -> Check:
         return Check(
             question,
             "not met",
-            f"{count} question{'s' if count > 1 else ''} about the "
-            "data are open (see What the data can be trusted for)",
+            (
+                "1 question about the data is"
+                if count == 1
+                else f"{count} questions about the data are"
+            )
+            + " open (see What the data can be trusted for)",
         )
     return Check(question, "met", "the data checks raised no questions")
 
@@ -175,7 +186,7 @@ def _reach(analysis: Analysis) -> Check:
             question,
             "unknown",
             "the card names no list of who is eligible "
-            "(quality.eligible), so who is served cannot be compared with it",
+            ", so who is served cannot be compared with it",
         )
     gaps = [s for s in analysis.signals if s.kind == "who-is-served" and s.level != "info"]
     if gaps:
@@ -193,6 +204,13 @@ def _worth_it(analysis: Analysis) -> Check:
             question, "unknown", "no value for money could be worked out (see Value for money)"
         )
     valued = [v for v in worked if v.net_benefit_low is not None]
+    if len(valued) > 1:
+        return Check(
+            question,
+            "unknown",
+            "each valued outcome's net benefit counts the whole cost against that outcome "
+            "alone, so together they cannot be read from this report (see Value for money)",
+        )
     losing = [v.label for v in valued if (v.net_benefit_low or 0.0) < 0]
     if losing:
         return Check(
@@ -225,7 +243,7 @@ def _heard(analysis: Analysis) -> Check:
         return Check(
             question,
             "unknown",
-            "no voice file: what people told the pilot is not recorded (voice: in the card)",
+            "no voice file: what people told the pilot is not recorded",
         )
     waiting = sum(1 for v in analysis.voice if v.status == "open")
     said = f"{len(analysis.voice)} things people told the pilot are recorded"

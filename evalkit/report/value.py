@@ -8,14 +8,12 @@ decision, it does not make it.
 
 from __future__ import annotations
 
-import math
-
 from evalkit.analysis import Analysis
 from evalkit.card import Outcome
 from evalkit.charts import Figure, figure
 from evalkit.charts.value import acceptability_chart
 from evalkit.estimate.value_model import ValueForMoney
-from evalkit.estimate.wording import format_numbers, money
+from evalkit.estimate.wording import chance_words, format_numbers, money
 from evalkit.markup import plain
 
 HEADING = "## Value for money"
@@ -25,7 +23,8 @@ def unit_words(outcome: Outcome) -> str:
     """Return one unit of the outcome's improvement as plain text: "day fewer", "extra
     participant with “Settled housing”" (a person's words: make them inert before Markdown)."""
     if outcome.type == "binary":
-        return f"extra participant with \u201c{outcome.name}\u201d"
+        way = "fewer" if outcome.better == "lower" else "extra"
+        return f"{way} participant with \u201c{outcome.name}\u201d"
     unit = outcome.unit.strip() or "unit"
     one = unit[:-1] if unit.endswith("s") and not unit.endswith("ss") else unit
     return f"{one} {'fewer' if outcome.better == 'lower' else 'more'}"
@@ -39,7 +38,7 @@ def improvement_words(item: ValueForMoney, outcome: Outcome) -> str:
     scale = 100.0 if outcome.type == "binary" else 1.0
     texts = format_numbers(centre * scale, low * scale, high * scale)
     if outcome.type == "binary":
-        better, worse = "more", "fewer"
+        better, worse = ("fewer", "more") if outcome.better == "lower" else ("more", "fewer")
         unit, per = "", f" in every 100 participants with \u201c{plain(outcome.name)}\u201d"
     else:
         better, worse = ("fewer", "more") if outcome.better == "lower" else ("more", "fewer")
@@ -91,7 +90,7 @@ def value_markdown(analysis: Analysis) -> str:
 def _outcome_sentences(item: ValueForMoney, outcome: Outcome) -> str:
     currency, unit = item.currency, plain(unit_words(outcome))
     if item.not_computed is not None:
-        return f"No value for money is worked out: {item.not_computed}."
+        return f"No value for money is worked out: {plain(item.not_computed)}."
     change = improvement_words(item, outcome)
     said = [change[:1].upper() + change[1:] + "."]
     if item.cost_per_unit is not None:
@@ -115,21 +114,13 @@ def _outcome_sentences(item: ValueForMoney, outcome: Outcome) -> str:
         chance = item.probability_worth_it or 0.0
         said.append(
             f"With each {unit} valued at {money(item.value_per_unit, currency)} (the card's "
-            f"value), the net benefit this cycle is {money(item.net_benefit, currency)} "
+            f"value), the net benefit this cycle, counting only this outcome's benefit against "
+            f"the whole cost, is {money(item.net_benefit, currency)} "
             f"({money(item.net_benefit_low or 0.0, currency)} to "
             f"{money(item.net_benefit_high or 0.0, currency)}), and the chance that the pilot "
-            f"is worth its cost at that value is {_percent(chance)}."
+            f"is worth its cost at that value is {chance_words(chance)}."
         )
     return " ".join(said)
-
-
-def _percent(share: float) -> str:
-    """Return a probability as a percentage, never "0%" or "100%" for what merely is rare."""
-    if share < 0.01:
-        return "under 1%"
-    if share > 0.99:
-        return "over 99%"
-    return f"{math.floor(share * 100 + 0.5)}%"
 
 
 def value_figures(analysis: Analysis) -> list[Figure]:

@@ -22,7 +22,7 @@ from evalkit.errors import ConfigError
 from evalkit.estimate import value as value_module
 from evalkit.estimate.finding import Finding
 from evalkit.estimate.value import DRAWS, draws, value_for_money
-from evalkit.estimate.wording import money
+from evalkit.estimate.value_model import money
 from evalkit.report.value import value_figures, value_markdown
 from tests.conftest import DID_CARD, DID_ROWS, PilotFactory
 

@@ -14,8 +14,7 @@ import altair as alt
 import pandas as pd
 
 from evalkit.charts import NEUTRAL_COLOUR, PILOT_COLOUR
-from evalkit.estimate.value_model import ValueForMoney
-from evalkit.estimate.wording import chance_words, money
+from evalkit.estimate.value_model import SIGNS, ValueForMoney, chance_words, money
 
 #: Chart text is never smaller than this (pixels).
 TEXT_SIZE = 11
@@ -37,7 +36,7 @@ def acceptability_chart(
                 "chance": [p.probability for p in item.acceptability],
             }
         )
-        sign = money(0, item.currency).rstrip("0").rstrip()
+        sign = SIGNS.get(item.currency, f"{item.currency} ")
         x = alt.X(
             "value:Q",
             title=f"Value of each {unit} ({item.currency})",

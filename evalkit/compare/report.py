@@ -9,7 +9,8 @@ from evalkit.charts.forest import forest_chart
 from evalkit.compare import Comparison, SharedOutcome
 from evalkit.estimate.evidence import LEVELS
 from evalkit.estimate.finding import RATIO_SCALES
-from evalkit.estimate.wording import format_interval, format_number, format_signed, money
+from evalkit.estimate.value_model import money
+from evalkit.estimate.wording import format_interval, format_number, format_signed
 from evalkit.markup import plain, plain_code
 
 DECISION_WORDS = {

@@ -1,10 +1,13 @@
-"""Value for money as results.json keeps it: one outcome's sums, and its acceptability curve.
+"""Value for money as results.json keeps it (one outcome's sums, its acceptability curve),
+and how its sums and chances are written.
 
 :mod:`evalkit.estimate.value` works them out; :mod:`evalkit.results` writes and
 reads them (``value_for_money``), and the report and the comparison say them.
 """
 
 from __future__ import annotations
+
+import math
 
 from pydantic import BaseModel, ConfigDict
 
@@ -52,3 +55,24 @@ class ValueForMoney(_Frozen):
     probability_worth_it: float | None = None  # at value_per_unit
     acceptability: tuple[CurvePoint, ...] = ()
     method: str = ""
+
+
+#: Currency signs written before the sum; any other currency is written by its code.
+SIGNS = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+
+def money(amount: float, currency: str) -> str:
+    """Return an amount as people write it: £25,000, £628, £4.20, -£1,200; whole above 100."""
+    sign = "-" if amount < 0 else ""
+    size = abs(amount)
+    text = f"{size:,.0f}" if size >= 100 else f"{size:,.2f}".removesuffix(".00")
+    return f"{sign}{SIGNS[currency]}{text}" if currency in SIGNS else f"{sign}{currency} {text}"
+
+
+def chance_words(share: float) -> str:
+    """Return a probability as a percentage, never "0%" or "100%" for what merely is rare."""
+    if share < 0.01:
+        return "under 1%"
+    if share > 0.99:
+        return "over 99%"
+    return f"{math.floor(share * 100 + 0.5)}%"

@@ -378,24 +378,3 @@ def _cannot_bound(label: str, short: str, best: str) -> str:
         f"is {best}, but they rest on too few places for any 95% interval to rule out no "
         "change, or a change of any size."
     )
-
-
-#: Currency signs written before the sum; any other currency is written by its code.
-SIGNS = {"GBP": "£", "EUR": "€", "USD": "$"}
-
-
-def money(amount: float, currency: str) -> str:
-    """Return an amount as people write it: £25,000, £628, £4.20, -£1,200; whole above 100."""
-    sign = "-" if amount < 0 else ""
-    size = abs(amount)
-    text = f"{size:,.0f}" if size >= 100 else f"{size:,.2f}".removesuffix(".00")
-    return f"{sign}{SIGNS[currency]}{text}" if currency in SIGNS else f"{sign}{currency} {text}"
-
-
-def chance_words(share: float) -> str:
-    """Return a probability as a percentage, never "0%" or "100%" for what merely is rare."""
-    if share < 0.01:
-        return "under 1%"
-    if share > 0.99:
-        return "over 99%"
-    return f"{math.floor(share * 100 + 0.5)}%"

@@ -17,7 +17,7 @@ from typing import Literal
 
 from evalkit.analysis import Analysis
 from evalkit.estimate.finding import Finding
-from evalkit.estimate.wording import money
+from evalkit.estimate.value_model import money
 from evalkit.learning import LogEntry
 from evalkit.markup import plain
 from evalkit.report.assessment import assessment_of

@@ -12,8 +12,8 @@ from evalkit.analysis import Analysis
 from evalkit.card import Outcome
 from evalkit.charts import Figure, figure
 from evalkit.charts.value import acceptability_chart
-from evalkit.estimate.value_model import ValueForMoney
-from evalkit.estimate.wording import chance_words, format_numbers, money
+from evalkit.estimate.value_model import ValueForMoney, chance_words, money
+from evalkit.estimate.wording import format_numbers
 from evalkit.markup import plain
 
 HEADING = "## Value for money"
